@@ -1,0 +1,192 @@
+"""NumPy-in / NumPy-out entry points to the core, for the xarray layer and scripts."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+import equinox as eqx
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from xh2cm.catalog import FORCING_NAMES, GLOBAL_OUTPUTS, OUTPUTS
+from xh2cm.core import activations as act
+from xh2cm.core.config import ModelConfig
+from xh2cm.core.model import (
+    HEAD_A,
+    HEAD_B,
+    HEAD_C,
+    HEAD_D,
+    STATIC_HEAD,
+    H2CM,
+    Forcing,
+    Normalization,
+    spinup,
+)
+
+#: Which network head predicts each learned per-cell parameter.
+_HEADS = {
+    **{n: ("static_net", i) for i, n in enumerate(STATIC_HEAD)},
+    **{n: ("net_a", i) for i, n in enumerate(HEAD_A)},
+    **{n: ("net_b", i) for i, n in enumerate(HEAD_B)},
+    **{n: ("net_c", i) for i, n in enumerate(HEAD_C)},
+    **{n: ("net_d", i) for i, n in enumerate(HEAD_D)},
+}
+
+
+def init_model(config: ModelConfig, seed: int = 0,
+               forcing: Mapping[str, np.ndarray] | None = None,
+               static: np.ndarray | None = None) -> H2CM:
+    """Create a model with fresh weights and input standardisation from data.
+
+    Parameters
+    ----------
+    config : ModelConfig
+        Architecture and static predictor names.
+    seed : int
+        Seed of the weight initialisation.
+    forcing : mapping of str to ndarray, optional
+        Training forcing ``(time, cell)`` in catalog units; its means and
+        standard deviations standardise the network inputs. Defaults if None.
+    static : ndarray, optional
+        Static predictors ``(cell, n_static)`` for their statistics.
+
+    Returns
+    -------
+    H2CM
+    """
+    model = H2CM(config, jax.random.PRNGKey(seed))
+    norm = Normalization.from_data(forcing, static, config.n_static)
+    return eqx.tree_at(lambda m: m.normalization, model, norm)
+
+
+def global_constants(model: H2CM) -> dict[str, float]:
+    """Physical values of the learned global constants (beta_snow, beta_base, q10, beta_co2)."""
+    return {k: float(v) for k, v in model.constants.values().items()}
+
+
+def set_global_constants(model: H2CM, **values: float) -> H2CM:
+    """Return a copy of ``model`` with global constants set to physical ``values``.
+
+    Raises
+    ------
+    KeyError
+        For an unknown constant name.
+    ValueError
+        For a value outside the activation's range.
+    """
+    for name, value in values.items():
+        if name not in act.GLOBAL_INVERSES:
+            raise KeyError(f"unknown global constant {name!r}; known: {list(GLOBAL_OUTPUTS)}")
+        raw = act.GLOBAL_INVERSES[name](float(value))
+        if not np.isfinite(raw):
+            raise ValueError(f"{name}={value} is outside the range its activation can reach")
+        model = eqx.tree_at(lambda m, n=name: getattr(m.constants, n), model,
+                            jnp.asarray(raw, jnp.float32))
+    return model
+
+
+def set_head_bias(model: H2CM, name: str, value: float) -> H2CM:
+    """Set the output bias of the head predicting ``name`` so that it yields ``value``
+    when the rest of the pre-activation is zero (shifts the parameter's typical level).
+
+    Parameters
+    ----------
+    model : H2CM
+    name : str
+        A learned per-cell parameter, e.g. ``"wue"``, ``"fapar"``, ``"sm_max"``.
+    value : float
+        Target value in physical units.
+    """
+    if name not in _HEADS:
+        raise KeyError(f"no network head predicts {name!r}; known: {sorted(_HEADS)}")
+    net, i = _HEADS[name]
+    f = act.HEAD_ACTIVATIONS[name]
+    if f is act.sm_max:
+        raw = act.GLOBAL_INVERSES["beta_co2"](value - 1.0) - act.SM_MAX_OFFSET
+    elif f is jax.nn.sigmoid:
+        raw = act.GLOBAL_INVERSES["beta_snow"](value)
+    else:
+        raw = act.GLOBAL_INVERSES["beta_co2"](value)
+    if not np.isfinite(raw):
+        raise ValueError(f"{name}={value} is outside the range its activation can reach")
+    where = lambda m: getattr(m, net).head.bias  # noqa: E731
+    return eqx.tree_at(where, model, where(model).at[i].set(raw))
+
+
+def _bucket(n: int) -> int:
+    """Cell count padded to limit recompilation: powers of two up to 1024, then x1024."""
+    if n <= 1024:
+        return max(1, 1 << (n - 1).bit_length())
+    return -(-n // 1024) * 1024
+
+
+@eqx.filter_jit
+def _forward(model: H2CM, forcing: Forcing, static, spinup_cycles: int):
+    init = spinup(model, forcing, static, cycles=spinup_cycles) if spinup_cycles else None
+    return model(forcing, static, init)[0]
+
+
+def simulate(model: H2CM, forcing: Mapping[str, np.ndarray], static: np.ndarray | None = None,
+             *, spinup: bool | int = True) -> dict[str, np.ndarray]:
+    """Run the model on plain arrays and return every output as NumPy.
+
+    Parameters
+    ----------
+    model : H2CM
+        The model.
+    forcing : mapping of str to ndarray
+        ``rn`` (W m-2), ``prec`` (mm d-1), ``tair`` (degC), ``vpd`` (hPa),
+        ``co2`` (ppm); each ``(time, cell)``; ``co2`` may be ``(time,)``. No NaN.
+    static : ndarray, optional
+        ``(cell, n_static)`` in ``model.config.static_names`` order.
+    spinup : bool or int
+        Spin-up passes over the forcing before the run (True = 1, False = 0).
+
+    Returns
+    -------
+    dict of str to ndarray
+        Every :data:`xh2cm.catalog.OUTPUTS` name: dynamic ``(time, cell)``,
+        static ``(cell,)``, global ``()``.
+
+    Raises
+    ------
+    ValueError
+        If inputs contain NaN/inf or have inconsistent shapes.
+    """
+    arrays = {}
+    for name in FORCING_NAMES:
+        if name not in forcing:
+            raise KeyError(f"forcing is missing {name!r}; expected {list(FORCING_NAMES)}")
+        x = np.asarray(forcing[name], np.float32)
+        if not np.all(np.isfinite(x)):
+            raise ValueError(f"forcing {name!r} contains NaN or inf; fill or mask those cells")
+        arrays[name] = x
+    n_time, n_cell = arrays["rn"].shape
+    if arrays["co2"].ndim < 2:
+        arrays["co2"] = np.broadcast_to(np.reshape(arrays["co2"], (-1, 1)) if
+                                        arrays["co2"].ndim == 1 else arrays["co2"],
+                                        (n_time, n_cell))
+    if static is not None:
+        static = np.asarray(static, np.float32)
+        if not np.all(np.isfinite(static)):
+            raise ValueError("static predictors contain NaN or inf; fill or mask those cells")
+    # pad cells to a bucket size (copies of cell 0) so chunks of similar size share one compile
+    n_pad = _bucket(n_cell) - n_cell
+    if n_pad:
+        arrays = {k: np.concatenate([v, np.repeat(v[:, :1], n_pad, 1)], 1)
+                  for k, v in arrays.items()}
+        if static is not None:
+            static = np.concatenate([static, np.repeat(static[:1], n_pad, 0)], 0)
+    f = Forcing.from_mapping(arrays)
+    s = None if static is None else jnp.asarray(static)
+    out = _forward(model, f, s, int(spinup))
+    result = {}
+    for name, info in OUTPUTS.items():
+        v = np.asarray(out[name])
+        if info.kind == "dynamic":
+            v = v[:, :n_cell]
+        elif info.kind == "static":
+            v = v[:n_cell]
+        result[name] = v
+    return result

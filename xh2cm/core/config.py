@@ -1,0 +1,76 @@
+"""Configuration of an H2CM model: architecture sizes and static predictor names."""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass, field
+from typing import Any
+
+
+@dataclass(frozen=True)
+class ModelConfig:
+    """Architecture of an :class:`~xh2cm.core.model.H2CM` model.
+
+    Defaults reproduce the reference layout of DESIGN.md §4.
+
+    Parameters
+    ----------
+    static_names : tuple of str
+        Names of the static predictors, in the column order the static MLP
+        expects. Empty: the model uses no static predictors (the static MLP
+        then sees a constant input, so its outputs are learned constants).
+    hidden_size : int
+        Hidden size of each LSTM (reference: 100).
+    static_hidden : int
+        Width of the first layer of the static MLP (reference: 150).
+    embedding_size : int
+        Size of the static embedding fed to every network (reference: 12).
+    mlp_hidden : int
+        Width of the first layer of MLP B (reference: 150).
+    mlp_bottleneck : int
+        Width of the second layer of MLP B (reference: 12).
+    leaky_slope : float
+        Negative slope of the leaky ReLUs (PyTorch's default 0.01).
+    npp_init : float
+        NPP of the initial state before spin-up (gC m-2 d-1).
+    """
+
+    static_names: tuple[str, ...] = ()
+    hidden_size: int = 100
+    static_hidden: int = 150
+    embedding_size: int = 12
+    mlp_hidden: int = 150
+    mlp_bottleneck: int = 12
+    leaky_slope: float = 0.01
+    npp_init: float = 1.17
+    _version: int = field(default=1, repr=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "static_names", tuple(self.static_names))
+        for name in ("hidden_size", "static_hidden", "embedding_size", "mlp_hidden",
+                     "mlp_bottleneck"):
+            value = getattr(self, name)
+            if not isinstance(value, int) or value < 1:
+                raise ValueError(f"ModelConfig.{name} must be a positive integer, got {value!r}")
+        if len(set(self.static_names)) != len(self.static_names):
+            raise ValueError(f"ModelConfig.static_names has duplicates: {self.static_names}")
+
+    @property
+    def n_static(self) -> int:
+        """Number of static predictors."""
+        return len(self.static_names)
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-serialisable dict of this configuration."""
+        out = dataclasses.asdict(self)
+        out["static_names"] = list(self.static_names)
+        return out
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> ModelConfig:
+        """Inverse of :meth:`to_dict`; unknown keys raise ``KeyError``."""
+        known = {f.name for f in dataclasses.fields(cls)}
+        unknown = set(data) - known
+        if unknown:
+            raise KeyError(f"unknown ModelConfig keys {sorted(unknown)}; known: {sorted(known)}")
+        return cls(**data)

@@ -1,0 +1,392 @@
+"""The H2CM hybrid model: networks + process equations in one ``jax.lax.scan`` over time.
+
+Arrays are time-major: forcing is ``(time, cell)``; the scan runs over time
+and every step is vectorised over cells with ``jax.vmap``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import NamedTuple
+
+import equinox as eqx
+import jax
+import jax.numpy as jnp
+import numpy as np
+from jax import Array
+
+from xh2cm.catalog import FORCING_NAMES
+from xh2cm.core import activations as act
+from xh2cm.core import physics
+from xh2cm.core.config import ModelConfig
+from xh2cm.core.networks import LSTMHead, ThreeLayerMLP
+
+#: Network-head outputs, in head order.
+STATIC_HEAD = ("sm_max", "alpha_ei")
+HEAD_A = ("alpha_melt", "alpha_soil", "alpha_gw")
+HEAD_B = ("wue", "alpha_t")
+HEAD_C = ("cue", "fapar")
+HEAD_D = ("rb", "alpha_es")
+#: Number of dynamic (non-embedding) inputs of each network.
+N_IN_A, N_IN_B, N_IN_C, N_IN_D = 6, 3, 7, 4
+
+#: Standardisation used before any data is seen: (mean, std) per forcing, catalog units.
+DEFAULT_FORCING_STATS: dict[str, tuple[float, float]] = {
+    "rn": (100.0, 80.0),
+    "prec": (2.5, 5.0),
+    "tair": (10.0, 12.0),
+    "vpd": (8.0, 7.0),
+    "co2": (380.0, 20.0),
+}
+
+
+class Forcing(NamedTuple):
+    """Daily forcing, each ``(time, cell)`` in catalog units (W m-2, mm d-1, degC, hPa, ppm)."""
+
+    rn: Array
+    prec: Array
+    tair: Array
+    vpd: Array
+    co2: Array
+
+    @classmethod
+    def from_mapping(cls, data: Mapping[str, Array], dtype=jnp.float32) -> Forcing:
+        """Build from a mapping; ``co2`` may be a scalar or ``(time,)`` and is broadcast.
+
+        Raises
+        ------
+        KeyError
+            If a forcing variable is missing.
+        ValueError
+            If a variable is not ``(time, cell)`` or shapes disagree.
+        """
+        missing = [n for n in FORCING_NAMES if n not in data]
+        if missing:
+            raise KeyError(f"forcing is missing {missing}; expected {list(FORCING_NAMES)}")
+        rn = jnp.asarray(data["rn"], dtype)
+        if rn.ndim != 2:
+            raise ValueError(f"forcing 'rn' must be (time, cell), got shape {rn.shape}")
+        out = {}
+        for name in FORCING_NAMES:
+            x = jnp.asarray(data[name], dtype)
+            if name == "co2" and x.ndim < 2:
+                x = jnp.broadcast_to(x.reshape((-1, 1)) if x.ndim == 1 else x, rn.shape)
+            if x.shape != rn.shape:
+                raise ValueError(f"forcing {name!r} has shape {x.shape}, expected {rn.shape}")
+            out[name] = x
+        return cls(**out)
+
+    def stacked(self) -> Array:
+        """All forcing as one ``(time, cell, 5)`` array in :data:`FORCING_NAMES` order."""
+        return jnp.stack(self, axis=-1)
+
+
+class State(NamedTuple):
+    """Model state carried from day to day (per cell).
+
+    Water storages in mm, fapar (-), npp (gC m-2 d-1), and ``(h, c)`` of
+    LSTMs A, C and D, each ``(cell, hidden)``.
+    """
+
+    swe: Array
+    sm: Array
+    gw: Array
+    fapar: Array
+    npp: Array
+    lstm_a: tuple[Array, Array]
+    lstm_c: tuple[Array, Array]
+    lstm_d: tuple[Array, Array]
+
+
+class Normalization(eqx.Module):
+    """Means and standard deviations that standardise network inputs (not trained)."""
+
+    forcing_mean: Array
+    forcing_std: Array
+    static_mean: Array
+    static_std: Array
+
+    @classmethod
+    def default(cls, n_static: int) -> Normalization:
+        """Climatological defaults for forcing; identity for static predictors."""
+        mean = [DEFAULT_FORCING_STATS[n][0] for n in FORCING_NAMES]
+        std = [DEFAULT_FORCING_STATS[n][1] for n in FORCING_NAMES]
+        return cls(jnp.asarray(mean, jnp.float32), jnp.asarray(std, jnp.float32),
+                   jnp.zeros(n_static, jnp.float32), jnp.ones(n_static, jnp.float32))
+
+    @classmethod
+    def from_data(cls, forcing: Mapping[str, np.ndarray] | None, static: np.ndarray | None,
+                  n_static: int) -> Normalization:
+        """Statistics from training data (NaNs ignored; zero spreads become 1)."""
+        base = cls.default(n_static)
+        fmean, fstd = np.array(base.forcing_mean), np.array(base.forcing_std)
+        if forcing is not None:
+            for i, name in enumerate(FORCING_NAMES):
+                x = np.asarray(forcing[name], np.float64)
+                fmean[i], fstd[i] = np.nanmean(x), np.nanstd(x)
+        smean, sstd = np.zeros(n_static), np.ones(n_static)
+        if static is not None and n_static:
+            s = np.asarray(static, np.float64).reshape(-1, n_static)
+            smean, sstd = np.nanmean(s, axis=0), np.nanstd(s, axis=0)
+        fstd = np.where(np.isfinite(fstd) & (fstd > 0), fstd, 1.0)
+        sstd = np.where(np.isfinite(sstd) & (sstd > 0), sstd, 1.0)
+        fmean = np.where(np.isfinite(fmean), fmean, 0.0)
+        smean = np.where(np.isfinite(smean), smean, 0.0)
+        as32 = lambda a: jnp.asarray(a, jnp.float32)  # noqa: E731
+        return cls(as32(fmean), as32(fstd), as32(smean), as32(sstd))
+
+
+class GlobalConstants(eqx.Module):
+    """Raw (pre-activation) learned global scalars; see :mod:`xh2cm.core.activations`."""
+
+    beta_snow: Array
+    beta_base: Array
+    q10: Array
+    beta_co2: Array
+
+    @classmethod
+    def initial(cls) -> GlobalConstants:
+        """Reference initial logits (DESIGN.md §4)."""
+        return cls(**{k: jnp.asarray(v, jnp.float32) for k, v in act.GLOBAL_INIT_RAW.items()})
+
+    def values(self) -> dict[str, Array]:
+        """Physical values of the constants."""
+        return {k: f(getattr(self, k)) for k, f in act.GLOBAL_ACTIVATIONS.items()}
+
+
+def _activate(names: tuple[str, ...], raw: Array) -> dict[str, Array]:
+    return {n: act.HEAD_ACTIVATIONS[n](raw[..., i]) for i, n in enumerate(names)}
+
+
+class H2CM(eqx.Module):
+    """Hybrid hydrological and carbon model (H2CM), DESIGN.md §3–4.
+
+    Parameters
+    ----------
+    config : ModelConfig
+        Architecture and static predictor names.
+    key : jax.Array
+        PRNG key for weight initialisation.
+
+    Notes
+    -----
+    Call it as ``outputs, final_state = model(forcing, static, init)``; see
+    :meth:`__call__`. ``normalization`` is never trained (see
+    :func:`trainable_filter`).
+    """
+
+    config: ModelConfig = eqx.field(static=True)
+    static_net: ThreeLayerMLP
+    net_a: LSTMHead
+    net_b: ThreeLayerMLP
+    net_c: LSTMHead
+    net_d: LSTMHead
+    constants: GlobalConstants
+    normalization: Normalization
+
+    def __init__(self, config: ModelConfig, key: Array):
+        c = config
+        ks, ka, kb, kc, kd = jax.random.split(key, 5)
+        emb = c.embedding_size
+        self.config = c
+        self.static_net = ThreeLayerMLP(max(c.n_static, 1), c.static_hidden, emb,
+                                        len(STATIC_HEAD), slope=c.leaky_slope, key=ks)
+        self.net_a = LSTMHead(N_IN_A + emb, c.hidden_size, len(HEAD_A), key=ka)
+        self.net_b = ThreeLayerMLP(N_IN_B + emb, c.mlp_hidden, c.mlp_bottleneck, len(HEAD_B),
+                                   slope=c.leaky_slope, key=kb)
+        self.net_c = LSTMHead(N_IN_C + emb, c.hidden_size, len(HEAD_C), key=kc)
+        self.net_d = LSTMHead(N_IN_D + emb, c.hidden_size, len(HEAD_D), key=kd)
+        self.constants = GlobalConstants.initial()
+        self.normalization = Normalization.default(c.n_static)
+
+    # ----------------------------------------------------------------- pieces
+    def static_parameters(self, static: Array | None, n_cell: int) -> dict[str, Array]:
+        """Static embedding ``(cell, emb)`` and per-cell ``sm_max``, ``alpha_ei`` ``(cell,)``.
+
+        Parameters
+        ----------
+        static : Array or None
+            Static predictors ``(cell, n_static)`` in physical units, or None
+            when the model has no static predictors.
+        n_cell : int
+            Number of cells.
+        """
+        norm = jax.lax.stop_gradient(self.normalization)
+        if self.config.n_static:
+            if static is None or static.shape != (n_cell, self.config.n_static):
+                got = None if static is None else static.shape
+                raise ValueError(
+                    f"static predictors must be (cell, {self.config.n_static}) for "
+                    f"{self.config.static_names}; got {got}")
+            x = (static - norm.static_mean) / norm.static_std
+        else:
+            x = jnp.ones((n_cell, 1), jnp.float32)
+        raw, emb = jax.vmap(self.static_net)(x)
+        return {"embedding": emb, **_activate(STATIC_HEAD, raw)}
+
+    def initial_state(self, n_cell: int) -> State:
+        """Zero storages, fapar 0, npp ``config.npp_init`` and zero LSTM states."""
+        z = jnp.zeros(n_cell, jnp.float32)
+        return State(z, z, z, z, z + self.config.npp_init, self.net_a.init_state(n_cell),
+                     self.net_c.init_state(n_cell), self.net_d.init_state(n_cell))
+
+    def _cell_step(self, state: State, f: Array, x: Array, emb: Array, sm_max: Array,
+                   alpha_ei: Array, g: dict[str, Array]) -> tuple[State, dict[str, Array]]:
+        """One day for one cell. ``f``: physical forcing (5,); ``x``: standardised (5,)."""
+        x_rn, x_prec, x_tair, x_vpd, x_co2 = x
+        rn, prec, tair, _vpd, co2 = f
+        smr = state.sm / sm_max
+        cat = lambda *v: jnp.concatenate([jnp.stack(v), emb])  # noqa: E731
+
+        raw_a, hc_a = self.net_a(cat(x_rn, x_prec, smr, state.swe / 100.0, state.gw / 200.0,
+                                     state.fapar), state.lstm_a)
+        raw_b, _ = self.net_b(cat(x_rn, x_vpd, smr))
+        raw_c, hc_c = self.net_c(cat(x_rn, x_tair, x_vpd, x_co2, smr, state.fapar, state.npp),
+                                 state.lstm_c)
+        raw_d, hc_d = self.net_d(cat(x_rn, x_prec, state.npp, state.fapar), state.lstm_d)
+        p = {**_activate(HEAD_A, raw_a), **_activate(HEAD_B, raw_b), **_activate(HEAD_C, raw_c),
+             **_activate(HEAD_D, raw_d)}
+
+        params = physics.StepParams(sm_max=sm_max, alpha_ei=alpha_ei, **p, **g)
+        water, fluxes = physics.water_carbon_step(
+            physics.WaterState(state.swe, state.sm, state.gw), rn, prec, tair, co2, params)
+        new = State(water.swe, water.sm, water.gw, p["fapar"], fluxes["npp"], hc_a, hc_c, hc_d)
+        out = {**fluxes, "swe": water.swe, "sm": water.sm, "gw": water.gw,
+               "tws": water.swe + water.sm + water.gw, **p}
+        return new, out
+
+    # ----------------------------------------------------------------- forward
+    def _scan(self, forcing: Forcing, static: Array | None, init: State | None,
+              collect: bool, segment: int | None) -> tuple[State, dict[str, Array] | None,
+                                                           dict[str, Array]]:
+        n_time, n_cell = forcing.rn.shape
+        sp = self.static_parameters(static, n_cell)
+        g = self.constants.values()
+        norm = jax.lax.stop_gradient(self.normalization)
+        phys = forcing.stacked()
+        std = (phys - norm.forcing_mean) / norm.forcing_std
+        state0 = self.initial_state(n_cell) if init is None else init
+        step = jax.vmap(self._cell_step, in_axes=(0, 0, 0, 0, 0, 0, None))
+
+        def body(state, inp):
+            f, x = inp
+            new, out = step(state, f, x, sp["embedding"], sp["sm_max"], sp["alpha_ei"], g)
+            return new, (out if collect else None)
+
+        final, ys = _scan_time(body, state0, (phys, std), segment)
+        return final, ys, {**sp, **g}
+
+    def __call__(self, forcing: Forcing | Mapping[str, Array], static: Array | None = None,
+                 init: State | None = None, *, segment: int | None = None
+                 ) -> tuple[dict[str, Array], State]:
+        """Run the model forward over a whole series (no spin-up).
+
+        Parameters
+        ----------
+        forcing : Forcing or mapping
+            Daily forcing ``(time, cell)`` in catalog units.
+        static : Array or None
+            Static predictors ``(cell, n_static)`` (None if ``n_static == 0``).
+        init : State, optional
+            Initial state (e.g. from :func:`spinup`); zero state if None.
+        segment : int, optional
+            Gradient checkpointing: split time into segments of this many
+            days, keep only segment-boundary states for the backward pass and
+            recompute inside segments (two-level ``jax.checkpoint``). Memory
+            of the backward pass falls from O(time) to O(time/segment +
+            segment) step states at the cost of about one extra forward pass.
+            Results are identical.
+
+        Returns
+        -------
+        outputs : dict of Array
+            Every :data:`xh2cm.catalog.OUTPUTS` variable: dynamic ``(time, cell)``,
+            static ``(cell,)``, global ``()``.
+        final_state : State
+            State after the last day.
+        """
+        if not isinstance(forcing, Forcing):
+            forcing = Forcing.from_mapping(forcing)
+        final, ys, fixed = self._scan(forcing, static, init, True, segment)
+        ys["tws_anomaly"] = ys["tws"] - jnp.mean(ys["tws"], axis=0, keepdims=True)
+        ys.update({k: fixed[k] for k in ("sm_max", "alpha_ei", *act.GLOBAL_ACTIVATIONS)})
+        return ys, final
+
+    def final_state(self, forcing: Forcing | Mapping[str, Array], static: Array | None = None,
+                    init: State | None = None) -> State:
+        """State after running over ``forcing`` without storing outputs (cheap in memory)."""
+        if not isinstance(forcing, Forcing):
+            forcing = Forcing.from_mapping(forcing)
+        return self._scan(forcing, static, init, False, None)[0]
+
+
+def _scan_time(body, init, xs, segment: int | None):
+    """``lax.scan`` over the leading axis, optionally two-level checkpointed by segments."""
+    if segment is None:
+        return jax.lax.scan(body, init, xs)
+    n_time = jax.tree_util.tree_leaves(xs)[0].shape[0]
+    n_seg = -(-n_time // segment)
+    pad = n_seg * segment - n_time
+    valid = jnp.arange(n_seg * segment) < n_time
+    xs = jax.tree_util.tree_map(
+        lambda a: jnp.concatenate([a, jnp.repeat(a[-1:], pad, axis=0)]) if pad else a, xs)
+
+    def masked_body(state, inp):
+        x, ok = inp
+        new, y = body(state, x)
+        new = jax.tree_util.tree_map(lambda n, o: jnp.where(ok, n, o), new, state)
+        return new, y
+
+    inner = jax.checkpoint(masked_body)
+
+    @jax.checkpoint
+    def segment_body(state, inp):
+        return jax.lax.scan(inner, state, inp)
+
+    seg_xs = jax.tree_util.tree_map(
+        lambda a: a.reshape((n_seg, segment) + a.shape[1:]), (xs, valid))
+    final, ys = jax.lax.scan(segment_body, init, seg_xs)
+    ys = jax.tree_util.tree_map(lambda a: a.reshape((n_seg * segment,) + a.shape[2:])[:n_time],
+                                ys)
+    return final, ys
+
+
+def spinup(model: H2CM, forcing: Forcing | Mapping[str, Array], static: Array | None = None,
+           *, cycles: int = 1, init: State | None = None) -> State:
+    """Spin the model up (DESIGN.md §5).
+
+    Runs the model ``cycles`` times over ``forcing`` from zero states (or
+    ``init``), carrying the final state of each pass into the next, and
+    returns the last final state with gradients stopped.
+
+    Parameters
+    ----------
+    model : H2CM
+        The model.
+    forcing : Forcing or mapping
+        Daily forcing ``(time, cell)``.
+    static : Array or None
+        Static predictors ``(cell, n_static)``.
+    cycles : int
+        Number of passes over the forcing (reference: 1).
+    init : State, optional
+        Start state; zero state if None.
+
+    Returns
+    -------
+    State
+        Spun-up state (storages, fapar, npp and LSTM states), no gradient.
+    """
+    if not isinstance(forcing, Forcing):
+        forcing = Forcing.from_mapping(forcing)
+    state = model.initial_state(forcing.rn.shape[1]) if init is None else init
+    state = jax.lax.fori_loop(0, cycles, lambda _, s: model.final_state(forcing, static, s),
+                              state)
+    return jax.lax.stop_gradient(state)
+
+
+def trainable_filter(model: H2CM) -> H2CM:
+    """Boolean pytree marking the trained leaves (everything but ``normalization``)."""
+    spec = jax.tree_util.tree_map(eqx.is_inexact_array, model)
+    return eqx.tree_at(lambda m: m.normalization, spec,
+                       jax.tree_util.tree_map(lambda _: False, model.normalization))
