@@ -13,12 +13,12 @@ from xh2cm.catalog import FORCING_NAMES, GLOBAL_OUTPUTS, OUTPUTS
 from xh2cm.core import activations as act
 from xh2cm.core.config import ModelConfig
 from xh2cm.core.model import (
+    H2CM,
     HEAD_A,
     HEAD_B,
     HEAD_C,
     HEAD_D,
     STATIC_HEAD,
-    H2CM,
     Forcing,
     Normalization,
     spinup,

@@ -1,0 +1,364 @@
+"""Turn a user's Dataset into checked model input: find, convert, validate.
+
+:func:`prepare` is the single entry point used by :func:`xh2cm.xr.run.run_dataset`
+and the ``ds.h2cm`` accessor. It reads the data once (one pass, shared with
+dask) to find ocean / all-NaN cells, NaN inside land cells and negative
+precipitation; everything else stays lazy.
+"""
+
+from __future__ import annotations
+
+import sys
+import warnings
+from collections.abc import Hashable, Mapping, Sequence
+from dataclasses import dataclass, field, replace
+
+import numpy as np
+import xarray as xr
+
+from xh2cm import catalog
+from xh2cm.xr import validate
+from xh2cm.xr.units import convert, describe_conversion, units_of
+from xh2cm.xr.variables import auto_static_names, find_forcing, find_mask, find_static
+
+#: Names of the internal variables of :meth:`Prepared.model_input`.
+VALID = "__valid__"
+STATIC_PREFIX = "__static__"
+
+
+@dataclass(frozen=True)
+class ForcingInfo:
+    """How one forcing variable was read.
+
+    Attributes
+    ----------
+    name, source, rule : str
+        Catalog name, dataset variable, discovery rule.
+    units : str
+        Units as given.
+    conversion : str
+        Conversion applied to catalog units (``"none"`` if none).
+    filled : int
+        Number of NaN values filled inside land cells (``fill=`` option).
+    """
+
+    name: str
+    source: str
+    rule: str
+    units: str
+    conversion: str
+    filled: int = 0
+
+
+@dataclass
+class Prepared:
+    """Checked model input on the user's grid.
+
+    Attributes
+    ----------
+    forcing : xarray.Dataset
+        ``rn, prec, tair, vpd, co2`` in catalog units with CF attrs, dims
+        ``(time, *spatial)`` (co2 may have fewer), NaN filled if requested.
+    static : list of xarray.DataArray
+        Static predictors broadcast to the spatial dims, float, in order.
+    static_names : tuple of str
+        Their names.
+    valid : xarray.DataArray
+        Boolean over the spatial dims: land cells with complete data (the cells
+        the model runs on).
+    coords : dict
+        Input coordinates to carry to outputs (those on time / spatial dims).
+    time_dim : str
+    spatial_dims : tuple
+    info : dict
+        ``catalog name -> ForcingInfo``.
+    mask : str
+        Where the land mask came from.
+    notes : list of str
+        Warnings issued while preparing.
+    history : str or None
+        The input's ``history`` attribute.
+    """
+
+    forcing: xr.Dataset
+    static: list[xr.DataArray]
+    static_names: tuple[str, ...]
+    valid: xr.DataArray
+    coords: dict[Hashable, xr.DataArray]
+    time_dim: str
+    spatial_dims: tuple[Hashable, ...]
+    info: dict[str, ForcingInfo]
+    mask: str
+    n_land: int
+    notes: list[str] = field(default_factory=list)
+    history: str | None = None
+
+    @property
+    def n_cells(self) -> int:
+        """Number of grid cells (product of the spatial sizes)."""
+        return int(self.valid.size)
+
+    @property
+    def n_valid(self) -> int:
+        """Number of cells the model runs on."""
+        return int(self.valid.values.sum())
+
+    @property
+    def is_dask(self) -> bool:
+        """Whether any input is dask-backed."""
+        return any(v.chunks is not None for v in [*self.forcing.data_vars.values(), *self.static])
+
+    def model_input(self) -> xr.Dataset:
+        """One Dataset with forcing, static (``__static__i``) and the valid mask."""
+        out = self.forcing.copy()
+        for i, da in enumerate(self.static):
+            out[f"{STATIC_PREFIX}{i}"] = da
+        out[VALID] = self.valid
+        return out
+
+    def cells(self, max_cells: int | None = None, seed: int = 0) -> np.ndarray:
+        """Flat (C-order) indices of the valid cells, optionally a random subset."""
+        idx = np.flatnonzero(self.valid.values.ravel())
+        if max_cells is not None and idx.size > max_cells:
+            rng = np.random.default_rng(seed)
+            idx = np.sort(rng.choice(idx, size=max_cells, replace=False))
+        return idx
+
+    def arrays(self, cells: np.ndarray) -> tuple[dict[str, np.ndarray], np.ndarray | None]:
+        """Numpy forcing ``(time, cell)`` and static ``(cell, n_static)`` at ``cells``."""
+        nt = self.forcing.sizes[self.time_dim]
+        ref = self.forcing["tair"]
+        forcing = {}
+        for name in catalog.FORCING_NAMES:
+            da = xr.broadcast(self.forcing[name], ref)[0]
+            arr = da.transpose(self.time_dim, *self.spatial_dims).values
+            forcing[name] = np.asarray(arr, dtype=float).reshape(nt, -1)[:, cells]
+        if not self.static:
+            return forcing, None
+        static = np.stack(
+            [np.asarray(da.values, dtype=float).ravel()[cells] for da in self.static], axis=-1
+        )
+        return forcing, static
+
+
+def _warn(message: str) -> None:
+    """Warn, pointing at the first caller outside xh2cm."""
+    frame, level = sys._getframe(1), 2
+    while frame is not None and frame.f_globals.get("__name__", "").startswith("xh2cm"):
+        frame, level = frame.f_back, level + 1
+    warnings.warn(message, UserWarning, stacklevel=level)
+
+
+def _align(da: xr.DataArray, template: xr.DataArray, what: str) -> xr.DataArray:
+    """Broadcast ``da`` onto ``template``'s spatial grid, refusing coordinate mismatches."""
+    da = da.reset_coords(drop=True)
+    try:
+        da, _ = xr.align(da, template, join="exact")
+    except ValueError as err:
+        raise ValueError(
+            f"{what} is not on the forcing grid ({err}); reindex or interpolate it to the "
+            "forcing coordinates first (e.g. .interp_like(ds) or .reindex_like(ds, "
+            "method='nearest'))"
+        ) from None
+    return da.broadcast_like(template).transpose(*template.dims)
+
+
+def prepare(
+    ds: xr.Dataset,
+    *,
+    static: Sequence[str] | None = (),
+    mask: xr.DataArray | str | bool | None = None,
+    fill: str | None = None,
+    names: Mapping[str, str] | None = None,
+) -> Prepared:
+    """Find, convert and validate model input.
+
+    Parameters
+    ----------
+    ds : xarray.Dataset
+        Daily forcing on any spatial layout (``(time, lat, lon)``,
+        ``(time, site)``, ...), numpy- or dask-backed (time in one chunk).
+    static : sequence of str or None
+        Static predictor names in model order; None: every float variable
+        without a time dim (see :func:`~xh2cm.xr.variables.auto_static_names`).
+    mask : DataArray, str, bool or None
+        Land mask; see :func:`~xh2cm.xr.variables.find_mask`.
+    fill : {None, "interpolate"}
+        None refuses NaN inside land cells; ``"interpolate"`` fills them
+        linearly in time (nearest value at the ends) and warns with a count.
+    names : mapping, optional
+        Explicit ``{catalog name: dataset variable}`` for forcing.
+
+    Returns
+    -------
+    Prepared
+
+    Raises
+    ------
+    ValueError
+        For any input problem, naming the variable and the fix.
+    KeyError
+        If a requested static predictor is missing.
+    """
+    validate.check_fill(fill)
+    time_dim = validate.find_time_dim(ds)
+    validate.check_time(ds, time_dim)
+    matches = find_forcing(ds, names)
+
+    raw: dict[str, xr.DataArray] = {}
+    info: dict[str, ForcingInfo] = {}
+    labels: dict[str, str] = {}
+    for name, m in matches.items():
+        da = ds[m.source]
+        labels[name] = (
+            f"{catalog.FORCING[name].long_name} {name!r} (dataset variable {m.source!r})"
+        )
+        validate.check_time_chunks(da, labels[name], time_dim)
+        units = units_of(da.attrs, name, m.source)
+        info[name] = ForcingInfo(
+            name, m.source, m.rule, units, describe_conversion(units, variable=name)
+        )
+        raw[name] = da
+    spatial = validate.spatial_dims_of(raw, time_dim)
+    coords = {
+        k: v for k, v in ds.coords.items() if v.dims and set(v.dims) <= {time_dim, *spatial}
+    }
+
+    forcing: dict[str, xr.DataArray] = {}
+    for name, da in raw.items():
+        order = [d for d in (time_dim, *spatial) if d in da.dims]
+        da = da.reset_coords(drop=True).transpose(*order)
+        if not np.issubdtype(da.dtype, np.floating):
+            da = da.astype(float)
+        da = convert(da, info[name].units, variable=name)
+        da.attrs = catalog.FORCING[name].attrs()
+        forcing[name] = da.rename(name)
+    fds = xr.Dataset(forcing, coords=coords)
+    grid = xr.DataArray(
+        np.zeros(tuple(fds.sizes[d] for d in spatial), dtype=bool),
+        dims=spatial,
+        coords={k: v for k, v in coords.items() if set(v.dims) <= set(spatial)},
+    )
+
+    # land mask and static predictors on the forcing grid
+    mask_da, mask_desc = find_mask(ds, mask)
+    land = grid | True
+    if mask_da is not None:
+        land = _align(mask_da, grid, f"land mask ({mask_desc})").astype(bool).compute()
+    if static is None:
+        exclude = [m.source for m in matches.values()]
+        exclude += [n for n in (mask, getattr(mask_da, "name", None)) if isinstance(n, str)]
+        static = auto_static_names(ds, spatial, exclude)
+    static_names = tuple(static)
+    static_das = [
+        _align(da.astype(float), grid, f"static predictor {da.name!r}")
+        for da in find_static(ds, static_names, spatial)
+    ]
+
+    # one pass over the data: all-NaN cells, NaN counts, precipitation minimum
+    summary = {}
+    for name, da in fds.data_vars.items():
+        isnull = da.isnull()
+        tdims = [time_dim] if time_dim in da.dims else []
+        summary[f"{name}/allnan"] = isnull.all(tdims)
+        summary[f"{name}/nnan"] = isnull.sum(tdims)
+    summary["prec/min"] = fds["prec"].min(time_dim, skipna=True)
+    for i, da in enumerate(static_das):
+        summary[f"static{i}/nan"] = da.isnull()
+    summ = {
+        k: v.broadcast_like(grid).transpose(*grid.dims).values
+        for k, v in xr.Dataset(summary).compute().data_vars.items()
+    }
+
+    notes: list[str] = []
+    land_np = np.asarray(land.values, dtype=bool)
+    dyn = [n for n in catalog.FORCING_NAMES if n != "co2"]
+    missing_any = np.zeros(grid.shape, dtype=bool)
+    has_data = np.zeros(grid.shape, dtype=bool)
+    for name in catalog.FORCING_NAMES:
+        missing_any |= summ[f"{name}/allnan"]
+        if name in dyn:
+            has_data |= ~summ[f"{name}/allnan"]
+    if summ["co2/allnan"].all():
+        raise ValueError(f"{labels['co2']} is entirely NaN; give CO2 values (e.g. 400 ppm)")
+    skipped = land_np & has_data & missing_any
+    if skipped.any():
+        which = [n for n in catalog.FORCING_NAMES if (skipped & summ[f"{n}/allnan"]).any()]
+        notes.append(
+            f"{int(skipped.sum())} land cell(s) have no data at all for "
+            f"{', '.join(labels[n] for n in which)} while other forcing has data there; "
+            "they are skipped (NaN output)"
+        )
+    valid = land_np & ~missing_any
+    for i, name in enumerate(static_names):
+        bad = valid & summ[f"static{i}/nan"]
+        if bad.any():
+            notes.append(
+                f"{int(bad.sum())} land cell(s) have NaN in static predictor {name!r}; "
+                "they are skipped (NaN output)"
+            )
+            valid &= ~bad
+    if not valid.any():
+        raise ValueError(
+            f"no cell to run: of {valid.size} cell(s), {int(land_np.sum())} are land "
+            f"(mask: {mask_desc}) and none has complete forcing and static data"
+        )
+
+    # NaN inside land cells: refuse, or fill explicitly
+    n_time = fds.sizes[time_dim]
+    for name in catalog.FORCING_NAMES:
+        nnan = np.where(valid, summ[f"{name}/nnan"], 0)
+        if not nnan.any():
+            continue
+        bad_cells = nnan > 0
+        da = fds[name]
+        gridded = set(grid.dims) <= set(da.dims)
+        # co2 without spatial dims: count its own values, not once per cell
+        n_values = int(nnan.sum()) if gridded else int(da.isnull().sum())
+        if fill is None:
+            if gridded:
+                example = validate.first_nan_example(da, bad_cells, time_dim)
+            else:
+                t = int(np.argmax(np.isnan(np.asarray(da.values).reshape(n_time, -1)).any(-1)))
+                example = validate.describe_point(da, {time_dim: t})
+            raise ValueError(
+                validate.nan_message(
+                    labels[name], info[name].source, int(bad_cells.sum()), n_values,
+                    example, n_time,
+                )
+            )
+        fds[name] = validate.fill_time(da, time_dim)
+        info[name] = replace(info[name], filled=n_values)
+        notes.append(
+            f"fill={fill!r}: filled {n_values} NaN value(s) of {labels[name]} "
+            f"(affecting {int(bad_cells.sum())} land cell(s))"
+        )
+
+    # negative precipitation
+    pmin = np.where(valid, summ["prec/min"], np.inf)
+    if (pmin < 0).any():
+        neg = pmin < 0
+        pos = np.unravel_index(int(np.argmin(pmin)), pmin.shape)
+        example = validate.describe_point(grid, dict(zip(grid.dims, pos, strict=True)))
+        raise ValueError(
+            validate.negative_precip_message(
+                info["prec"].source, float(pmin.min()), int(neg.sum()), example
+            )
+        )
+
+    for note in notes:
+        _warn(note)
+    return Prepared(
+        forcing=fds,
+        static=static_das,
+        static_names=static_names,
+        valid=xr.DataArray(valid, dims=grid.dims, coords=grid.coords, name="valid"),
+        coords=coords,
+        time_dim=time_dim,
+        spatial_dims=tuple(grid.dims),
+        info=info,
+        mask=mask_desc,
+        n_land=int(land_np.sum()),
+        notes=notes,
+        history=str(ds.attrs["history"]) if ds.attrs.get("history") else None,
+    )

@@ -1,0 +1,229 @@
+"""Run an H2CM model on an xarray Dataset, block by block over space.
+
+Each block (the whole dataset when numpy-backed, one spatial dask chunk
+otherwise) is stacked to ``(time, cell)``, reduced to its valid cells (land,
+complete data), passed to :func:`xh2cm.core.simulate`, scattered back with
+NaN elsewhere and unstacked. Cells are independent in the model, so results
+do not depend on chunking.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import json
+import uuid
+from collections.abc import Hashable, Mapping
+from typing import Any
+
+import dask.array as dsa
+import numpy as np
+import xarray as xr
+
+from xh2cm import __version__, catalog
+from xh2cm.xr.prepare import STATIC_PREFIX, VALID, Prepared, prepare
+
+#: Global attributes of every output Dataset.
+GLOBAL_ATTRS = {
+    "title": "xh2cm H2CM simulation",
+    "source": "xh2cm H2CM",
+    "Conventions": "CF-1.8",
+}
+
+
+class _Opaque:
+    """Wraps an object so dask tokenises it by identity instead of hashing its contents."""
+
+    def __init__(self, obj: Any):
+        self.obj = obj
+        self._token = uuid.uuid4().hex
+
+    def __dask_tokenize__(self) -> str:
+        return self._token
+
+
+def _core():
+    """The core entry points (imported lazily: the xarray layer works without JAX loaded)."""
+    from xh2cm import core
+
+    return core
+
+
+def _run_block(
+    block: xr.Dataset,
+    *,
+    model: _Opaque,
+    time_dim: Hashable,
+    spatial_dims: tuple[Hashable, ...],
+    n_static: int,
+    spinup: bool | int,
+    dtype: np.dtype,
+) -> xr.Dataset:
+    """Simulate one block: stack space to cells, run valid cells, scatter back, unstack."""
+    nt = block.sizes[time_dim]
+    shape = tuple(block.sizes[d] for d in spatial_dims)
+    ncell = int(np.prod(shape, dtype=int))
+    full = (time_dim, *spatial_dims)
+    valid = np.asarray(block[VALID].transpose(*spatial_dims).values, dtype=bool).reshape(-1)
+    cells = np.flatnonzero(valid)
+
+    result: dict[str, np.ndarray] = {}
+    if cells.size:
+        ref = block["tair"]
+        forcing = {}
+        for name in catalog.FORCING_NAMES:
+            da = xr.broadcast(block[name], ref)[0].transpose(*full)
+            forcing[name] = np.asarray(da.values, dtype=float).reshape(nt, ncell)[:, cells]
+        static = None
+        if n_static:
+            static = np.stack(
+                [
+                    np.asarray(block[f"{STATIC_PREFIX}{i}"].transpose(*spatial_dims).values,
+                               dtype=float).reshape(-1)[cells]
+                    for i in range(n_static)
+                ],
+                axis=-1,
+            )
+        result = _core().simulate(model.obj, forcing, static, spinup=spinup)
+
+    out = {}
+    for name in (*catalog.DYNAMIC_OUTPUTS, *catalog.STATIC_OUTPUTS):
+        dynamic = catalog.OUTPUTS[name].kind == "dynamic"
+        arr = np.full((nt, ncell) if dynamic else (ncell,), np.nan, dtype=dtype)
+        if cells.size:
+            if name not in result:
+                raise KeyError(f"core simulate() returned no {name!r} (contract: every output)")
+            arr[..., cells] = result[name]
+        dims = full if dynamic else spatial_dims
+        out[name] = (dims, arr.reshape((nt, *shape) if dynamic else shape))
+    coords = {k: v for k, v in block.coords.items() if set(v.dims) <= set(full)}
+    return xr.Dataset(out, coords=coords)
+
+
+def _template(inp: xr.Dataset, time_dim: Hashable, spatial: tuple[Hashable, ...],
+              dtype: np.dtype) -> xr.Dataset:
+    """Lazy, empty output with the chunks of ``inp`` (time in one chunk)."""
+    chunks = {time_dim: (inp.sizes[time_dim],), **{d: inp.chunks[d] for d in spatial}}
+    out = {}
+    for name in (*catalog.DYNAMIC_OUTPUTS, *catalog.STATIC_OUTPUTS):
+        dims = (time_dim, *spatial) if catalog.OUTPUTS[name].kind == "dynamic" else spatial
+        out[name] = (
+            dims,
+            dsa.empty(tuple(inp.sizes[d] for d in dims), dtype=dtype,
+                      chunks=tuple(chunks[d] for d in dims)),
+        )
+    coords = {k: v for k, v in inp.coords.items() if set(v.dims) <= {time_dim, *spatial}}
+    return xr.Dataset(out, coords=coords)
+
+
+def _spatial_chunks(inp: xr.Dataset, spatial: tuple[Hashable, ...]) -> dict[Hashable, Any]:
+    """Spatial chunks of the first dask-backed variable that has each dim."""
+    chunks: dict[Hashable, Any] = {}
+    for var in inp.data_vars.values():
+        if var.chunks is None:
+            continue
+        for d, c in zip(var.dims, var.chunks, strict=True):
+            if d in spatial:
+                chunks.setdefault(d, c)
+    return chunks
+
+
+def simulate_prepared(
+    prep: Prepared, model: Any, *, spinup: bool | int = True, dtype: Any = np.float32
+) -> xr.Dataset:
+    """Run ``model`` on already prepared input; see :func:`run_dataset`."""
+    time_dim, spatial = prep.time_dim, prep.spatial_dims
+    inp = prep.model_input()
+    kwargs = dict(
+        model=_Opaque(model), time_dim=time_dim, spatial_dims=spatial,
+        n_static=len(prep.static), spinup=spinup, dtype=np.dtype(dtype),
+    )
+    if prep.is_dask:
+        inp = inp.chunk({time_dim: -1, **_spatial_chunks(inp, spatial)})
+        out = xr.map_blocks(
+            _run_block, inp, kwargs=kwargs,
+            template=_template(inp, time_dim, spatial, np.dtype(dtype)),
+        )
+    else:
+        out = _run_block(inp, **kwargs)
+
+    for name, value in _core().global_constants(model).items():
+        out[name] = ((), np.asarray(value, dtype=dtype))
+    missing = set(catalog.GLOBAL_OUTPUTS) - set(out.data_vars)
+    if missing:
+        raise KeyError(f"core global_constants() returned no {sorted(missing)}")
+    out = out[list(catalog.OUTPUT_NAMES)]
+    for name in catalog.OUTPUT_NAMES:
+        out[name].attrs = catalog.OUTPUTS[name].attrs()
+    for k, v in prep.coords.items():  # input coordinates with their attrs
+        if k in out.coords:
+            out.coords[k].attrs = dict(v.attrs)
+    out.attrs = _global_attrs(prep, model, spinup)
+    return out
+
+
+def _global_attrs(prep: Prepared, model: Any, spinup: bool | int) -> dict[str, str]:
+    now = _dt.datetime.now(_dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    history = f"{now}: xh2cm {__version__} run_dataset(spinup={spinup!r})"
+    if prep.history:
+        history += "\n" + prep.history
+    attrs = {**GLOBAL_ATTRS, "history": history, "xh2cm_version": __version__}
+    config = getattr(model, "config", None)
+    if config is not None and hasattr(config, "to_dict"):
+        attrs["xh2cm_model_config"] = json.dumps(config.to_dict())
+    forcing = {n: f"{i.source} [{i.units}]" for n, i in prep.info.items()}
+    attrs["xh2cm_forcing"] = json.dumps(forcing)
+    return attrs
+
+
+def run_dataset(
+    ds: xr.Dataset,
+    model: Any,
+    *,
+    spinup: bool | int = True,
+    mask: xr.DataArray | str | bool | None = None,
+    fill: str | None = None,
+    names: Mapping[str, str] | None = None,
+    dtype: Any = np.float32,
+) -> xr.Dataset:
+    """Run an H2CM model on a daily forcing Dataset.
+
+    Parameters
+    ----------
+    ds : xarray.Dataset
+        Daily forcing (found by CF standard name or common name, any
+        supported units) and the static predictors named in
+        ``model.config.static_names``, on any spatial layout: ``(time, lat,
+        lon)``, ``(time, site)``, ``(time, y, x, member)``, ... Numpy- or
+        dask-backed; with dask, time must be in one chunk and blocks are the
+        spatial chunks.
+    model : xh2cm.core.H2CM
+        The model.
+    spinup : bool or int
+        Spin-up passes over the forcing before the run.
+    mask : DataArray, str, bool or None
+        Land mask (True/1/fraction > 0.5 = land); None looks for a
+        ``land_mask``/``landmask``/``lsm``/``mask`` variable, False ignores it.
+    fill : {None, "interpolate"}
+        None refuses NaN inside land cells; ``"interpolate"`` fills them.
+    names : mapping, optional
+        Explicit ``{catalog name: dataset variable}`` for forcing.
+    dtype : numpy dtype
+        Output float type.
+
+    Returns
+    -------
+    xarray.Dataset
+        Every :data:`xh2cm.catalog.OUTPUTS` variable: dynamic on
+        ``(time, *spatial)``, static on the spatial dims, global as scalars,
+        with CF attributes and the input coordinates. Cells outside the mask or
+        without forcing are NaN. Lazy if the input is dask-backed.
+
+    Raises
+    ------
+    ValueError, KeyError
+        For input problems (see :func:`xh2cm.xr.prepare.prepare`).
+    """
+    prep = prepare(
+        ds, static=tuple(model.config.static_names), mask=mask, fill=fill, names=names
+    )
+    return simulate_prepared(prep, model, spinup=spinup, dtype=dtype)

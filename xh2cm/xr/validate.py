@@ -1,0 +1,222 @@
+"""Checks on user input (time axis, chunking, NaN, signs) and the explicit NaN fill.
+
+Every check raises ``ValueError`` with a message that names the variable,
+the problem and the fix.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Hashable
+
+import cf_xarray  # noqa: F401  (registers ds.cf)
+import numpy as np
+import pandas as pd
+import xarray as xr
+
+FILL_METHODS: tuple[str, ...] = ("interpolate",)
+
+_DAY = pd.Timedelta(days=1)
+
+
+def find_time_dim(ds: xr.Dataset) -> str:
+    """Name of the time dimension: ``time``, else the CF axis ``T``.
+
+    Raises
+    ------
+    ValueError
+        If none is found or it is not a 1-D dimension coordinate.
+    """
+    if "time" in ds.dims:
+        return "time"
+    cands = [str(n) for n in ds.cf.axes.get("T", []) if n in ds.dims]
+    if len(cands) == 1:
+        return cands[0]
+    if len(cands) > 1:
+        raise ValueError(f"several time dimensions {cands}; keep one (rename it to 'time')")
+    raise ValueError(
+        f"no time dimension: expected a dimension named 'time' or a coordinate with "
+        f"axis='T' (dims: {list(map(str, ds.dims))}). Rename it, e.g. "
+        f"ds = ds.rename(<your time dim>='time')"
+    )
+
+
+def check_time(ds: xr.Dataset, time_dim: str) -> None:
+    """The time coordinate must be datetime-like, strictly increasing and daily without gaps.
+
+    Raises
+    ------
+    ValueError
+        Naming the problem and the fix.
+    """
+    if time_dim not in ds.coords:
+        raise ValueError(
+            f"time dimension {time_dim!r} has no coordinate values; assign dates, e.g. "
+            f"ds = ds.assign_coords({time_dim}=pd.date_range('2000-01-01', "
+            f"periods=ds.sizes[{time_dim!r}], freq='D'))"
+        )
+    index = ds.indexes[time_dim]
+    if not isinstance(index, pd.DatetimeIndex | xr.CFTimeIndex):
+        raise ValueError(
+            f"time coordinate {time_dim!r} has dtype {ds[time_dim].dtype}, not datetime; "
+            "decode it with ds = xr.decode_cf(ds) (or open the file with decode_times=True)"
+        )
+    if len(index) < 2:
+        return
+    steps = pd.TimedeltaIndex(np.asarray(index[1:] - index[:-1]))
+    bad = np.flatnonzero(steps <= pd.Timedelta(0))
+    if bad.size:
+        raise ValueError(
+            f"time coordinate {time_dim!r} is not strictly increasing: {bad.size} step(s) go "
+            f"backwards or repeat, first at {index[bad[0] + 1]}; sort and deduplicate with "
+            f"ds = ds.sortby({time_dim!r}).drop_duplicates({time_dim!r})"
+        )
+    if (steps == _DAY).all():
+        return
+    median = steps.median()
+    if median >= pd.Timedelta(days=27):
+        kind = "monthly" if median <= pd.Timedelta(days=32) else "coarser than daily"
+        raise ValueError(
+            f"time coordinate {time_dim!r} is {kind} (median step {median}); xh2cm runs "
+            "at a daily step and needs daily forcing. Use a daily data set (monthly "
+            "values cannot be disaggregated reliably here)"
+        )
+    if median < _DAY:
+        raise ValueError(
+            f"time coordinate {time_dim!r} is sub-daily (median step {median}); xh2cm "
+            f"runs at a daily step: resample to daily with "
+            f"ds = ds.resample({time_dim}='1D').mean() (precipitation as a daily mean rate)"
+        )
+    gaps = np.flatnonzero(steps != _DAY)
+    raise ValueError(
+        f"time coordinate {time_dim!r} is not regular daily: {gaps.size} step(s) differ "
+        f"from 1 day, first between {index[gaps[0]]} and {index[gaps[0] + 1]} "
+        f"({steps[gaps[0]]}). Reindex to a complete daily axis, e.g. "
+        f"ds = ds.resample({time_dim}='1D').mean(), then fill the new gaps "
+        "(fill='interpolate')"
+    )
+
+
+def check_time_chunks(da: xr.DataArray, label: str, time_dim: str) -> None:
+    """A dask-backed forcing must hold the whole time axis in one chunk."""
+    if da.chunks is None or time_dim not in da.dims:
+        return
+    n = len(da.chunks[da.get_axis_num(time_dim)])
+    if n > 1:
+        raise ValueError(
+            f"{label} is split into {n} dask chunks along {time_dim!r}; the model "
+            f"integrates through time, so keep time in one chunk: "
+            f"ds = ds.chunk({time_dim}=-1) (chunk over space instead)"
+        )
+
+
+def describe_point(da: xr.DataArray, index: dict[Hashable, int]) -> str:
+    """``"time=2001-03-04, lat=10.5, lon=3.0"``: coordinates of an integer position."""
+    parts = []
+    for dim, i in index.items():
+        val = da[dim].values[i] if dim in da.coords else i
+        if isinstance(val, np.datetime64):
+            val = str(val)[:10]
+        parts.append(f"{dim}={val}")
+    return ", ".join(parts)
+
+
+def first_nan_example(da: xr.DataArray, cells: np.ndarray, time_dim: str) -> str:
+    """Where ``da`` (dims (time, *spatial)) first has NaN in the first cell of ``cells``.
+
+    ``cells`` is a boolean array over the spatial dims of ``da``.
+    """
+    spatial = [d for d in da.dims if d != time_dim]
+    pos = dict(zip(spatial, np.unravel_index(np.flatnonzero(cells)[0], cells.shape), strict=True))
+    series = np.asarray(da.isel(pos).values)
+    t = int(np.argmax(np.isnan(series)))
+    return describe_point(da, {time_dim: t, **pos})
+
+
+def nan_message(label: str, source: str, nan_cells: int, nan_values: int, example: str,
+                n_time: int) -> str:
+    """Error text for partial NaN in land cells."""
+    return (
+        f"{label} has missing values (NaN) inside land cells: {nan_values} value(s) in "
+        f"{nan_cells} cell(s) (of {n_time} time steps per cell), e.g. at {example}. "
+        f"The model cannot run through gaps. Fill them yourself (e.g. "
+        f"ds[{source!r}] = ds[{source!r}].interpolate_na('time')), pass fill='interpolate' "
+        f"to fill linearly in time, or exclude those cells with mask="
+    )
+
+
+def negative_precip_message(source: str, minimum: float, n_cells: int, example: str) -> str:
+    """Error text for negative precipitation."""
+    return (
+        f"precipitation 'prec' (dataset variable {source!r}) has negative values in "
+        f"{n_cells} land cell(s): minimum {minimum:.6g} mm d-1, e.g. at "
+        f"{example}. Clip them if they are numerical noise: "
+        f"ds[{source!r}] = ds[{source!r}].clip(min=0)"
+    )
+
+
+def _fill_1d(y: np.ndarray) -> np.ndarray:
+    """Linear interpolation over NaN along the last axis; nearest value at the ends."""
+    y = np.array(y, dtype=float, copy=True)
+    x = np.arange(y.shape[-1])
+    flat = y.reshape(-1, y.shape[-1])
+    for row in flat:  # only rows with NaN are touched
+        bad = np.isnan(row)
+        if bad.any() and not bad.all():
+            row[bad] = np.interp(x[bad], x[~bad], row[~bad])  # np.interp holds the ends
+    return flat.reshape(y.shape)
+
+
+def fill_time(da: xr.DataArray, time_dim: str) -> xr.DataArray:
+    """Fill NaN along ``time_dim``: linear in time, nearest at the start/end (lazy with dask).
+
+    All-NaN series stay NaN.
+    """
+    if time_dim not in da.dims:
+        return da
+    out = xr.apply_ufunc(
+        _fill_1d,
+        da,
+        input_core_dims=[[time_dim]],
+        output_core_dims=[[time_dim]],
+        dask="parallelized",
+        output_dtypes=[float],
+        keep_attrs=True,
+    )
+    return out.transpose(*da.dims)
+
+
+def check_fill(fill: str | None) -> None:
+    """Validate the ``fill=`` option."""
+    if fill is not None and fill not in FILL_METHODS:
+        raise ValueError(f"fill={fill!r} is not supported; use None or one of {FILL_METHODS}")
+
+
+def spatial_dims_of(forcing: dict[str, xr.DataArray], time_dim: str) -> tuple[Hashable, ...]:
+    """The spatial dims shared by the time-varying forcing (order of the first one).
+
+    ``co2`` may use fewer dims (none, or time only); every other forcing must
+    have the time dim and the same spatial dims.
+    """
+    ref_name, ref = next((k, v) for k, v in forcing.items() if k != "co2")
+    spatial = tuple(d for d in ref.dims if d != time_dim)
+    for name, da in forcing.items():
+        if name == "co2":
+            extra = set(da.dims) - {time_dim, *spatial}
+            if extra:
+                raise ValueError(
+                    f"co2 has dims {da.dims} not shared by the other forcing "
+                    f"{(time_dim, *spatial)}; co2 may be a constant, a ('time',) series "
+                    "or use the same dims"
+                )
+            continue
+        if time_dim not in da.dims:
+            raise ValueError(
+                f"forcing {name!r} has no {time_dim!r} dim (dims {da.dims}); only co2 "
+                "may be constant in time"
+            )
+        if set(da.dims) != {time_dim, *spatial}:
+            raise ValueError(
+                f"forcing {name!r} has dims {da.dims} but {ref_name!r} has {ref.dims}; "
+                "all forcing must share the same (time, spatial...) dims"
+            )
+    return spatial

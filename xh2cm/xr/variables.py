@@ -1,0 +1,281 @@
+"""Find forcing, static predictors and the land mask in a user's Dataset.
+
+Forcing is found per catalog name (``rn, prec, tair, vpd, co2``) by, in order:
+
+1. an explicit ``names={"prec": "my_precip"}`` mapping,
+2. the CF ``standard_name`` attribute (via cf-xarray),
+3. common variable names, case-insensitively.
+
+The first rule with a hit wins; two hits within one rule is an error.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Hashable, Mapping, Sequence
+from dataclasses import dataclass
+
+import cf_xarray  # noqa: F401  (registers ds.cf)
+import numpy as np
+import xarray as xr
+
+from xh2cm import catalog
+
+#: Accepted CF standard names per forcing (the catalog's first).
+STANDARD_NAMES: dict[str, tuple[str, ...]] = {
+    "rn": ("surface_net_downward_radiative_flux",),
+    "prec": ("lwe_precipitation_rate", "precipitation_flux"),
+    "tair": ("air_temperature",),
+    "vpd": ("water_vapor_saturation_deficit_in_air",),
+    "co2": ("mole_fraction_of_carbon_dioxide_in_air",),
+}
+for _name, _info in catalog.FORCING.items():  # keep in sync with the catalog
+    if _info.standard_name and _info.standard_name not in STANDARD_NAMES[_name]:
+        STANDARD_NAMES[_name] = (_info.standard_name, *STANDARD_NAMES[_name])
+
+#: Accepted variable names per forcing (compared case-insensitively).
+ALIASES: dict[str, tuple[str, ...]] = {
+    "rn": ("rn", "rnet", "net_radiation", "netrad"),
+    "prec": ("prec", "pr", "precip", "precipitation", "tp"),
+    "tair": ("tair", "tas", "t2m", "ta", "temperature"),
+    "vpd": ("vpd", "vapour_pressure_deficit", "vapor_pressure_deficit"),
+    "co2": ("co2", "co2_ppm", "xco2"),
+}
+
+#: Attribute that marks a variable's role; ``"static"`` marks a static predictor.
+ROLE_ATTR = "xh2cm_role"
+
+#: Variable names recognised as a land mask (case-insensitive).
+MASK_NAMES: tuple[str, ...] = ("land_mask", "landmask", "lsm", "mask")
+
+
+@dataclass(frozen=True)
+class Match:
+    """Where one forcing variable was found.
+
+    Attributes
+    ----------
+    name : str
+        Catalog name (``"prec"``).
+    source : str
+        Variable name in the user's dataset (``"pr"``).
+    rule : str
+        How it was found, e.g. ``"standard_name 'precipitation_flux'"``.
+    """
+
+    name: str
+    source: str
+    rule: str
+
+
+def _describe(name: str) -> str:
+    return f"{catalog.FORCING[name].long_name} {name!r}"
+
+
+def find_forcing(ds: xr.Dataset, names: Mapping[str, str] | None = None) -> dict[str, Match]:
+    """Locate every forcing variable of :data:`xh2cm.catalog.FORCING_NAMES`.
+
+    Parameters
+    ----------
+    ds : xarray.Dataset
+        User data.
+    names : mapping, optional
+        Explicit ``{catalog name: dataset variable}`` overrides.
+
+    Returns
+    -------
+    dict
+        ``catalog name -> Match``, in catalog order.
+
+    Raises
+    ------
+    ValueError
+        If a forcing is missing or ambiguous (the message names it and the fix).
+    """
+    names = dict(names or {})
+    unknown = set(names) - set(catalog.FORCING_NAMES)
+    if unknown:
+        raise ValueError(
+            f"names= has unknown forcing keys {sorted(unknown)}; "
+            f"expected a subset of {list(catalog.FORCING_NAMES)}"
+        )
+    data_vars = [str(v) for v in ds.data_vars]
+    by_std = {
+        std: [str(v) for v in vs if v in ds.data_vars]
+        for std, vs in ds.cf.standard_names.items()
+    }
+    lower = {}
+    for v in data_vars:
+        lower.setdefault(v.lower(), []).append(v)
+
+    out: dict[str, Match] = {}
+    for name in catalog.FORCING_NAMES:
+        if name in names:
+            src = names[name]
+            if src not in ds.data_vars:
+                raise ValueError(
+                    f"names={{{name!r}: {src!r}}}: dataset has no data variable {src!r} "
+                    f"(data variables: {data_vars})"
+                )
+            out[name] = Match(name, src, "explicit names=")
+            continue
+        std = {v: f"standard_name {s!r}" for s in STANDARD_NAMES[name] for v in by_std.get(s, [])}
+        alias = {v: f"name {v!r}" for a in ALIASES[name] for v in lower.get(a, [])}
+        for kind, hits in (("standard_name", std), ("name", alias)):  # priority order
+            if len(hits) > 1:
+                first, second = list(hits)[:2]
+                listed = ", ".join(f"{v!r} ({rule})" for v, rule in hits.items())
+                raise ValueError(
+                    f"{_describe(name)} is ambiguous: several dataset variables match by "
+                    f"{kind}: {listed}. Rename or drop all but one "
+                    f"(e.g. ds = ds.drop_vars({second!r})), or pass "
+                    f"names={{{name!r}: {first!r}}}"
+                )
+            if hits:
+                source, rule = next(iter(hits.items()))
+                out[name] = Match(name, source, rule)
+                break
+        else:
+            raise ValueError(_missing_message(name, data_vars))
+    return out
+
+
+def _missing_message(name: str, data_vars: Sequence[str]) -> str:
+    info = catalog.FORCING[name]
+    msg = (
+        f"{_describe(name)} not found: no data variable has standard_name in "
+        f"{list(STANDARD_NAMES[name])} or is named one of {list(ALIASES[name])} "
+        f"(data variables: {list(data_vars)}). Rename your variable, set its "
+        f"standard_name attribute, or pass names={{{name!r}: '<variable>'}}"
+    )
+    if name == "co2":
+        msg += (
+            f". A constant is fine: ds['co2'] = 400.0; ds['co2'].attrs['units'] = "
+            f"{info.units!r} (a global time series with dims ('time',) works too)"
+        )
+    return msg
+
+
+def find_mask(
+    ds: xr.Dataset, mask: xr.DataArray | str | bool | None = None
+) -> tuple[xr.DataArray | None, str]:
+    """The land mask (True = land), and a description of where it came from.
+
+    Parameters
+    ----------
+    ds : xarray.Dataset
+        User data.
+    mask : DataArray, str, bool or None
+        A boolean / 0-1 / land-fraction DataArray, the name of a variable in
+        ``ds``, ``False`` to ignore any mask variable, or None to look for a
+        variable named one of :data:`MASK_NAMES`. Fractions count as land
+        where > 0.5; NaN counts as not land.
+
+    Returns
+    -------
+    (DataArray or None, str)
+        The boolean mask (None: every cell is land) and a description.
+    """
+    if mask is False:
+        return None, "none (mask=False)"
+    desc = "mask= argument"
+    if mask is None or mask is True:
+        lower = {str(v).lower(): str(v) for v in ds.data_vars}
+        cands = [lower[n] for n in MASK_NAMES if n in lower]
+        if len(cands) > 1:
+            raise ValueError(
+                f"several land-mask variables {cands}; pass mask=<name> to pick one "
+                "or drop the others"
+            )
+        if not cands:
+            return None, "none (every cell with forcing data is land)"
+        mask, desc = cands[0], f"variable {cands[0]!r}"
+    elif isinstance(mask, str):
+        if mask not in ds.variables:
+            raise ValueError(f"mask={mask!r}: no such variable in the dataset")
+        desc = f"variable {mask!r}"
+    if isinstance(mask, str):
+        mask = ds[mask]
+    if not isinstance(mask, xr.DataArray):
+        raise TypeError(
+            f"mask must be a DataArray, a variable name, False or None, not {type(mask)}"
+        )
+    if mask.dtype == bool:
+        return mask, desc
+    return (mask.fillna(0) > 0.5), desc
+
+
+def is_mask_name(name: Hashable) -> bool:
+    """Whether a variable name is one of :data:`MASK_NAMES`."""
+    return str(name).lower() in MASK_NAMES
+
+
+def auto_static_names(
+    ds: xr.Dataset, spatial_dims: Sequence[Hashable], exclude: Sequence[Hashable] = ()
+) -> list[str]:
+    """Data variables usable as static predictors, in dataset order.
+
+    If any variable is marked ``attrs["xh2cm_role"] == "static"`` (as in
+    :mod:`xh2cm.datasets`), exactly the marked ones. Otherwise float variables
+    whose dims are a non-empty subset of ``spatial_dims`` (so no time dim),
+    excluding ``exclude`` (forcing, mask), mask names, latitude/longitude,
+    CF bounds and cell measures.
+    """
+    marked = [str(k) for k, v in ds.data_vars.items() if v.attrs.get(ROLE_ATTR) == "static"]
+    if marked:
+        return marked
+    skip = {str(v) for v in exclude}
+    for v in ds.variables.values():
+        for attr in ("bounds", "cell_measures"):
+            val = v.attrs.get(attr)
+            if isinstance(val, str):
+                skip.update(val.replace(":", " ").split())
+    out = []
+    for name, da in ds.data_vars.items():
+        std = da.attrs.get("standard_name", "")
+        if (
+            str(name) in skip
+            or is_mask_name(name)
+            or str(name).lower() in ("lat", "lon", "latitude", "longitude")
+            or std in ("latitude", "longitude", "cell_area")
+            or not np.issubdtype(da.dtype, np.floating)
+            or not da.dims
+            or not set(da.dims) <= set(spatial_dims)
+        ):
+            continue
+        out.append(str(name))
+    return out
+
+
+def find_static(
+    ds: xr.Dataset, names: Sequence[str], spatial_dims: Sequence[Hashable]
+) -> list[xr.DataArray]:
+    """The static predictors ``names``, in that order, checked.
+
+    Raises
+    ------
+    KeyError
+        Naming a predictor missing from ``ds``.
+    ValueError
+        If a predictor has a time dim or dims outside ``spatial_dims``.
+    """
+    out = []
+    for name in names:
+        if name not in ds.variables:
+            avail = auto_static_names(ds, spatial_dims)
+            raise KeyError(
+                f"static predictor {name!r} not found in the dataset "
+                f"(candidate static variables: {avail}); the model was built with "
+                f"static_names={list(names)}"
+            )
+        da = ds[name]
+        extra = set(da.dims) - set(spatial_dims)
+        if extra:
+            raise ValueError(
+                f"static predictor {name!r} has dims {da.dims}; it may only use the "
+                f"spatial dims {tuple(spatial_dims)} (found extra {sorted(map(str, extra))}). "
+                "Select or average the extra dims first"
+            )
+        if not np.issubdtype(da.dtype, np.number) and da.dtype != bool:
+            raise ValueError(f"static predictor {name!r} is not numeric (dtype {da.dtype})")
+        out.append(da)
+    return out
