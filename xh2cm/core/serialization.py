@@ -37,6 +37,8 @@ def read_header(path: str | os.PathLike) -> dict:
         header = json.loads(line)
     except ValueError as err:
         raise ValueError(f"{path} is not an xh2cm model file (no JSON header)") from err
+    if not isinstance(header, dict):
+        raise ValueError(f"{path} is not an xh2cm model file (header is not a JSON object)")
     if header.get("format") != FORMAT:
         raise ValueError(f"{path} is not an xh2cm model file (format={header.get('format')!r})")
     if header.get("version", 0) > FORMAT_VERSION:
