@@ -4,6 +4,7 @@ Knows nothing of JAX: it calls the NumPy entry points of :mod:`xh2cm.core`.
 Importing :mod:`xh2cm` registers the ``ds.h2cm`` accessor.
 """
 
+from xh2cm.xr.fit import fit_dataset, spatial_folds
 from xh2cm.xr.prepare import ForcingInfo, Prepared, prepare
 from xh2cm.xr.report import InputReport
 from xh2cm.xr.run import run_dataset, simulate_prepared
@@ -21,8 +22,10 @@ __all__ = [
     "find_forcing",
     "find_mask",
     "find_static",
+    "fit_dataset",
     "normalize",
     "prepare",
     "run_dataset",
     "simulate_prepared",
+    "spatial_folds",
 ]

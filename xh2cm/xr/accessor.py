@@ -162,3 +162,22 @@ class H2CMAccessor:
         config = ModelConfig(static_names=prep.static_names, **config_kwargs)
         forcing, static_arr = prep.arrays(prep.cells(max_cells, seed))
         return init_model(config, seed=seed, forcing=forcing, static=static_arr)
+
+    def fit(self, obs: xr.Dataset | None = None, model: Any = None,
+            **kwargs: Any) -> tuple[Any, xr.Dataset]:
+        """Train a model on this forcing against observations (DESIGN.md §5).
+
+        See :func:`xh2cm.xr.fit.fit_dataset` for the keyword arguments
+        (``epochs=``, ``batch_size=``, ``weights=``, ``validation=``,
+        ``cells=``, ``checkpoint_dir=``, ``resume=``, ...).
+
+        Returns
+        -------
+        model : xh2cm.core.H2CM
+            The trained (best on validation) model.
+        history : xr.Dataset
+            Loss per term on (split, epoch), learning rate, skipped steps.
+        """
+        from xh2cm.xr.fit import fit_dataset
+
+        return fit_dataset(self._ds, obs, model, **kwargs)

@@ -1,0 +1,178 @@
+"""Training data on plain arrays: forcing, observations, calendar, and cell batches."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+import jax.numpy as jnp
+import numpy as np
+
+from xh2cm.catalog import FORCING_NAMES
+from xh2cm.core.model import Forcing
+from xh2cm.training.losses import MONTHLY_OBS, ObsBatch
+
+
+def month_calendar(dates: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Month bookkeeping of a daily time axis.
+
+    Parameters
+    ----------
+    dates : ndarray
+        ``(time,)`` datetime64 (any resolution), in increasing order.
+
+    Returns
+    -------
+    month_index : ndarray
+        ``(time,)`` int32 month number of each day, from 0.
+    calendar_month : ndarray
+        ``(n_months,)`` int32 calendar month (0 = January) of each month.
+    month_code : ndarray
+        ``(n_months,)`` int64 ``year * 12 + month - 1`` of each month.
+    """
+    m = np.asarray(dates, "datetime64[M]").astype(np.int64)  # months since 1970-01
+    codes, month_index = np.unique(m, return_inverse=True)
+    code = codes + 1970 * 12
+    return month_index.astype(np.int32), (code % 12).astype(np.int32), code
+
+
+@dataclass
+class TrainingData:
+    """Everything the trainer needs, on ``cell`` columns (NumPy, model units).
+
+    Attributes
+    ----------
+    forcing : dict of str to ndarray
+        ``rn, prec, tair, vpd, co2`` each ``(time, cell)`` (co2 may be ``(time,)``).
+    static : ndarray or None
+        ``(cell, n_static)`` static predictors.
+    month_index : ndarray
+        ``(time,)`` month of each day (see :func:`month_calendar`).
+    calendar_month : ndarray
+        ``(n_months,)`` calendar month 0–11 of each month.
+    monthly : dict of str to ndarray
+        Observations ``(n_months, cell)`` keyed by :data:`~xh2cm.training.losses.MONTHLY_OBS`
+        names; NaN = missing.
+    cue : ndarray or None
+        Static mean annual CUE observation ``(cell,)``.
+    area : ndarray or None
+        ``(cell,)`` area weights (NEE IAV); ones if None.
+    """
+
+    forcing: dict[str, np.ndarray]
+    static: np.ndarray | None
+    month_index: np.ndarray
+    calendar_month: np.ndarray
+    monthly: dict[str, np.ndarray] = field(default_factory=dict)
+    cue: np.ndarray | None = None
+    area: np.ndarray | None = None
+
+    def __post_init__(self) -> None:
+        missing = [n for n in FORCING_NAMES if n not in self.forcing]
+        if missing:
+            raise KeyError(f"training forcing is missing {missing}")
+        nt, nc = np.shape(self.forcing["rn"])
+        f = {}
+        for n in FORCING_NAMES:
+            x = np.asarray(self.forcing[n], np.float32)
+            if x.ndim < 2:
+                x = np.broadcast_to(x.reshape(-1, 1) if x.ndim else x, (nt, nc))
+            if x.shape != (nt, nc):
+                raise ValueError(f"forcing {n!r} has shape {x.shape}, expected {(nt, nc)}")
+            f[n] = x
+        self.forcing = f
+        self.month_index = np.asarray(self.month_index, np.int32)
+        self.calendar_month = np.asarray(self.calendar_month, np.int32)
+        if self.month_index.shape != (nt,):
+            raise ValueError(f"month_index must be ({nt},), got {self.month_index.shape}")
+        nm = self.calendar_month.shape[0]
+        if self.month_index.min() < 0 or self.month_index.max() >= nm:
+            raise ValueError("month_index must lie in [0, len(calendar_month))")
+        unknown = set(self.monthly) - set(MONTHLY_OBS)
+        if unknown:
+            raise ValueError(f"unknown monthly observations {sorted(unknown)}; "
+                             f"known: {list(MONTHLY_OBS)}")
+        for k, v in self.monthly.items():
+            v = np.asarray(v, np.float32)
+            if v.shape != (nm, nc):
+                raise ValueError(f"observation {k!r} has shape {v.shape}, expected {(nm, nc)}")
+            self.monthly[k] = v
+        if self.cue is not None:
+            self.cue = np.asarray(self.cue, np.float32).reshape(nc)
+        self.area = (np.ones(nc, np.float32) if self.area is None
+                     else np.asarray(self.area, np.float32).reshape(nc))
+        if self.static is not None:
+            self.static = np.asarray(self.static, np.float32).reshape(nc, -1)
+
+    @property
+    def n_cells(self) -> int:
+        """Number of cells."""
+        return self.forcing["rn"].shape[1]
+
+    @property
+    def n_time(self) -> int:
+        """Number of days."""
+        return self.forcing["rn"].shape[0]
+
+    @property
+    def available(self) -> tuple[str, ...]:
+        """Observations present (monthly keys, plus ``"cue"`` if given)."""
+        return tuple(self.monthly) + (("cue",) if self.cue is not None else ())
+
+    def obs(self, cells: np.ndarray, size: int | None = None) -> ObsBatch:
+        """Observations of ``cells`` as an :class:`ObsBatch`, padded to ``size`` cells."""
+        idx, weight = _pad(np.asarray(cells), size)
+        return ObsBatch(
+            month_index=jnp.asarray(self.month_index),
+            calendar_month=jnp.asarray(self.calendar_month),
+            monthly={k: jnp.asarray(v[:, idx]) for k, v in self.monthly.items()},
+            cue=None if self.cue is None else jnp.asarray(self.cue[idx]),
+            area=jnp.asarray(self.area[idx]),
+            cell_weight=jnp.asarray(weight),
+        )
+
+    def batch(self, cells: np.ndarray, size: int | None = None
+              ) -> tuple[Forcing, jnp.ndarray | None, ObsBatch]:
+        """Forcing, static predictors and observations of ``cells``.
+
+        Parameters
+        ----------
+        cells : ndarray
+            Cell indices.
+        size : int, optional
+            Pad to this many cells (copies of the first cell with
+            ``cell_weight`` 0, so they add nothing to any loss term); keeps
+            one compiled shape for a last, smaller batch.
+        """
+        idx, _ = _pad(np.asarray(cells), size)
+        forcing = Forcing(**{n: jnp.asarray(self.forcing[n][:, idx]) for n in FORCING_NAMES})
+        static = None if self.static is None else jnp.asarray(self.static[idx])
+        return forcing, static, self.obs(cells, size)
+
+    def subset(self, cells: np.ndarray) -> TrainingData:
+        """The same data restricted to ``cells`` (in that order)."""
+        cells = np.asarray(cells)
+        return TrainingData(
+            forcing={k: v[:, cells] for k, v in self.forcing.items()},
+            static=None if self.static is None else self.static[cells],
+            month_index=self.month_index, calendar_month=self.calendar_month,
+            monthly={k: v[:, cells] for k, v in self.monthly.items()},
+            cue=None if self.cue is None else self.cue[cells],
+            area=self.area[cells])
+
+
+def _pad(cells: np.ndarray, size: int | None) -> tuple[np.ndarray, np.ndarray]:
+    n = cells.size
+    if n == 0:
+        raise ValueError("empty batch of cells")
+    size = n if size is None else size
+    if n > size:
+        raise ValueError(f"{n} cells do not fit a batch of {size}")
+    idx = np.concatenate([cells, np.repeat(cells[:1], size - n)])
+    weight = np.concatenate([np.ones(n, np.float32), np.zeros(size - n, np.float32)])
+    return idx, weight
+
+
+def forcing_mapping(data: TrainingData, cells: np.ndarray) -> Mapping[str, np.ndarray]:
+    """Forcing of ``cells`` as a plain mapping (e.g. for ``init_model`` statistics)."""
+    return {k: v[:, cells] for k, v in data.forcing.items()}

@@ -1,0 +1,329 @@
+"""Loss terms of H2CM's multi-constraint training (DESIGN.md §5), on plain JAX arrays.
+
+Each data term compares the model with one observation at monthly means,
+in the representation DESIGN.md §5 prescribes (:data:`TERMS`): monthly
+values, monthly anomalies from the time mean (TWS), mean seasonal cycle
+(ET, Q, GPP), interannual variability of the area-weighted batch mean (NEE
+IAV) or a static per-cell value (mean annual CUE). A term is the mean squared
+error over the valid (non-NaN) entries, divided by the variance of the
+observation in that representation over the training cells
+(standardisation); a term with no valid entry in a batch is 0. Two Gaussian
+prior penalties, ``((value - mean) / sd)**2``, act on beta_CO2 and Q10.
+The total loss is the weighted sum of the active terms.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field, fields
+from typing import NamedTuple
+
+import jax.numpy as jnp
+import numpy as np
+from jax import Array
+
+from xh2cm.training import aggregate as agg
+
+
+@dataclass(frozen=True)
+class Term:
+    """One data constraint.
+
+    Attributes
+    ----------
+    name : str
+        Term name (key of losses and weights).
+    output : str
+        Model output compared (a :data:`xh2cm.catalog.OUTPUTS` name).
+    obs : str
+        Observation it is compared with (key of :attr:`ObsBatch.monthly`, or
+        ``"cue"`` for the static CUE field).
+    kind : {"monthly", "anomaly", "msc", "iav", "static"}
+        Representation compared (see module docstring).
+    """
+
+    name: str
+    output: str
+    obs: str
+    kind: str
+
+
+#: The data constraints of DESIGN.md §5, in a stable order.
+TERMS: dict[str, Term] = {
+    t.name: t
+    for t in [
+        Term("tws", "tws", "tws", "anomaly"),
+        Term("et", "et", "et", "msc"),
+        Term("q", "q", "q", "msc"),
+        Term("swe", "swe", "swe", "monthly"),
+        Term("fapar", "fapar", "fapar", "monthly"),
+        Term("gpp", "gpp", "gpp", "msc"),
+        Term("nee", "nee", "nee", "monthly"),
+        Term("nee_iav", "nee", "nee", "iav"),
+        Term("cue", "cue", "cue", "static"),
+    ]
+}
+#: Observation keys that are monthly ``(month, cell)`` series.
+MONTHLY_OBS: tuple[str, ...] = ("tws", "swe", "et", "q", "fapar", "gpp", "nee")
+#: Observation keys that are static ``(cell,)`` fields.
+STATIC_OBS: tuple[str, ...] = ("cue",)
+#: Prior terms, keyed by the global constant they act on.
+PRIOR_TERMS: dict[str, str] = {"prior_beta_co2": "beta_co2", "prior_q10": "q10"}
+
+
+@dataclass(frozen=True)
+class LossWeights:
+    """Weight of each loss term (default 1; 0 switches a term off)."""
+
+    tws: float = 1.0
+    et: float = 1.0
+    q: float = 1.0
+    swe: float = 1.0
+    fapar: float = 1.0
+    gpp: float = 1.0
+    nee: float = 1.0
+    nee_iav: float = 1.0
+    cue: float = 1.0
+    prior_beta_co2: float = 1.0
+    prior_q10: float = 1.0
+
+    def __getitem__(self, name: str) -> float:
+        return float(getattr(self, name))
+
+    def replace(self, **weights: float) -> LossWeights:
+        """Copy with some weights changed (unknown names raise ``KeyError``)."""
+        known = {f.name for f in fields(self)}
+        bad = set(weights) - known
+        if bad:
+            raise KeyError(f"unknown loss terms {sorted(bad)}; known: {sorted(known)}")
+        return LossWeights(**{**{f.name: getattr(self, f.name) for f in fields(self)},
+                              **weights})
+
+    @classmethod
+    def from_any(cls, weights: LossWeights | Mapping[str, float] | None) -> LossWeights:
+        """Accept an instance, a ``{term: weight}`` mapping (others stay 1) or None."""
+        if weights is None:
+            return cls()
+        if isinstance(weights, LossWeights):
+            return weights
+        return cls().replace(**dict(weights))
+
+
+@dataclass(frozen=True)
+class Prior:
+    """Gaussian prior ``N(mean, sd**2)`` on a global constant (physical units)."""
+
+    mean: float
+    sd: float
+
+    def __post_init__(self) -> None:
+        if not self.sd > 0:
+            raise ValueError(f"prior sd must be > 0, got {self.sd}")
+
+
+@dataclass(frozen=True)
+class LossSpec:
+    """Which terms are active, their weights and the priors (static under ``jit``).
+
+    Build it with :meth:`for_observations`.
+
+    Attributes
+    ----------
+    terms : tuple of str
+        Active data terms (keys of :data:`TERMS`).
+    priors : tuple of str
+        Active prior terms (keys of :data:`PRIOR_TERMS`).
+    weights : LossWeights
+    beta_co2_prior, q10_prior : Prior
+        DESIGN.md §5: beta_CO2 ~ N(0.0015, 0.0005²), Q10 ~ N(1.5, 0.3²).
+    """
+
+    terms: tuple[str, ...]
+    priors: tuple[str, ...] = ("prior_beta_co2", "prior_q10")
+    weights: LossWeights = field(default_factory=LossWeights)
+    beta_co2_prior: Prior = Prior(0.0015, 0.0005)
+    q10_prior: Prior = Prior(1.5, 0.3)
+
+    @classmethod
+    def for_observations(cls, available: Iterable[str],
+                         weights: LossWeights | Mapping[str, float] | None = None,
+                         priors: bool = True, **kwargs) -> LossSpec:
+        """Terms for the observations ``available`` (e.g. ``{"gpp", "et"}``) with weight > 0.
+
+        Parameters
+        ----------
+        available : iterable of str
+            Observation keys present (:data:`MONTHLY_OBS`, :data:`STATIC_OBS`).
+        weights : LossWeights or mapping, optional
+            Term weights; a term with weight 0 is dropped.
+        priors : bool
+            Whether the two prior penalties are used (subject to their weights).
+        **kwargs
+            ``beta_co2_prior`` / ``q10_prior`` overrides.
+
+        Raises
+        ------
+        ValueError
+            If no term would be active.
+        """
+        available = set(available)
+        unknown = available - set(MONTHLY_OBS) - set(STATIC_OBS)
+        if unknown:
+            raise ValueError(f"unknown observations {sorted(unknown)}; known: "
+                             f"{list(MONTHLY_OBS) + list(STATIC_OBS)}")
+        w = LossWeights.from_any(weights)
+        terms = tuple(n for n, t in TERMS.items() if t.obs in available and w[n] > 0)
+        pri = tuple(n for n in PRIOR_TERMS if priors and w[n] > 0)
+        if not terms:
+            raise ValueError(f"no loss term is active: observations {sorted(available)} with "
+                             f"weights {w}; give at least one observation with weight > 0")
+        return cls(terms=terms, priors=pri, weights=w, **kwargs)
+
+    @property
+    def names(self) -> tuple[str, ...]:
+        """All active term names (data then priors)."""
+        return self.terms + self.priors
+
+    @property
+    def outputs(self) -> tuple[str, ...]:
+        """Model outputs the active terms need."""
+        need = {TERMS[t].output for t in self.terms}
+        if "cue" in self.terms:
+            need |= {"npp", "gpp"}
+        return tuple(sorted(need))
+
+    def prior(self, constant: str) -> Prior:
+        """The prior of a global constant (``"beta_co2"`` or ``"q10"``)."""
+        return {"beta_co2": self.beta_co2_prior, "q10": self.q10_prior}[constant]
+
+
+class ObsBatch(NamedTuple):
+    """Observations and calendar of a batch of cells (a pytree of arrays).
+
+    Attributes
+    ----------
+    month_index : Array
+        ``(time,)`` int32: month of each forcing day, in ``[0, n_months)``.
+    calendar_month : Array
+        ``(n_months,)`` int32: calendar month (0–11) of each month.
+    monthly : dict of str to Array
+        Monthly observations ``(n_months, cell)`` in model units, NaN = missing.
+    cue : Array or None
+        Static mean annual CUE observation ``(cell,)``, NaN = missing.
+    area : Array
+        ``(cell,)`` area weights for the NEE IAV term.
+    cell_weight : Array
+        ``(cell,)``: 1 for real cells, 0 for padding (excluded from every term).
+    """
+
+    month_index: Array
+    calendar_month: Array
+    monthly: dict[str, Array]
+    cue: Array | None
+    area: Array
+    cell_weight: Array
+
+
+def _compared(term: Term, model: Array | None, obs: ObsBatch) -> tuple[Array | None, Array,
+                                                                       Array]:
+    """``(model, obs, valid)`` of one term in its compared representation.
+
+    ``model`` is the monthly model series ``(month, cell)`` (or the static
+    model CUE ``(cell,)``), or None to transform the observation only.
+    """
+    real = obs.cell_weight > 0
+    if term.kind == "static":
+        o = obs.cue
+        v = jnp.isfinite(o) & real
+        return (None if model is None else agg.masked(model, v)), agg.masked(o, v), v
+    o = obs.monthly[term.obs]
+    v = jnp.isfinite(o) & real[None, :]
+    o = agg.masked(o, v)
+    cal = obs.calendar_month
+    if term.kind == "monthly":
+        f = agg.masked
+    elif term.kind == "anomaly":
+        f = agg.time_anomaly
+    elif term.kind == "msc":
+        m_o, v_o = agg.seasonal_cycle(o, v, cal)
+        m_m = None if model is None else agg.seasonal_cycle(model, v, cal)[0]
+        return (None if m_m is None else agg.masked(m_m, v_o)), m_o, v_o
+    elif term.kind == "iav":
+        w = obs.area * obs.cell_weight
+        s_o, v_s = agg.weighted_cell_mean(agg.anomalies(o, v, cal), v, w)
+        s_m = None if model is None else agg.weighted_cell_mean(
+            agg.anomalies(model, v, cal), v, w)[0]
+        return s_m, s_o, v_s
+    else:  # pragma: no cover - TERMS is fixed
+        raise ValueError(f"unknown term kind {term.kind!r}")
+    return (None if model is None else f(model, v)), f(o, v), v
+
+
+def model_cue(outputs: Mapping[str, Array]) -> Array:
+    """Mean annual CUE per cell: ``sum(npp) / sum(gpp)`` over the run ``(cell,)``."""
+    gpp = jnp.sum(outputs["gpp"], axis=0)
+    return jnp.sum(outputs["npp"], axis=0) / jnp.where(jnp.abs(gpp) > 1e-6, gpp, 1e-6)
+
+
+def loss_terms(outputs: Mapping[str, Array], obs: ObsBatch, spec: LossSpec,
+               scales: Mapping[str, Array]) -> dict[str, Array]:
+    """Every active loss term (unweighted), as scalars.
+
+    Parameters
+    ----------
+    outputs : mapping of str to Array
+        Model outputs (daily ``(time, cell)``, global constants ``()``).
+    obs : ObsBatch
+        Observations of the same cells.
+    spec : LossSpec
+        Active terms and priors.
+    scales : mapping of str to Array
+        Standard deviation of each data term's observation (see
+        :func:`observation_scales`).
+
+    Returns
+    -------
+    dict of str to Array
+        ``term -> scalar``, in ``spec.names`` order.
+    """
+    n_months = obs.calendar_month.shape[0]
+    monthly: dict[str, Array] = {}
+    out = {}
+    for name in spec.terms:
+        term = TERMS[name]
+        if term.kind == "static":
+            model = model_cue(outputs)
+        else:
+            if term.output not in monthly:
+                monthly[term.output] = agg.monthly_means(outputs[term.output], obs.month_index,
+                                                         n_months)
+            model = monthly[term.output]
+        m, o, v = _compared(term, model, obs)
+        sq = agg.masked(((m - o) / scales[name]) ** 2, v)
+        out[name] = jnp.sum(sq) / jnp.maximum(jnp.sum(v), 1)
+    for name in spec.priors:
+        const = PRIOR_TERMS[name]
+        p = spec.prior(const)
+        out[name] = ((outputs[const] - p.mean) / p.sd) ** 2
+    return out
+
+
+def total_loss(terms: Mapping[str, Array], spec: LossSpec) -> Array:
+    """Weighted sum of the loss terms."""
+    return sum((spec.weights[n] * terms[n] for n in spec.names), jnp.zeros(()))
+
+
+def observation_scales(obs: ObsBatch, spec: LossSpec) -> dict[str, float]:
+    """Standard deviation of each active term's observation over the given cells.
+
+    Call it with the training cells: it is the standardisation of DESIGN.md §5
+    ("each term standardised by the observation's mean/std"; the mean cancels
+    in a squared difference). A zero or undefined spread becomes 1.
+    """
+    out = {}
+    for name in spec.terms:
+        _, o, v = _compared(TERMS[name], None, obs)
+        o, v = np.asarray(o, np.float64), np.asarray(v, bool)
+        sd = float(np.std(o[v])) if v.any() else float("nan")
+        out[name] = sd if np.isfinite(sd) and sd > 1e-12 else 1.0
+    return out

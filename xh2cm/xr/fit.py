@@ -1,0 +1,272 @@
+"""Train an H2CM model on xarray forcing and observations (the ``ds.h2cm.fit`` backend).
+
+:func:`fit_dataset` prepares the forcing (:func:`xh2cm.xr.prepare.prepare`)
+and the observations (:func:`xh2cm.xr.observations.prepare_observations`),
+splits cells into training and validation sets, hands plain arrays to
+:func:`xh2cm.training.train` and returns the model with its loss history as
+an :class:`xarray.Dataset`.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import fields
+from typing import Any
+
+import numpy as np
+import xarray as xr
+
+from xh2cm.xr.observations import Observations, prepare_observations
+from xh2cm.xr.prepare import Prepared, prepare
+
+#: ``cell_role`` values in the history Dataset.
+UNUSED, TRAIN, VALIDATION = 0, 1, 2
+
+
+def _cell_coords(prep: Prepared) -> tuple[np.ndarray | None, np.ndarray | None]:
+    """Latitude and longitude of every grid cell (flat, C order), or None if unknown."""
+    grid = prep.valid
+    out = []
+    for names in (("lat", "latitude"), ("lon", "longitude")):
+        da = next((grid.coords[n] for n in names if n in grid.coords), None)
+        if da is None:
+            da = next((prep.coords[n] for n in names if n in prep.coords
+                       and set(prep.coords[n].dims) <= set(grid.dims)), None)
+        out.append(None if da is None else
+                   np.asarray(da.broadcast_like(grid).transpose(*grid.dims).values,
+                              float).ravel())
+    return out[0], out[1]
+
+
+def spatial_folds(ds: xr.Dataset, k: int = 10, *, method: str = "block",
+                  block_size: float = 10.0, seed: int = 0,
+                  mask: xr.DataArray | str | bool | None = None) -> xr.DataArray:
+    """Spatial k-fold assignment of the model's cells, on the dataset's spatial grid.
+
+    Parameters
+    ----------
+    ds : xarray.Dataset
+        Forcing (its land mask / valid cells decide which cells get a fold).
+    k, method, block_size, seed
+        See :func:`xh2cm.training.cv.spatial_kfold`.
+    mask
+        Land mask argument, as for ``ds.h2cm.run``.
+
+    Returns
+    -------
+    xarray.DataArray
+        Integer fold ``0..k-1`` per valid cell, -1 elsewhere; e.g.
+        ``ds.h2cm.fit(obs, cells=folds != 0, validation=folds == 1)`` holds
+        fold 0 out for testing and validates on fold 1.
+    """
+    from xh2cm.training.cv import spatial_kfold
+
+    prep = prepare(ds, static=(), mask=mask)
+    cells = prep.cells()
+    lat, lon = _cell_coords(prep)
+    if lat is None or lon is None:
+        if method == "block":
+            raise ValueError("blocked folds need lat/lon coordinates; use method='random'")
+        lat = lon = np.zeros(prep.n_cells)
+    folds = np.full(prep.n_cells, -1, int)
+    folds[cells] = spatial_kfold(lat[cells], lon[cells], k, method=method,
+                                 block_size=block_size, seed=seed)
+    return xr.DataArray(folds.reshape(prep.valid.shape), dims=prep.valid.dims,
+                        coords=prep.valid.coords, name="fold",
+                        attrs={"long_name": f"spatial cross-validation fold ({method})"})
+
+
+def _flat_mask(da: xr.DataArray, prep: Prepared, what: str) -> np.ndarray:
+    grid = prep.valid
+    try:
+        da, _ = xr.align(da.reset_coords(drop=True), grid, join="exact")
+    except ValueError as err:
+        raise ValueError(f"{what} is not on the forcing grid ({err})") from None
+    return np.asarray(da.broadcast_like(grid).transpose(*grid.dims).fillna(False).values,
+                      bool).ravel()
+
+
+def _split(prep: Prepared, used: np.ndarray, validation: Any, seed: int
+           ) -> tuple[np.ndarray, np.ndarray]:
+    """Positions (into ``used``) of training and validation cells."""
+    n = used.size
+    if validation is None or (isinstance(validation, float) and validation == 0):
+        return np.arange(n), np.zeros(0, int)
+    if isinstance(validation, xr.DataArray):
+        is_val = _flat_mask(validation, prep, "validation=")[used]
+    elif isinstance(validation, float | int) and 0 < validation < 1:
+        from xh2cm.training.cv import spatial_kfold
+
+        k = max(2, round(1.0 / float(validation)))
+        lat, lon = _cell_coords(prep)
+        if lat is None or lon is None or n < 4 * k:
+            folds = spatial_kfold(np.zeros(n), np.zeros(n), k, method="random", seed=seed)
+        else:
+            try:
+                folds = spatial_kfold(lat[used], lon[used], k, seed=seed)
+            except ValueError:  # too few blocks: fall back to random cells
+                folds = spatial_kfold(lat[used], lon[used], k, method="random", seed=seed)
+        is_val = folds == 0
+    else:
+        raise TypeError("validation must be None, a fraction in (0, 1) or a boolean "
+                        f"DataArray on the spatial dims, not {validation!r}")
+    if is_val.all():
+        raise ValueError("every training cell is a validation cell; leave some for training")
+    return np.flatnonzero(~is_val), np.flatnonzero(is_val)
+
+
+def history_dataset(history: Any, prep: Prepared, role: np.ndarray,
+                    observations: Observations) -> xr.Dataset:
+    """The training history as a Dataset (``(split, epoch)`` per loss term)."""
+    cols = history.columns()
+    epoch = cols["epoch"].astype(int)
+    data = {}
+    for term in (*history.terms, "total"):
+        data[term] = (("split", "epoch"), np.stack([cols[f"train_{term}"], cols[f"val_{term}"]]),
+                      {"long_name": f"loss term {term}" if term != "total" else "total loss",
+                       "units": "1"})
+    data["lr"] = ("epoch", cols["lr"], {"long_name": "learning rate at the end of the epoch"})
+    data["skipped"] = ("epoch", cols["skipped"].astype(int),
+                       {"long_name": "steps skipped for a non-finite loss or gradient"})
+    data["seconds"] = ("epoch", cols["seconds"], {"units": "s", "long_name": "epoch time"})
+    grid = prep.valid
+    data["cell_role"] = (grid.dims, role.reshape(grid.shape),
+                         {"long_name": "cell role in training",
+                          "flag_values": np.array([UNUSED, TRAIN, VALIDATION]),
+                          "flag_meanings": "unused train validation"})
+    attrs = {
+        "title": "xh2cm training history",
+        "terms": json.dumps(list(history.terms)),
+        "scales": json.dumps(history.scales),
+        "observations": json.dumps({k: {"source": i.source, "units": i.units,
+                                        "conversion": i.conversion, "resolution": i.resolution,
+                                        "n_valid": i.n_valid}
+                                    for k, i in observations.info.items()}),
+        "stopped_early": int(history.stopped_early),
+        "best_epoch": -1 if history.best_epoch is None else int(history.best_epoch),
+    }
+    coords = {"epoch": epoch, "split": ["train", "validation"],
+              **{k: v for k, v in grid.coords.items()}}
+    return xr.Dataset(data, coords=coords, attrs=attrs)
+
+
+def fit_dataset(
+    ds: xr.Dataset,
+    obs: xr.Dataset | None = None,
+    model: Any = None,
+    *,
+    variables: Sequence[str] | None = None,
+    obs_names: Mapping[str, str] | None = None,
+    weights: Any = None,
+    priors: bool = True,
+    config: Any = None,
+    validation: float | xr.DataArray | None = 0.1,
+    cells: xr.DataArray | None = None,
+    static: Sequence[str] | None = None,
+    mask: xr.DataArray | str | bool | None = None,
+    fill: str | None = None,
+    names: Mapping[str, str] | None = None,
+    min_valid: float = 0.5,
+    model_seed: int = 0,
+    model_kwargs: Mapping[str, Any] | None = None,
+    callback: Callable[..., None] | None = None,
+    **train_kwargs: Any,
+) -> tuple[Any, xr.Dataset]:
+    """Train an H2CM model on a forcing Dataset against observations (DESIGN.md §5).
+
+    Parameters
+    ----------
+    ds : xarray.Dataset
+        Daily forcing with static predictors (as for ``ds.h2cm.run``).
+    obs : xarray.Dataset, optional
+        Observations on the same spatial grid (default: look in ``ds``): any of
+        ``tws, swe/snw, et/evspsbl, q/mrro, fapar, gpp, nee`` (daily to
+        monthly, own date ranges) and static ``cue``, found by CF standard name
+        or name, units converted; see :mod:`xh2cm.xr.observations`.
+    model : H2CM, optional
+        Model to start from; default: a fresh one (:class:`~xh2cm.core.ModelConfig`
+        from ``model_kwargs``, input standardisation from the training cells).
+    variables : sequence of str, optional
+        Use only these constraints (e.g. ``["gpp", "et"]``).
+    obs_names : mapping, optional
+        Explicit ``{constraint: observation variable}``.
+    weights : LossWeights or mapping, optional
+        Per-term weights (``{"nee_iav": 0.5, "prior_q10": 0}``), default 1.
+    priors : bool
+        Use the Gaussian priors on beta_CO2 and Q10.
+    config : TrainConfig, optional
+        Training settings; ``**train_kwargs`` override its fields
+        (``epochs=``, ``batch_size=``, ``learning_rate=``, ``checkpoint_dir=``, ...).
+    validation : float, DataArray or None
+        Fraction of cells held out for validation / early stopping (spatially
+        blocked folds when lat/lon are known), a boolean DataArray of
+        validation cells, or None.
+    cells : DataArray, optional
+        Boolean: the cells available to training and validation (e.g. all but
+        a test fold, see :func:`spatial_folds`); default: all valid cells.
+    static, mask, fill, names
+        As for ``ds.h2cm.run``; ``static`` is ignored when ``model`` is given.
+    min_valid : float
+        Minimum valid fraction of a month for sub-monthly observations.
+    model_seed : int
+        Weight seed of a fresh model.
+    model_kwargs : mapping, optional
+        Other ``ModelConfig`` fields for a fresh model (``hidden_size``, ...).
+    callback : callable, optional
+        ``callback(epoch, model, history)`` after each epoch.
+
+    Returns
+    -------
+    model : H2CM
+        The trained model.
+    history : xarray.Dataset
+        Loss terms on ``(split, epoch)``, ``lr``, ``skipped``, ``seconds``
+        per epoch, and ``cell_role`` (0 unused, 1 train, 2 validation) on the
+        spatial grid; attrs hold the standardisation and observation report.
+    """
+    from xh2cm.core import ModelConfig, init_model
+    from xh2cm.training import LossSpec, TrainConfig, TrainingData, month_calendar, train
+
+    cfg = config or TrainConfig()
+    known = {f.name for f in fields(TrainConfig)}
+    bad = set(train_kwargs) - known
+    if bad:
+        raise TypeError(f"unknown training options {sorted(bad)}; TrainConfig fields: "
+                        f"{sorted(known)}")
+    cfg = cfg.replace(**train_kwargs)
+
+    static_arg = tuple(model.config.static_names) if model is not None else static
+    prep = prepare(ds, static=static_arg, mask=mask, fill=fill, names=names)
+    observations = prepare_observations(ds if obs is None else obs, prep, names=obs_names,
+                                        variables=variables, min_valid=min_valid)
+    used = prep.cells()
+    if cells is not None:
+        used = used[_flat_mask(cells, prep, "cells=")[used]]
+        if used.size == 0:
+            raise ValueError("cells= selects no valid cell")
+    train_pos, val_pos = _split(prep, used, validation, cfg.seed)
+
+    forcing, static_arr = prep.arrays(used)
+    month_index, calendar_month, _ = month_calendar(prep.forcing[prep.time_dim].values)
+    lat, _ = _cell_coords(prep)
+    area = None if lat is None else np.cos(np.deg2rad(lat[used]))
+    data = TrainingData(
+        forcing=forcing, static=static_arr, month_index=month_index,
+        calendar_month=calendar_month,
+        monthly={k: v[:, used] for k, v in observations.monthly.items()},
+        cue=None if observations.cue is None else observations.cue[used], area=area)
+    spec = LossSpec.for_observations(data.available, weights, priors=priors)
+
+    if model is None:
+        mconf = ModelConfig(static_names=prep.static_names, **dict(model_kwargs or {}))
+        sub = {k: v[:, train_pos] for k, v in forcing.items()}
+        model = init_model(mconf, seed=model_seed, forcing=sub,
+                           static=None if static_arr is None else static_arr[train_pos])
+    model, history = train(model, data, train_pos, val_pos if val_pos.size else None,
+                           spec=spec, config=cfg, callback=callback)
+
+    role = np.zeros(prep.n_cells, np.int8)
+    role[used[train_pos]] = TRAIN
+    role[used[val_pos]] = VALIDATION
+    return model, history_dataset(history, prep, role, observations)

@@ -1,0 +1,322 @@
+"""Find, convert and align observations for training (DESIGN.md §5), on the forcing grid.
+
+Each constraint (``tws, swe, et, q, fapar, gpp, nee`` monthly and ``cue``
+static) is looked up in the observation Dataset by, in order: an explicit
+``names={"gpp": "GPP_obs"}`` mapping, its CF ``standard_name``, then common
+variable names (case-insensitive). Absent constraints are simply not used.
+
+Values are converted to the catalog units (:mod:`xh2cm.xr.units`), put on
+the forcing grid (same spatial coordinates; cells missing from the
+observations become NaN) and reduced to the forcing's calendar months:
+
+- observations finer than monthly (daily, 8-daily, ...) are averaged per
+  month over the samples that fall inside the forcing period; a month is
+  kept only if its valid (non-NaN) samples cover at least ``min_valid`` of the
+  month's forcing days (default one half), otherwise it is NaN;
+- monthly observations are used as they are, each time stamp assigned to its
+  calendar month (mid-month or first-of-month stamps alike);
+- coarser observations are refused.
+
+Observations keep their own date ranges: months outside them are NaN (masked
+in the loss). Mean annual CUE is a static field on the spatial dims.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Hashable, Mapping, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+import xarray as xr
+
+from xh2cm import catalog
+from xh2cm.xr.prepare import Prepared
+from xh2cm.xr.units import convert, describe_conversion
+
+#: Monthly observation constraints, then static ones.
+MONTHLY_OBS: tuple[str, ...] = ("tws", "swe", "et", "q", "fapar", "gpp", "nee")
+STATIC_OBS: tuple[str, ...] = ("cue",)
+OBS_NAMES: tuple[str, ...] = MONTHLY_OBS + STATIC_OBS
+
+_NEE_DOWN = ("surface_net_downward_mass_flux_of_carbon_dioxide_expressed_as_carbon_due_to_"
+             "all_land_processes")
+
+#: Accepted CF standard names per observation, with the sign that makes them
+#: the model's convention (NEE positive upward, i.e. a source).
+STANDARD_NAMES: dict[str, tuple[tuple[str, float], ...]] = {
+    "tws": (("lwe_thickness_of_water_storage", 1.0),),
+    "swe": (("lwe_thickness_of_surface_snow_amount", 1.0), ("surface_snow_amount", 1.0)),
+    "et": (("lwe_water_evaporation_rate", 1.0), ("water_evapotranspiration_flux", 1.0),
+           ("water_evaporation_flux", 1.0)),
+    "q": (("runoff_flux", 1.0), ("lwe_runoff_rate", 1.0)),
+    "fapar": ((catalog.OUTPUTS["fapar"].standard_name, 1.0),),
+    "gpp": ((catalog.OUTPUTS["gpp"].standard_name, 1.0),),
+    "nee": ((_NEE_DOWN, -1.0),),
+    "cue": (),
+}
+
+#: Accepted variable names per observation (compared case-insensitively).
+ALIASES: dict[str, tuple[str, ...]] = {
+    "tws": ("tws", "tws_anomaly", "twsa", "lwe_thickness"),
+    "swe": ("swe", "snw", "snow_water_equivalent"),
+    "et": ("et", "evspsbl", "evapotranspiration", "evaporation"),
+    "q": ("q", "mrro", "runoff"),
+    "fapar": ("fapar", "fpar"),
+    "gpp": ("gpp",),
+    "nee": ("nee",),
+    "cue": ("cue",),
+}
+
+#: Largest median time step (days) treated as sub-monthly / monthly.
+_SUBMONTHLY_MAX, _MONTHLY_MAX = 20.0, 35.0
+
+
+@dataclass(frozen=True)
+class ObservationInfo:
+    """How one observation was read.
+
+    Attributes
+    ----------
+    name, source, rule : str
+        Constraint name, dataset variable, discovery rule.
+    units, conversion : str
+        Units as given and the conversion applied.
+    resolution : str
+        ``"sub-monthly (every N days)"``, ``"monthly"`` or ``"static"``.
+    n_valid : int
+        Valid (non-NaN) monthly or static values on the model's cells.
+    """
+
+    name: str
+    source: str
+    rule: str
+    units: str
+    conversion: str
+    resolution: str
+    n_valid: int = 0
+
+
+@dataclass
+class Observations:
+    """Observations on the forcing grid, flattened over space (C order).
+
+    Attributes
+    ----------
+    monthly : dict of str to ndarray
+        ``(n_months, n_grid_cells)`` in catalog units, NaN = missing.
+    cue : ndarray or None
+        ``(n_grid_cells,)`` mean annual CUE.
+    info : dict of str to ObservationInfo
+    """
+
+    monthly: dict[str, np.ndarray]
+    cue: np.ndarray | None
+    info: dict[str, ObservationInfo]
+
+    @property
+    def available(self) -> tuple[str, ...]:
+        """Names of the observations found."""
+        return tuple(self.info)
+
+
+def find_observations(obs: xr.Dataset, names: Mapping[str, str] | None = None,
+                      variables: Sequence[str] | None = None
+                      ) -> dict[str, tuple[str, str, float]]:
+    """Locate the observations in ``obs``.
+
+    Parameters
+    ----------
+    obs : xarray.Dataset
+    names : mapping, optional
+        Explicit ``{constraint: dataset variable}``.
+    variables : sequence of str, optional
+        Restrict to these constraints (default: all of :data:`OBS_NAMES`).
+
+    Returns
+    -------
+    dict
+        ``constraint -> (dataset variable, rule, sign)`` for those found.
+
+    Raises
+    ------
+    ValueError
+        For unknown constraint names, a missing explicit variable, an
+        ambiguous match, or when nothing is found.
+    """
+    names = dict(names or {})
+    wanted = tuple(variables) if variables is not None else OBS_NAMES
+    unknown = (set(names) | set(wanted)) - set(OBS_NAMES)
+    if unknown:
+        raise ValueError(f"unknown observation constraints {sorted(unknown)}; "
+                         f"known: {list(OBS_NAMES)}")
+    data_vars = [str(v) for v in obs.data_vars]
+    lower: dict[str, list[str]] = {}
+    for v in data_vars:
+        lower.setdefault(v.lower(), []).append(v)
+    std_of = {v: str(obs[v].attrs.get("standard_name", "")) for v in data_vars}
+    out: dict[str, tuple[str, str, float]] = {}
+    for key in wanted:
+        if key in names:
+            if names[key] not in obs.data_vars:
+                raise ValueError(f"names={{{key!r}: {names[key]!r}}}: no such data variable "
+                                 f"(data variables: {data_vars})")
+            out[key] = (names[key], "explicit names=", 1.0)
+            continue
+        for rule, hits in (
+            ("standard_name", [(v, f"standard_name {s!r}", sign) for s, sign in
+                               STANDARD_NAMES[key] for v in data_vars if std_of[v] == s]),
+            ("name", [(v, f"name {v!r}", 1.0) for a in ALIASES[key]
+                      for v in lower.get(a, [])]),
+        ):
+            if len({h[0] for h in hits}) > 1:
+                raise ValueError(
+                    f"observation {key!r} is ambiguous: variables {[h[0] for h in hits]} all "
+                    f"match by {rule}; drop all but one or pass names={{{key!r}: '<variable>'}}")
+            if hits:
+                out[key] = hits[0]
+                break
+    if not out:
+        raise ValueError(
+            f"no observation found among data variables {data_vars}: expected any of "
+            f"{ {k: list(ALIASES[k]) for k in wanted} } (or CF standard names), or pass "
+            "names={'gpp': '<variable>', ...}")
+    return out
+
+
+def _on_grid(da: xr.DataArray, prep: Prepared, label: str) -> xr.DataArray:
+    """Select / reindex ``da`` onto the forcing's spatial grid (NaN where absent)."""
+    grid = prep.valid
+    missing = [d for d in grid.dims if d not in da.dims]
+    if missing:
+        raise ValueError(f"{label} lacks the forcing's spatial dims {missing} "
+                         f"(it has {da.dims})")
+    indexers = {}
+    for d in grid.dims:
+        if d in grid.coords and d in da.coords:
+            if not da.indexes[d].equals(grid.indexes[d]):
+                indexers[d] = grid[d]
+        elif da.sizes[d] != grid.sizes[d]:
+            raise ValueError(f"{label}: dim {d!r} has size {da.sizes[d]}, forcing has "
+                             f"{grid.sizes[d]}")
+    if indexers:
+        kw = {"method": "nearest", "tolerance": 1e-4} if all(
+            np.issubdtype(grid[d].dtype, np.number) for d in indexers) else {}
+        da = da.reindex(indexers, **kw)
+    return da
+
+
+def _monthly(da: xr.DataArray, time_dim: Hashable, prep: Prepared, label: str,
+             min_valid: float) -> tuple[np.ndarray, str]:
+    """``(n_months, n_grid)`` monthly means on the forcing's months, and the resolution."""
+    # time stamps without any data (e.g. a monthly variable on a Dataset whose time axis
+    # was joined with a daily one) do not define the resolution
+    da = da.dropna(time_dim, how="all")
+    ftime = pd.DatetimeIndex(prep.forcing[prep.time_dim].values)
+    fcodes, fdays = np.unique(np.asarray(ftime.values, "datetime64[M]"), return_counts=True)
+    otime = pd.DatetimeIndex(da[time_dim].values)
+    if otime.size == 0:  # nothing on the forcing's cells
+        return np.full((fcodes.size, int(prep.valid.size)), np.nan), "no data"
+    step = float(np.median(np.diff(otime.values).astype("timedelta64[s]").astype(float))
+                 ) / 86400.0 if otime.size > 1 else 30.0
+    vals = np.asarray(da.transpose(time_dim, *prep.spatial_dims).values, np.float64)
+    vals = vals.reshape(vals.shape[0], -1)
+    ocodes = np.asarray(otime.values, "datetime64[M]")
+    pos = np.clip(np.searchsorted(fcodes, ocodes), 0, fcodes.size - 1)
+    hit = fcodes[pos] == ocodes
+    out_shape = (fcodes.size, vals.shape[1])
+    if step <= _SUBMONTHLY_MAX:
+        day0, day1 = ftime[0].normalize(), ftime[-1].normalize()
+        inside = hit & (otime.normalize() >= day0) & (otime.normalize() <= day1)
+        v = vals[inside]
+        ok = np.isfinite(v)
+        s, n = np.zeros(out_shape), np.zeros(out_shape)
+        np.add.at(s, pos[inside], np.where(ok, v, 0.0))
+        np.add.at(n, pos[inside], ok)
+        expected = np.maximum(fdays / max(step, 1.0), 1.0)[:, None]
+        mean = np.where(n > 0, s / np.maximum(n, 1), np.nan)
+        mean[n < min_valid * expected - 1e-9] = np.nan
+        return mean, f"sub-monthly (every {step:g} days)"
+    if step <= _MONTHLY_MAX:
+        if np.unique(ocodes[hit]).size != int(hit.sum()):
+            raise ValueError(f"{label} looks monthly but has several time stamps in one month")
+        out = np.full(out_shape, np.nan)
+        out[pos[hit]] = vals[hit]
+        return out, "monthly"
+    raise ValueError(
+        f"{label} has a time step of about {step:.0f} days; observations must be daily to "
+        "monthly. Provide monthly values (e.g. obs.resample(time='MS').mean())")
+
+
+def prepare_observations(obs: xr.Dataset, prep: Prepared, *,
+                         names: Mapping[str, str] | None = None,
+                         variables: Sequence[str] | None = None,
+                         min_valid: float = 0.5) -> Observations:
+    """Observations as monthly arrays on the forcing's grid and months.
+
+    Parameters
+    ----------
+    obs : xarray.Dataset
+        Observations (any of :data:`OBS_NAMES`), on the forcing's spatial grid.
+    prep : Prepared
+        The prepared forcing (:func:`xh2cm.xr.prepare.prepare`).
+    names : mapping, optional
+        Explicit ``{constraint: dataset variable}``.
+    variables : sequence of str, optional
+        Use only these constraints.
+    min_valid : float
+        Minimum fraction of a month's days with valid sub-monthly data for a
+        monthly mean to count (0–1).
+
+    Returns
+    -------
+    Observations
+
+    Raises
+    ------
+    ValueError
+        For unknown or unconvertible units, a grid mismatch, an unsupported
+        time step, or no observation overlapping the forcing.
+    """
+    if not 0.0 <= min_valid <= 1.0:
+        raise ValueError(f"min_valid must be within [0, 1], got {min_valid}")
+    found = find_observations(obs, names, variables)
+    monthly: dict[str, np.ndarray] = {}
+    cue = None
+    info: dict[str, ObservationInfo] = {}
+    valid = np.asarray(prep.valid.values, bool).ravel()
+    for key, (src, rule, sign) in found.items():
+        da = obs[src]
+        label = f"observation {key!r} (dataset variable {src!r})"
+        units = da.attrs.get("units")
+        if units is None:
+            if key not in ("fapar", "cue"):
+                raise ValueError(f"{label} has no 'units' attribute; set it, e.g. "
+                                 f"obs[{src!r}].attrs['units'] = "
+                                 f"{catalog.OUTPUTS[key].units!r}")
+            units = "1"
+        da = convert(da.astype(np.float64), str(units), variable=key) * sign
+        da = _on_grid(da, prep, label)
+        tdims = [d for d in da.dims if d not in prep.spatial_dims]
+        if key in STATIC_OBS:
+            if tdims:
+                raise ValueError(f"{label} must be static on {prep.spatial_dims}; it has "
+                                 f"extra dims {tdims} (e.g. average them first)")
+            arr = np.asarray(da.transpose(*prep.spatial_dims).values, np.float64).ravel()
+            arr = np.where(np.isfinite(arr), arr, np.nan)
+            cue, res, n_ok = arr, "static", int(np.isfinite(arr[valid]).sum())
+        else:
+            if len(tdims) != 1:
+                raise ValueError(f"{label} needs exactly one time dim besides "
+                                 f"{prep.spatial_dims}; it has {da.dims}")
+            arr, res = _monthly(da, tdims[0], prep, label, min_valid)
+            monthly[key] = arr
+            n_ok = int(np.isfinite(arr[:, valid]).sum())
+        info[key] = ObservationInfo(key, src, rule, str(units),
+                                    describe_conversion(str(units), variable=key)
+                                    + (" (sign flipped)" if sign < 0 else ""), res, n_ok)
+    if not any(i.n_valid for i in info.values()):
+        raise ValueError("no observation overlaps the forcing's cells and months "
+                         f"({ {k: i.source for k, i in info.items()} }); check the date "
+                         "ranges and the grid")
+    return Observations(monthly, cue, info)
