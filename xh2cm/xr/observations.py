@@ -31,7 +31,7 @@ import pandas as pd
 import xarray as xr
 
 from xh2cm import catalog
-from xh2cm.xr.prepare import Prepared
+from xh2cm.xr.prepare import Prepared, VariableSource
 from xh2cm.xr.units import convert, describe_conversion
 
 #: Monthly observation constraints, then static ones.
@@ -73,27 +73,18 @@ _SUBMONTHLY_MAX, _MONTHLY_MAX = 20.0, 35.0
 
 
 @dataclass(frozen=True)
-class ObservationInfo:
-    """How one observation was read.
+class ObservationInfo(VariableSource):
+    """How one observation was read (see :class:`~xh2cm.xr.prepare.VariableSource`).
 
     Attributes
     ----------
-    name, source, rule : str
-        Constraint name, dataset variable, discovery rule.
-    units, conversion : str
-        Units as given and the conversion applied.
     resolution : str
         ``"sub-monthly (every N days)"``, ``"monthly"`` or ``"static"``.
     n_valid : int
         Valid (non-NaN) monthly or static values on the model's cells.
     """
 
-    name: str
-    source: str
-    rule: str
-    units: str
-    conversion: str
-    resolution: str
+    resolution: str = ""
     n_valid: int = 0
 
 

@@ -27,8 +27,8 @@ STATIC_PREFIX = "__static__"
 
 
 @dataclass(frozen=True)
-class ForcingInfo:
-    """How one forcing variable was read.
+class VariableSource:
+    """Where a variable was read from and how it was converted.
 
     Attributes
     ----------
@@ -38,8 +38,6 @@ class ForcingInfo:
         Units as given.
     conversion : str
         Conversion applied to catalog units (``"none"`` if none).
-    filled : int
-        Number of NaN values filled inside land cells (``fill=`` option).
     """
 
     name: str
@@ -47,6 +45,18 @@ class ForcingInfo:
     rule: str
     units: str
     conversion: str
+
+
+@dataclass(frozen=True)
+class ForcingInfo(VariableSource):
+    """How one forcing variable was read (see :class:`VariableSource`).
+
+    Attributes
+    ----------
+    filled : int
+        Number of NaN values filled inside land cells (``fill=`` option).
+    """
+
     filled: int = 0
 
 
