@@ -128,10 +128,10 @@ def main(argv: list[str] | None = None) -> dict:
     p.add_argument("--years", type=int, default=3)
     p.add_argument("--truth-hidden", type=int, default=16)
     p.add_argument("--hidden", type=int, default=32)
-    p.add_argument("--epochs", type=int, default=300)
+    p.add_argument("--epochs", type=int, default=700)
     p.add_argument("--batch-size", type=int, default=32)
     p.add_argument("--lr", type=float, default=3e-3)
-    p.add_argument("--patience", type=int, default=60)
+    p.add_argument("--patience", type=int, default=200)
     p.add_argument("--priors", action="store_true", help="use the beta_CO2 and Q10 priors")
     p.add_argument("--init", default="",
                    help="initial global constants of the fresh model, e.g. "
