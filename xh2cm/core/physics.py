@@ -21,10 +21,12 @@ from typing import NamedTuple
 import jax.numpy as jnp
 from jax import Array
 
-#: Conversion of W m-2 (daily mean) to MJ m-2 d-1.
-W_M2_TO_MJ_M2_D = 0.0864
+from xh2cm.constants import LATENT_HEAT_MJ_KG, SECONDS_PER_DAY
+
+#: Conversion of W m-2 (daily mean) to MJ m-2 d-1 (0.0864).
+W_M2_TO_MJ_M2_D = SECONDS_PER_DAY / 1e6
 #: Latent heat of vaporisation (MJ kg-1); MJ m-2 d-1 / LAMBDA = mm d-1.
-LAMBDA = 2.45
+LAMBDA = LATENT_HEAT_MJ_KG
 #: Small number guarding divisions by the water input (mm d-1).
 EPS = 1e-6
 

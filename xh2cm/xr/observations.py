@@ -31,6 +31,7 @@ import pandas as pd
 import xarray as xr
 
 from xh2cm import catalog
+from xh2cm.constants import SECONDS_PER_DAY
 from xh2cm.xr.prepare import Prepared, VariableSource
 from xh2cm.xr.units import convert, describe_conversion
 
@@ -209,7 +210,7 @@ def _monthly(da: xr.DataArray, time_dim: Hashable, prep: Prepared, label: str,
     if otime.size == 0:  # nothing on the forcing's cells
         return np.full((fcodes.size, int(prep.valid.size)), np.nan), "no data"
     step = float(np.median(np.diff(otime.values).astype("timedelta64[s]").astype(float))
-                 ) / 86400.0 if otime.size > 1 else 30.0
+                 ) / SECONDS_PER_DAY if otime.size > 1 else 30.0
     vals = np.asarray(da.transpose(time_dim, *prep.spatial_dims).values, np.float64)
     vals = vals.reshape(vals.shape[0], -1)
     ocodes = np.asarray(otime.values, "datetime64[M]")

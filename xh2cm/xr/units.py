@@ -23,10 +23,9 @@ from dataclasses import dataclass
 from typing import Any, TypeVar
 
 from xh2cm import catalog
+from xh2cm.constants import LATENT_HEAT_MJ_KG, MOLAR_MASS_C, SECONDS_PER_DAY
 
-SECONDS_PER_DAY = 86400.0
-LATENT_HEAT = 2.45e6  # J kg-1 (λ of vaporisation, as in DESIGN.md §3)
-MOLAR_MASS_C = 12.011  # g mol-1
+LATENT_HEAT = LATENT_HEAT_MJ_KG * 1e6  # J kg-1
 UMOL_CO2_M2_S_TO_GC_M2_D = MOLAR_MASS_C * 1e-6 * SECONDS_PER_DAY  # 1.03775...
 W_M2_TO_MM_D = SECONDS_PER_DAY / LATENT_HEAT  # latent heat flux -> evaporation, 0.035265
 
