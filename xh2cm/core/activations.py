@@ -42,20 +42,22 @@ GLOBAL_ACTIVATIONS = {"beta_snow": beta_snow, "beta_base": beta_base, "q10": q10
                       "beta_co2": beta_co2}
 
 
-def _logit(p: float) -> float:
+def logit(p: float) -> float:
+    """Inverse of the sigmoid (NaN outside (0, 1))."""
     return float(jnp.log(p) - jnp.log1p(-p))
 
 
-def _inv_softplus(y: float) -> float:
+def inv_softplus(y: float) -> float:
+    """Inverse of softplus (NaN for y <= 0)."""
     return float(y + jnp.log(-jnp.expm1(-y)))
 
 
 #: Inverses of the global activations: physical value -> raw logit.
 GLOBAL_INVERSES = {
-    "beta_snow": _logit,
-    "beta_base": _logit,
-    "q10": lambda v: _logit((v - 1.0) / 9.0),
-    "beta_co2": _inv_softplus,
+    "beta_snow": logit,
+    "beta_base": logit,
+    "q10": lambda v: logit((v - 1.0) / 9.0),
+    "beta_co2": inv_softplus,
 }
 
 

@@ -103,11 +103,11 @@ def set_head_bias(model: H2CM, name: str, value: float) -> H2CM:
     net, i = _HEADS[name]
     f = act.HEAD_ACTIVATIONS[name]
     if f is act.sm_max:
-        raw = act.GLOBAL_INVERSES["beta_co2"](value - 1.0) - act.SM_MAX_OFFSET
+        raw = act.inv_softplus(value - 1.0) - act.SM_MAX_OFFSET
     elif f is jax.nn.sigmoid:
-        raw = act.GLOBAL_INVERSES["beta_snow"](value)
+        raw = act.logit(value)
     else:
-        raw = act.GLOBAL_INVERSES["beta_co2"](value)
+        raw = act.inv_softplus(value)
     if not np.isfinite(raw):
         raise ValueError(f"{name}={value} is outside the range its activation can reach")
     where = lambda m: getattr(m, net).head.bias  # noqa: E731
@@ -162,11 +162,8 @@ def simulate(model: H2CM, forcing: Mapping[str, np.ndarray], static: np.ndarray 
         if not np.all(np.isfinite(x)):
             raise ValueError(f"forcing {name!r} contains NaN or inf; fill or mask those cells")
         arrays[name] = x
-    n_time, n_cell = arrays["rn"].shape
-    if arrays["co2"].ndim < 2:
-        arrays["co2"] = np.broadcast_to(np.reshape(arrays["co2"], (-1, 1)) if
-                                        arrays["co2"].ndim == 1 else arrays["co2"],
-                                        (n_time, n_cell))
+    f = Forcing.from_mapping(arrays)  # checks shapes, broadcasts co2
+    n_cell = f.rn.shape[1]
     if static is not None:
         static = np.asarray(static, np.float32)
         if not np.all(np.isfinite(static)):
@@ -174,11 +171,9 @@ def simulate(model: H2CM, forcing: Mapping[str, np.ndarray], static: np.ndarray 
     # pad cells to a bucket size (copies of cell 0) so chunks of similar size share one compile
     n_pad = _bucket(n_cell) - n_cell
     if n_pad:
-        arrays = {k: np.concatenate([v, np.repeat(v[:, :1], n_pad, 1)], 1)
-                  for k, v in arrays.items()}
+        f = Forcing(*(jnp.concatenate([x, jnp.repeat(x[:, :1], n_pad, 1)], 1) for x in f))
         if static is not None:
             static = np.concatenate([static, np.repeat(static[:1], n_pad, 0)], 0)
-    f = Forcing.from_mapping(arrays)
     s = None if static is None else jnp.asarray(static)
     out = _forward(model, f, s, int(spinup))
     result = {}
