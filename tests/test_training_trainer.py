@@ -44,13 +44,18 @@ def data():
     return twin_data()
 
 
-def test_poisoned_batch_leaves_model_and_optimizer_untouched(data):
+def _step_inputs(data, n_cells=16):
+    """Fresh model, loss spec, optimizer and its state, and scales for one batch of cells."""
     model = fresh_model()
     spec = LossSpec.for_observations(data.available)
     opt = make_optimizer(FAST, 2)
     opt_state = opt.init(eqx.filter(model, trainable_filter(model)))
-    cells = np.arange(16)
-    scales = _scales(data, cells, spec)
+    cells = np.arange(n_cells)
+    return model, spec, opt, opt_state, cells, _scales(data, cells, spec)
+
+
+def test_poisoned_batch_leaves_model_and_optimizer_untouched(data):
+    model, spec, opt, opt_state, cells, scales = _step_inputs(data)
     forcing, static, obs = data.batch(cells)
     # one good step first, so the optimizer state is non-trivial
     # spin-up cycles and segment passed as train() passes them: same compiled step
@@ -145,12 +150,7 @@ def test_early_stopping_and_best_model(data):
 
 @pytest.mark.slow
 def test_gradient_checkpointing_gives_the_same_step(data):
-    model = fresh_model()
-    spec = LossSpec.for_observations(data.available)
-    opt = make_optimizer(FAST, 2)
-    opt_state = opt.init(eqx.filter(model, trainable_filter(model)))
-    cells = np.arange(16)
-    scales = _scales(data, cells, spec)
+    model, spec, opt, opt_state, cells, scales = _step_inputs(data)
     batch = data.batch(cells)
     m1, _, t1, _, _ = train_step(model, opt_state, *batch, scales, opt, spec, 1, None)
     m2, _, t2, _, _ = train_step(model, opt_state, *batch, scales, opt, spec, 1, 20)
