@@ -30,7 +30,7 @@ import numpy as np
 import xarray as xr
 
 import xh2cm  # noqa: F401  (registers ds.h2cm)
-from xh2cm.core import global_constants, set_global_constants
+from xh2cm.core import global_constants, save_model, set_global_constants
 from xh2cm.datasets import TRUTH_CONSTANTS, synthetic_forcing, truth_model
 from xh2cm.xr.fit import fit_dataset, spatial_folds
 
@@ -109,6 +109,17 @@ def evaluate(fit: xr.Dataset, truth: xr.Dataset, cells: xr.DataArray) -> dict[st
                                                _iav_regional(truth.nee, cells)),
                                  "median_cell": float("nan")}
     cue = lambda d: (d.npp.sum("time") / d.gpp.sum("time")).where(cells)  # noqa: E731
+    # beta_CO2 and WUE enter GPP only as a product (GPP = T * WUE * CO2 * beta_CO2): this
+    # product is what the data can identify, whatever beta_CO2 alone does.
+    wue_eff = lambda d: _monthly((d.wue * d.beta_co2).where(d.tr > 0.05))  # noqa: E731
+    s, o = wue_eff(fit).where(cells), wue_eff(truth).where(cells)
+    ok = np.isfinite(s.values) & np.isfinite(o.values)
+    out["wue*beta_co2 (monthly)"] = {
+        "pooled": nse(s.values, o.values),
+        "median_cell": float("nan"),
+        "mean_rel_error": float(s.values[ok].mean() / o.values[ok].mean() - 1.0),
+        "rel_rmse": float(np.sqrt(np.mean((s.values[ok] - o.values[ok]) ** 2))
+                          / o.values[ok].mean())}
     out["cue (static)"] = {"pooled": nse(cue(fit).values, cue(truth).values),
                            "median_cell": float("nan")}
     return out
@@ -133,6 +144,14 @@ def main(argv: list[str] | None = None) -> dict:
     p.add_argument("--lr", type=float, default=3e-3)
     p.add_argument("--patience", type=int, default=200)
     p.add_argument("--priors", action="store_true", help="use the beta_CO2 and Q10 priors")
+    p.add_argument("--equilibrium-gradient", action=argparse.BooleanOptionalAction,
+                   default=True,
+                   help="re-attach the spun-up groundwater to beta_base "
+                        "(TrainConfig.equilibrium_gradient; --no-equilibrium-gradient: "
+                        "the reference training)")
+    p.add_argument("--spinup-cycles", type=int, default=1)
+    p.add_argument("--constants-lr-scale", type=float, default=10.0,
+                   help="learning rate of the global constants relative to the networks'")
     p.add_argument("--init", default="",
                    help="initial global constants of the fresh model, e.g. "
                         "'q10=3,beta_co2=0.003' (identifiability check; default: the "
@@ -155,11 +174,18 @@ def main(argv: list[str] | None = None) -> dict:
           f"({int(test.sum())} held out), {ds.sizes['time']} days", flush=True)
 
     start = init_model(ds, hidden=a.hidden, seed=a.seed + 1, init=a.init)
+    trajectory: list[dict[str, float]] = []
+
+    def track(epoch, model, _history):
+        trajectory.append({"epoch": epoch, **global_constants(model)})
+
     model, hist = fit_dataset(
         ds, obs, start, cells=(folds >= 0) & ~test, validation=folds == 1, priors=a.priors,
-        epochs=a.epochs,
+        epochs=a.epochs, equilibrium_gradient=a.equilibrium_gradient,
+        spinup_cycles=a.spinup_cycles, constants_lr_scale=a.constants_lr_scale,
         batch_size=a.batch_size, learning_rate=a.lr, patience=a.patience, seed=a.seed,
-        progress=not a.quiet, checkpoint_dir=str(a.out / "checkpoints"), checkpoint_every=25)
+        progress=not a.quiet, callback=track, checkpoint_dir=str(a.out / "checkpoints"),
+        checkpoint_every=25)
     fit = ds.h2cm.run(model)
     scores = evaluate(fit, truth, test)
     consts = global_constants(model)
@@ -173,17 +199,21 @@ def main(argv: list[str] | None = None) -> dict:
         "constants": {k: {"fitted": consts[k], "truth": TRUTH_CONSTANTS[k],
                           "rel_error": consts[k] / TRUTH_CONSTANTS[k] - 1.0}
                       for k in TRUTH_CONSTANTS},
+        "constants_by_epoch": trajectory,
         "final_loss": {str(t): [float(v) for v in hist[t].isel(epoch=-1).values]
                        for t in json.loads(hist.attrs["terms"]) + ["total"]},
     }
     hist.to_netcdf(a.out / "history.nc")
+    save_model(a.out / "model.eqx", model)
     (a.out / "result.json").write_text(json.dumps(result, indent=2))
 
     print(f"\ntrained {result['epochs_run']} epochs (best {result['best_epoch']}) in "
           f"{result['seconds'] / 60:.1f} min")
     print(f"\n{'variable':24s} {'NSE pooled':>11s} {'median cell':>12s}")
     for k, v in scores.items():
-        print(f"{k:24s} {v['pooled']:11.3f} {v['median_cell']:12.3f}")
+        extra = (f"  (mean {v['mean_rel_error']:+.1%}, RMSE {v['rel_rmse']:.1%} of mean)"
+                 if "mean_rel_error" in v else "")
+        print(f"{k:24s} {v['pooled']:11.3f} {v['median_cell']:12.3f}{extra}")
     print(f"\n{'constant':10s} {'initial':>10s} {'fitted':>10s} {'truth':>10s} {'rel.err':>8s}")
     for k, v in result["constants"].items():
         print(f"{k:10s} {result['initial_constants'][k]:10.4g} {v['fitted']:10.4g} "

@@ -8,6 +8,7 @@ import equinox as eqx
 import jax
 import jax.numpy as jnp
 import numpy as np
+import optax
 import pytest
 from training_helpers import fresh_model, twin_data
 
@@ -168,3 +169,37 @@ def test_config_validation():
     assert TrainConfig().segment_for(730) == 28
     with pytest.raises(ValueError, match="no training cells"):
         train(fresh_model(), twin_data(), np.zeros(0, int), config=FAST)
+
+
+def test_equilibrium_gradient_changes_only_beta_base(data):
+    """Same loss, same update of every leaf but beta_base (no clipping, so the global
+    gradient norm cannot couple the leaves)."""
+    model, spec, _, _, cells, scales = _step_inputs(data)
+    opt = optax.sgd(1e-3)
+    opt_state = opt.init(eqx.filter(model, trainable_filter(model)))
+    batch = data.batch(cells)
+    m1, _, t1, _, ok1 = train_step(model, opt_state, *batch, scales, opt, spec, 1, None, False)
+    m2, _, t2, _, ok2 = train_step(model, opt_state, *batch, scales, opt, spec, 1, None, True)
+    assert bool(ok1) and bool(ok2) and float(t1) == float(t2)
+    assert float(m1.constants.beta_base) != float(m2.constants.beta_base)
+    take_out = lambda m: eqx.tree_at(lambda x: x.constants.beta_base, m, 0.0)  # noqa: E731
+    assert _leaves_equal(take_out(m1), take_out(m2))
+
+
+def test_constants_learning_rate_scale(data):
+    """Adam's first step moves every raw parameter by ~lr (m / sqrt(v) = sign(g)); with
+    ``constants_lr_scale=10`` the global constants move ten times as far."""
+    model, spec, _, _, cells, scales = _step_inputs(data)
+    lr = FAST.learning_rate
+    opt = make_optimizer(FAST.replace(constants_lr_scale=10.0, clip_norm=None), 2)
+    opt_state = opt.init(eqx.filter(model, trainable_filter(model)))
+    new, _, _, _, ok = train_step(model, opt_state, *data.batch(cells), scales, opt, spec, 1,
+                                  None)
+    assert bool(ok)
+    for name in ("beta_snow", "beta_base", "q10", "beta_co2"):
+        step = abs(float(getattr(new.constants, name)) - float(getattr(model.constants, name)))
+        assert step == pytest.approx(10 * lr, rel=1e-2), name
+    net_step = np.abs(np.asarray(new.net_a.head.bias) - np.asarray(model.net_a.head.bias))
+    assert np.all(net_step <= lr * 1.01) and np.max(net_step) > 0.5 * lr
+    with pytest.raises(ValueError, match="constants_lr_scale"):
+        TrainConfig(constants_lr_scale=0.0)

@@ -8,7 +8,15 @@ from xh2cm.core.api import (
     simulate,
 )
 from xh2cm.core.config import ModelConfig
-from xh2cm.core.model import H2CM, Forcing, Normalization, State, spinup, trainable_filter
+from xh2cm.core.model import (
+    H2CM,
+    Forcing,
+    Normalization,
+    State,
+    reattach_groundwater,
+    spinup,
+    trainable_filter,
+)
 from xh2cm.core.serialization import load_model, read_header, save_model
 
 __all__ = [
@@ -25,6 +33,7 @@ __all__ = [
     "set_global_constants",
     "set_head_bias",
     "simulate",
+    "reattach_groundwater",
     "spinup",
     "trainable_filter",
 ]

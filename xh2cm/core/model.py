@@ -385,6 +385,37 @@ def spinup(model: H2CM, forcing: Forcing | Mapping[str, Array], static: Array | 
     return jax.lax.stop_gradient(state)
 
 
+def reattach_groundwater(model: H2CM, state: State) -> State:
+    """Give a spun-up state the groundwater gradient of a linear-reservoir equilibrium.
+
+    Spin-up runs without gradient (DESIGN.md §5), so the loss sees the initial
+    groundwater ``gw0`` as a constant. But ``gw0`` is (close to) the
+    equilibrium of the reservoir ``dgw/dt = r_gw - beta_base * gw``, i.e.
+    ``gw* = mean(r_gw) / beta_base``. Treating it as fixed makes ``beta_base``
+    look like a knob on the *level* of baseflow (``q_base = beta_base * gw0``),
+    which it is not once the model is spun up again: in equilibrium mean
+    baseflow equals mean recharge for any ``beta_base``. This function returns
+    ``gw0 * stop_gradient(beta) / beta``: the same value, bit for bit
+    (``x / x == 1`` in IEEE arithmetic), with derivative
+    ``d gw0 / d beta_base = -gw0 / beta_base``, the equilibrium sensitivity.
+    The forward model is unchanged; only the gradient of ``beta_base`` is.
+
+    Parameters
+    ----------
+    model : H2CM
+        The model whose ``beta_base`` the gradient should flow to.
+    state : State
+        A spun-up state (e.g. from :func:`spinup`); groundwater in mm.
+
+    Returns
+    -------
+    State
+        ``state`` with groundwater re-attached to ``beta_base``.
+    """
+    beta = act.beta_base(model.constants.beta_base)
+    return state._replace(gw=state.gw * (jax.lax.stop_gradient(beta) / beta))
+
+
 def trainable_filter(model: H2CM) -> H2CM:
     """Boolean pytree marking the trained leaves (everything but ``normalization``)."""
     spec = jax.tree_util.tree_map(eqx.is_inexact_array, model)

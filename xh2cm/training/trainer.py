@@ -45,7 +45,7 @@ import jax.numpy as jnp
 import numpy as np
 import optax
 
-from xh2cm.core.model import H2CM, spinup, trainable_filter
+from xh2cm.core.model import H2CM, reattach_groundwater, spinup, trainable_filter
 from xh2cm.training import checkpoint as ckpt
 from xh2cm.training.data import TrainingData
 from xh2cm.training.losses import LossSpec, ObsBatch, loss_terms, observation_scales, total_loss
@@ -75,10 +75,25 @@ class TrainConfig:
     optimizer : {"adam", "adamw"}
         Adam-type optimizer; ``weight_decay`` is used by ``"adamw"``.
     weight_decay : float
+    constants_lr_scale : float
+        Learning rate of the learned global constants (``beta_snow``,
+        ``beta_base``, ``q10``, ``beta_co2``) relative to the networks'. Adam
+        moves each raw constant by about one learning rate per step whatever
+        its gradient's size, so constants that must travel a few logit units
+        (e.g. ``beta_base`` from 0.0025 to 0.01) need many steps at the
+        networks' rate; a scale of ~10 lets them keep up (see the twin
+        experiment in docs/results.md). 1: one rate for all.
     clip_norm : float or None
         Global gradient-norm clipping (None: off).
     spinup_cycles : int
         Spin-up passes (no gradient) before the forward run of each batch.
+    equilibrium_gradient : bool
+        Re-attach the spun-up groundwater to ``beta_base`` with its
+        linear-reservoir equilibrium sensitivity
+        (:func:`~xh2cm.core.model.reattach_groundwater`): same forward run,
+        but ``beta_base`` no longer looks like a knob on mean baseflow. On
+        by default; False reproduces the reference training exactly (see
+        docs/model.md).
     segment : int, "auto" or None
         Gradient-checkpoint segment length in days (see module docstring);
         None stores every step (fastest, O(time) memory).
@@ -111,8 +126,10 @@ class TrainConfig:
     end_lr_fraction: float = 0.05
     optimizer: str = "adam"
     weight_decay: float = 1e-4
+    constants_lr_scale: float = 1.0
     clip_norm: float | None = 1.0
     spinup_cycles: int = 1
+    equilibrium_gradient: bool = True
     segment: int | str | None = "auto"
     seed: int = 0
     patience: int | None = None
@@ -131,6 +148,8 @@ class TrainConfig:
             raise ValueError(f"unknown schedule {self.schedule!r}")
         if self.optimizer not in ("adam", "adamw"):
             raise ValueError(f"unknown optimizer {self.optimizer!r}")
+        if not self.constants_lr_scale > 0:
+            raise ValueError(f"constants_lr_scale must be > 0, got {self.constants_lr_scale!r}")
         if not (self.segment is None or self.segment == "auto"
                 or (isinstance(self.segment, int) and self.segment > 0)):
             raise ValueError(f"segment must be a positive int, 'auto' or None, got "
@@ -149,7 +168,7 @@ class TrainConfig:
 
 #: TrainConfig fields the optimizer depends on.
 _OPT_KEYS = ("epochs", "learning_rate", "schedule", "warmup_epochs", "end_lr_fraction",
-             "optimizer", "weight_decay", "clip_norm")
+             "optimizer", "weight_decay", "constants_lr_scale", "clip_norm")
 
 
 def make_optimizer(config: TrainConfig, steps_per_epoch: int) -> optax.GradientTransformation:
@@ -182,7 +201,17 @@ def _cached_optimizer(key: tuple, steps_per_epoch: int
     else:
         opt = optax.adamw(sched, weight_decay=config.weight_decay)
     parts = [optax.clip_by_global_norm(config.clip_norm)] if config.clip_norm else []
-    return optax.chain(*parts, opt), sched
+    parts.append(opt)
+    if config.constants_lr_scale != 1.0:
+        parts.append(optax.masked(optax.scale(config.constants_lr_scale), _constants_mask))
+    return optax.chain(*parts), sched
+
+
+def _constants_mask(params: Any) -> Any:
+    """Boolean pytree like ``params`` (a partitioned H2CM), True on the global constants."""
+    mask = jax.tree_util.tree_map(lambda _: False, params)
+    return eqx.tree_at(lambda m: m.constants, mask,
+                       jax.tree_util.tree_map(lambda _: True, params.constants))
 
 
 def _select(ok: jax.Array, new: Any, old: Any) -> Any:
@@ -194,8 +223,11 @@ def _all_finite(tree: Any) -> jax.Array:
     return jnp.all(jnp.stack(leaves)) if leaves else jnp.asarray(True)
 
 
-def _forward_terms(params, rest, forcing, static, init, obs, scales, spec, segment):
+def _forward_terms(params, rest, forcing, static, init, obs, scales, spec, segment,
+                   reattach):
     model = eqx.combine(params, rest)
+    if reattach and init is not None:
+        init = reattach_groundwater(model, init)
     outputs, _ = model(forcing, static, init, segment=segment)
     terms = loss_terms(outputs, obs, spec, scales)
     return total_loss(terms, spec), terms
@@ -204,8 +236,11 @@ def _forward_terms(params, rest, forcing, static, init, obs, scales, spec, segme
 @eqx.filter_jit
 def train_step(model: H2CM, opt_state: Any, forcing, static, obs: ObsBatch,
                scales: dict[str, jax.Array], optimizer: optax.GradientTransformation,
-               spec: LossSpec, spinup_cycles: int = 1, segment: int | None = None):
+               spec: LossSpec, spinup_cycles: int = 1, segment: int | None = None,
+               equilibrium_gradient: bool = True):
     """One optimisation step on one batch of cells.
+
+    ``equilibrium_gradient``: see :class:`TrainConfig`.
 
     Returns
     -------
@@ -222,7 +257,7 @@ def train_step(model: H2CM, opt_state: Any, forcing, static, obs: ObsBatch,
     init = spinup(model, forcing, static, cycles=spinup_cycles) if spinup_cycles else None
     grad_fn = eqx.filter_value_and_grad(_forward_terms, has_aux=True)
     (total, terms), grads = grad_fn(params, rest, forcing, static, init, obs, scales, spec,
-                                    segment)
+                                    segment, equilibrium_gradient)
     finite = jnp.isfinite(total) & _all_finite(grads)
     grads = jax.tree_util.tree_map(lambda g: jnp.where(finite, g, 0.0), grads)
     updates, new_state = optimizer.update(grads, opt_state, params)
@@ -396,7 +431,7 @@ def train(model: H2CM, data: TrainingData, train_cells: np.ndarray,
                 idx = perm[b * bs:(b + 1) * bs]
                 model, opt_state, total, terms, ok = train_step(
                     model, opt_state, *data.batch(idx, bs), jscales, optimizer, spec,
-                    config.spinup_cycles, segment)
+                    config.spinup_cycles, segment, config.equilibrium_gradient)
                 if bool(ok):
                     n_ok += 1
                     for k, v in {**terms, "total": total}.items():
