@@ -142,7 +142,7 @@ def main(argv: list[str] | None = None) -> dict:
     p.add_argument("--epochs", type=int, default=700)
     p.add_argument("--batch-size", type=int, default=32)
     p.add_argument("--lr", type=float, default=3e-3)
-    p.add_argument("--patience", type=int, default=200)
+    p.add_argument("--patience", type=int, default=300)
     p.add_argument("--priors", action="store_true", help="use the beta_CO2 and Q10 priors")
     p.add_argument("--equilibrium-gradient", action=argparse.BooleanOptionalAction,
                    default=True,
@@ -150,6 +150,8 @@ def main(argv: list[str] | None = None) -> dict:
                         "(TrainConfig.equilibrium_gradient; --no-equilibrium-gradient: "
                         "the reference training)")
     p.add_argument("--spinup-cycles", type=int, default=1)
+    p.add_argument("--spinup-gradient", action="store_true",
+                   help="differentiate through the spin-up (TrainConfig.spinup_gradient)")
     p.add_argument("--constants-lr-scale", type=float, default=10.0,
                    help="learning rate of the global constants relative to the networks'")
     p.add_argument("--init", default="",
@@ -183,6 +185,7 @@ def main(argv: list[str] | None = None) -> dict:
         ds, obs, start, cells=(folds >= 0) & ~test, validation=folds == 1, priors=a.priors,
         epochs=a.epochs, equilibrium_gradient=a.equilibrium_gradient,
         spinup_cycles=a.spinup_cycles, constants_lr_scale=a.constants_lr_scale,
+        spinup_gradient=a.spinup_gradient,
         batch_size=a.batch_size, learning_rate=a.lr, patience=a.patience, seed=a.seed,
         progress=not a.quiet, callback=track, checkpoint_dir=str(a.out / "checkpoints"),
         checkpoint_every=25)

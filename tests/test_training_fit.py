@@ -10,6 +10,7 @@ import xarray as xr
 
 import xh2cm  # noqa: F401
 from xh2cm.core import global_constants
+from xh2cm.core.activations import GLOBAL_ACTIVATIONS, GLOBAL_INIT_RAW
 from xh2cm.datasets import TRUTH_CONSTANTS, synthetic_forcing, truth_model
 from xh2cm.xr.fit import TRAIN, VALIDATION, fit_dataset, spatial_folds
 
@@ -93,7 +94,7 @@ def test_fast_twin_experiment(twin):
     model, hist = fit_dataset(ds, obs, cells=(folds >= 0) & ~test, validation=None,
                               priors=False, model_kwargs={"hidden_size": 16}, model_seed=3,
                               epochs=FAST_TWIN_EPOCHS, batch_size=16, learning_rate=1e-2,
-                              progress=False)
+                              constants_lr_scale=3.0, progress=False)
     fit = ds.h2cm.run(model)
     total = hist["total"].sel(split="train").values
     assert total[-1] < 0.3 * total[0]
@@ -104,6 +105,9 @@ def test_fast_twin_experiment(twin):
         assert score > FAST_TWIN_NSE, (v, scores)
     # the constants that the data constrain move from their initial values toward truth
     got = global_constants(model)
-    assert abs(got["beta_base"] - TRUTH_CONSTANTS["beta_base"]) < abs(
-        0.0025 - TRUTH_CONSTANTS["beta_base"])
+    initial = {k: float(f(GLOBAL_INIT_RAW[k])) for k, f in GLOBAL_ACTIVATIONS.items()}
+    gap = {k: abs(got[k] - TRUTH_CONSTANTS[k]) / abs(initial[k] - TRUTH_CONSTANTS[k])
+           for k in ("beta_base", "q10", "beta_snow")}
+    # beta_base is the slowest (weakly identified); the full experiment gets within ~20 %
+    assert gap["beta_base"] < 0.95 and gap["q10"] < 0.4 and gap["beta_snow"] < 0.75, (got, gap)
 

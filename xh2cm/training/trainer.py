@@ -94,6 +94,11 @@ class TrainConfig:
         but ``beta_base`` no longer looks like a knob on mean baseflow. On
         by default; False reproduces the reference training exactly (see
         docs/model.md).
+    spinup_gradient : bool
+        Differentiate through the spin-up as well (the exact gradient of the
+        spun-up loss; ``equilibrium_gradient`` is then not needed). Costs
+        about twice the compute of a step; memory stays bounded by
+        ``segment``. Off by default (DESIGN.md §5: spin-up without gradient).
     segment : int, "auto" or None
         Gradient-checkpoint segment length in days (see module docstring);
         None stores every step (fastest, O(time) memory).
@@ -130,6 +135,7 @@ class TrainConfig:
     clip_norm: float | None = 1.0
     spinup_cycles: int = 1
     equilibrium_gradient: bool = True
+    spinup_gradient: bool = False
     segment: int | str | None = "auto"
     seed: int = 0
     patience: int | None = None
@@ -224,9 +230,13 @@ def _all_finite(tree: Any) -> jax.Array:
 
 
 def _forward_terms(params, rest, forcing, static, init, obs, scales, spec, segment,
-                   reattach):
+                   reattach, grad_cycles):
     model = eqx.combine(params, rest)
-    if reattach and init is not None:
+    if grad_cycles:  # spin-up with gradient
+        init = model.initial_state(forcing.rn.shape[1])
+        for _ in range(grad_cycles):
+            _, init = model(forcing, static, init, segment=segment)
+    elif reattach and init is not None:
         init = reattach_groundwater(model, init)
     outputs, _ = model(forcing, static, init, segment=segment)
     terms = loss_terms(outputs, obs, spec, scales)
@@ -237,10 +247,10 @@ def _forward_terms(params, rest, forcing, static, init, obs, scales, spec, segme
 def train_step(model: H2CM, opt_state: Any, forcing, static, obs: ObsBatch,
                scales: dict[str, jax.Array], optimizer: optax.GradientTransformation,
                spec: LossSpec, spinup_cycles: int = 1, segment: int | None = None,
-               equilibrium_gradient: bool = True):
+               equilibrium_gradient: bool = True, spinup_gradient: bool = False):
     """One optimisation step on one batch of cells.
 
-    ``equilibrium_gradient``: see :class:`TrainConfig`.
+    ``equilibrium_gradient``, ``spinup_gradient``: see :class:`TrainConfig`.
 
     Returns
     -------
@@ -254,10 +264,12 @@ def train_step(model: H2CM, opt_state: Any, forcing, static, obs: ObsBatch,
         Whether the step was applied.
     """
     params, rest = eqx.partition(model, trainable_filter(model))
-    init = spinup(model, forcing, static, cycles=spinup_cycles) if spinup_cycles else None
+    stopped = spinup_cycles and not spinup_gradient
+    init = spinup(model, forcing, static, cycles=spinup_cycles) if stopped else None
     grad_fn = eqx.filter_value_and_grad(_forward_terms, has_aux=True)
     (total, terms), grads = grad_fn(params, rest, forcing, static, init, obs, scales, spec,
-                                    segment, equilibrium_gradient)
+                                    segment, equilibrium_gradient,
+                                    spinup_cycles if spinup_gradient else 0)
     finite = jnp.isfinite(total) & _all_finite(grads)
     grads = jax.tree_util.tree_map(lambda g: jnp.where(finite, g, 0.0), grads)
     updates, new_state = optimizer.update(grads, opt_state, params)
@@ -431,7 +443,8 @@ def train(model: H2CM, data: TrainingData, train_cells: np.ndarray,
                 idx = perm[b * bs:(b + 1) * bs]
                 model, opt_state, total, terms, ok = train_step(
                     model, opt_state, *data.batch(idx, bs), jscales, optimizer, spec,
-                    config.spinup_cycles, segment, config.equilibrium_gradient)
+                    config.spinup_cycles, segment, config.equilibrium_gradient,
+                    config.spinup_gradient)
                 if bool(ok):
                     n_ok += 1
                     for k, v in {**terms, "total": total}.items():
