@@ -152,8 +152,9 @@ def main(argv: list[str] | None = None) -> dict:
     p.add_argument("--spinup-cycles", type=int, default=1)
     p.add_argument("--spinup-gradient", action="store_true",
                    help="differentiate through the spin-up (TrainConfig.spinup_gradient)")
-    p.add_argument("--constants-lr-scale", type=float, default=10.0,
-                   help="learning rate of the global constants relative to the networks'")
+    p.add_argument("--constants-lr-scale", type=float, default=1.0,
+                   help="learning rate of the global constants relative to the networks' "
+                        "(10: the constants settle within ~50 epochs, see docs/results.md)")
     p.add_argument("--init", default="",
                    help="initial global constants of the fresh model, e.g. "
                         "'q10=3,beta_co2=0.003' (identifiability check; default: the "
