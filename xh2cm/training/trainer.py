@@ -22,6 +22,14 @@ Design choices
   peak RSS 1.1 GiB instead of 3.9 GiB. Results are identical up to round-off.
   Only the outputs the active loss terms need are kept (unused scan outputs
   are removed by JAX's dead-code elimination).
+- **Gradients of the global constants.** Spin-up runs without gradient; by
+  default the spun-up groundwater is re-attached to ``beta_base`` with its
+  equilibrium sensitivity (``equilibrium_gradient``; same forward run), so
+  that ``beta_base`` is learned from recession behaviour instead of acting
+  as a spurious knob on mean baseflow. ``spinup_gradient=True`` computes the
+  exact gradient through the spin-up instead (about 2x compute);
+  ``constants_lr_scale`` speeds up the constants. Measured effect: the
+  constants study in docs/results.md.
 - **Determinism.** Batch order is ``default_rng([seed, epoch]).permutation``;
   with bit-exact checkpoints (:mod:`xh2cm.training.checkpoint`) a resumed run
   reproduces an uninterrupted one exactly.
