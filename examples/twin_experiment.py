@@ -125,9 +125,11 @@ def evaluate(fit: xr.Dataset, truth: xr.Dataset, cells: xr.DataArray) -> dict[st
     return out
 
 
-def init_model(ds: xr.Dataset, hidden: int, seed: int, init: str = ""):
-    """A fresh model (standardisation from all land cells), constants set from ``init``."""
-    model = ds.h2cm.init_model(seed=seed, hidden_size=hidden, max_cells=None)
+def init_model(ds: xr.Dataset, hidden: int, seed: int, init: str = "", base=None):
+    """A fresh model (standardisation from all land cells), or ``base``; constants from
+    ``init``."""
+    model = base if base is not None else ds.h2cm.init_model(seed=seed, hidden_size=hidden,
+                                                              max_cells=None)
     values = dict(kv.split("=") for kv in init.split(",") if kv)
     return set_global_constants(model, **{k: float(v) for k, v in values.items()})
 
@@ -159,6 +161,9 @@ def main(argv: list[str] | None = None) -> dict:
                    help="initial global constants of the fresh model, e.g. "
                         "'q10=3,beta_co2=0.003' (identifiability check; default: the "
                         "reference initial values)")
+    p.add_argument("--start-from-truth", action="store_true",
+                   help="control run: start from the truth model's networks (constants from "
+                        "--init, else truth's), to check that truth is a minimum of the loss")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--out", type=Path, default=Path("twin_out"))
     p.add_argument("--quiet", action="store_true")
@@ -176,7 +181,11 @@ def main(argv: list[str] | None = None) -> dict:
     print(f"grid {a.n_lat}x{a.n_lon}, {int((folds >= 0).sum())} land cells "
           f"({int(test.sum())} held out), {ds.sizes['time']} days", flush=True)
 
-    start = init_model(ds, hidden=a.hidden, seed=a.seed + 1, init=a.init)
+    if a.start_from_truth:
+        start = init_model(ds, hidden=a.truth_hidden, seed=a.seed + 1, init=a.init,
+                           base=truth_m)
+    else:
+        start = init_model(ds, hidden=a.hidden, seed=a.seed + 1, init=a.init)
     trajectory: list[dict[str, float]] = []
 
     def track(epoch, model, _history):
