@@ -49,6 +49,23 @@ def test_fit_with_only_gpp_and_et(twin):
     assert np.isfinite(out.gpp.where(ds.land_mask == 1).sum())
 
 
+def test_fit_with_daily_runoff_term(twin):
+    ds, truth = twin
+    obs = xr.Dataset({"mrro": (truth.q / 86400.0).assign_attrs(units="kg m-2 s-1"),
+                      "gpp": truth.gpp.resample(time="MS").mean().assign_attrs(
+                          units="g m-2 d-1")})
+    model, hist = ds.h2cm.fit(obs, kinds={"q": "daily"}, model_kwargs={"hidden_size": 8},
+                              epochs=1, batch_size=16, progress=False)
+    assert json.loads(hist.attrs["term_kinds"]) == {"q": "daily", "gpp": "msc"}
+    assert np.isfinite(hist["q"]).all()
+    monthly_q = obs.assign(mrro=obs.mrro.resample(time="MS").mean().assign_attrs(
+        units="kg m-2 s-1"))
+    with pytest.raises(ValueError, match="'q'.*compares it daily"):
+        fit_dataset(ds, monthly_q, kinds={"q": "daily"}, epochs=1)
+    with pytest.raises(ValueError, match="term 'nee_iav' is fixed"):
+        fit_dataset(ds, obs, kinds={"nee_iav": "daily"}, epochs=1)
+
+
 def test_fit_argument_errors(twin):
     ds, truth = twin
     obs = xr.Dataset({"gpp": truth.gpp.assign_attrs(units="g m-2 d-1")})

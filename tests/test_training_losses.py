@@ -125,3 +125,53 @@ def test_padding_cells_do_not_change_terms():
 
 def test_monthly_obs_names_cover_terms():
     assert {t.obs for t in TERMS.values()} <= set(MONTHLY) | {"cue"}
+
+
+def test_daily_term_compares_days_and_masks_gaps():
+    data = twin_data(obs=("q", "et"), cue=False)
+    _, _, _, _, truth, _ = twin_arrays()
+    daily_q = truth["q"].astype(np.float32).copy()
+    daily_q[::7] = np.nan  # weekly gaps
+    data.daily = {"q": daily_q}
+    cells = np.arange(data.n_cells)
+    spec = LossSpec.for_observations(data.available, priors=False, kinds={"q": "daily"})
+    assert spec.term("q").kind == "daily" and spec.term("et").kind == "msc"
+    assert spec.daily_obs == ("q",)
+    obs = data.obs(cells)
+    scales = observation_scales(obs, spec)
+    ok = np.isfinite(daily_q)
+    assert scales["q"] == pytest.approx(float(np.std(daily_q[ok])), rel=1e-5)
+    out = _outputs()
+    assert float(loss_terms(out, obs, spec, scales)["q"]) == pytest.approx(0.0, abs=1e-10)
+    # an error on one day counts as that day's squared standardised error, over valid days
+    day, cell = 3, 5
+    wrong = {**out, "q": out["q"].at[day, cell].add(2.0)}
+    got = float(loss_terms(wrong, obs, spec, scales)["q"])
+    assert got == pytest.approx((2.0 / scales["q"]) ** 2 / ok.sum(), rel=1e-4)
+    # an error on a gap day is masked
+    masked_day = {**out, "q": out["q"].at[7, cell].add(2.0)}
+    assert float(loss_terms(masked_day, obs, spec, scales)["q"]) == pytest.approx(0, abs=1e-10)
+
+
+def test_term_kinds_validation():
+    spec = LossSpec.for_observations(["gpp", "nee"], kinds={"gpp": "monthly"})
+    assert spec.term("gpp").kind == "monthly" and spec.term("nee").kind == "monthly"
+    assert spec.daily_obs == ()
+    # overrides of inactive terms are dropped
+    assert LossSpec.for_observations(["gpp"], kinds={"q": "daily"}).kinds == ()
+    with pytest.raises(ValueError, match="unknown loss term 'runoff'"):
+        LossSpec.for_observations(["q"], kinds={"runoff": "daily"})
+    with pytest.raises(ValueError, match="term 'tws' is fixed"):
+        LossSpec.for_observations(["tws"], kinds={"tws": "daily"})
+    with pytest.raises(ValueError, match="cannot be compared as 'weekly'"):
+        LossSpec.for_observations(["q"], kinds={"q": "weekly"})
+
+
+def test_train_refuses_daily_term_without_daily_data():
+    from xh2cm.training import TrainConfig, train
+
+    data = twin_data(obs=("q",), cue=False)
+    spec = LossSpec.for_observations(data.available, kinds={"q": "daily"})
+    with pytest.raises(ValueError, match=r"compares \['q'\] daily"):
+        train(fresh_model(), data, np.arange(4), spec=spec,
+              config=TrainConfig(epochs=1, progress=False))

@@ -119,3 +119,34 @@ def test_errors(prep):
     cue_t = _field(prep, daily, np.ones(60), name="cue", units="1")
     with pytest.raises(ValueError, match="static"):
         prepare_observations(xr.Dataset({"cue": cue_t}), prep)
+
+
+def test_daily_series_for_daily_terms(prep):
+    time = pd.date_range("2001-01-01", "2002-12-31", freq="D")
+    vals = np.arange(time.size, dtype=float)
+    da = _field(prep, time, vals, name="mrro", units="mm d-1")
+    da[5] = np.nan
+    o = prepare_observations(xr.Dataset({"mrro": da}), prep, daily=["q"])
+    assert o.daily["q"].shape == (time.size, prep.n_cells)
+    col = o.daily["q"][:, 0]
+    assert np.isnan(col[5])
+    np.testing.assert_array_equal(np.delete(col, 5), np.delete(vals, 5))
+    assert "q" in o.monthly  # still available as monthly means
+    # half-hourly data are averaged per day; days under min_valid coverage are NaN
+    hh = pd.date_range("2001-03-01", "2001-03-03 23:30", freq="30min")
+    v = np.where(hh.day == 2, 1.0, 3.0)
+    da2 = _field(prep, hh, v, name="q", units="mm d-1")
+    da2[(hh.day == 3) & (hh.hour < 14)] = np.nan  # 28 of 48 half-hours missing
+    d = prepare_observations(xr.Dataset({"q": da2}), prep, daily=["q"]).daily["q"][:, 0]
+    start = int(np.flatnonzero(time == "2001-03-01")[0])
+    np.testing.assert_allclose(d[start:start + 2], [3.0, 1.0])
+    assert np.isnan(d[start + 2]) and np.all(np.isnan(d[:start]))
+
+
+def test_daily_terms_refuse_monthly_observations(prep):
+    time = pd.date_range("2001-01-01", periods=24, freq="MS")
+    da = _field(prep, time, np.ones(24), name="q", units="mm d-1")
+    with pytest.raises(ValueError, match="compares it daily"):
+        prepare_observations(xr.Dataset({"q": da}), prep, daily=["q"])
+    with pytest.raises(ValueError, match="only .* can be daily"):
+        prepare_observations(xr.Dataset({"q": da}), prep, daily=["cue"])

@@ -11,6 +11,7 @@ from xh2cm.training.losses import (
     Prior,
     loss_terms,
     observation_scales,
+    term_kinds,
     total_loss,
 )
 from xh2cm.training.trainer import (
@@ -41,6 +42,7 @@ __all__ = [
     "observation_scales",
     "save_checkpoint",
     "spatial_kfold",
+    "term_kinds",
     "total_loss",
     "train",
     "train_step",

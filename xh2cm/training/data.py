@@ -57,6 +57,9 @@ class TrainingData:
         Static mean annual CUE observation ``(cell,)``.
     area : ndarray or None
         ``(cell,)`` area weights (NEE IAV); ones if None.
+    daily : dict of str to ndarray
+        Daily observations ``(time, cell)`` on the forcing days, for terms
+        compared at daily resolution (``LossSpec`` ``kinds``); NaN = missing.
     """
 
     forcing: dict[str, np.ndarray]
@@ -66,6 +69,7 @@ class TrainingData:
     monthly: dict[str, np.ndarray] = field(default_factory=dict)
     cue: np.ndarray | None = None
     area: np.ndarray | None = None
+    daily: dict[str, np.ndarray] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         missing = [n for n in FORCING_NAMES if n not in self.forcing]
@@ -88,15 +92,18 @@ class TrainingData:
         nm = self.calendar_month.shape[0]
         if self.month_index.min() < 0 or self.month_index.max() >= nm:
             raise ValueError("month_index must lie in [0, len(calendar_month))")
-        unknown = set(self.monthly) - set(MONTHLY_OBS)
-        if unknown:
-            raise ValueError(f"unknown monthly observations {sorted(unknown)}; "
-                             f"known: {list(MONTHLY_OBS)}")
-        for k, v in self.monthly.items():
-            v = np.asarray(v, np.float32)
-            if v.shape != (nm, nc):
-                raise ValueError(f"observation {k!r} has shape {v.shape}, expected {(nm, nc)}")
-            self.monthly[k] = v
+        for what, series, shape in (("monthly", self.monthly, (nm, nc)),
+                                    ("daily", self.daily, (nt, nc))):
+            unknown = set(series) - set(MONTHLY_OBS)
+            if unknown:
+                raise ValueError(f"unknown {what} observations {sorted(unknown)}; "
+                                 f"known: {list(MONTHLY_OBS)}")
+            for k, v in series.items():
+                v = np.asarray(v, np.float32)
+                if v.shape != shape:
+                    raise ValueError(f"{what} observation {k!r} has shape {v.shape}, "
+                                     f"expected {shape}")
+                series[k] = v
         if self.cue is not None:
             self.cue = np.asarray(self.cue, np.float32).reshape(nc)
         self.area = (np.ones(nc, np.float32) if self.area is None
@@ -129,6 +136,7 @@ class TrainingData:
             cue=None if self.cue is None else jnp.asarray(self.cue[idx]),
             area=jnp.asarray(self.area[idx]),
             cell_weight=jnp.asarray(weight),
+            daily={k: jnp.asarray(v[:, idx]) for k, v in self.daily.items()},
         )
 
     def batch(self, cells: np.ndarray, size: int | None = None
@@ -158,7 +166,8 @@ class TrainingData:
             month_index=self.month_index, calendar_month=self.calendar_month,
             monthly={k: v[:, cells] for k, v in self.monthly.items()},
             cue=None if self.cue is None else self.cue[cells],
-            area=self.area[cells])
+            area=self.area[cells],
+            daily={k: v[:, cells] for k, v in self.daily.items()})
 
 
 def _pad(cells: np.ndarray, size: int | None) -> tuple[np.ndarray, np.ndarray]:

@@ -4,7 +4,11 @@ Each data term compares the model with one observation at monthly means,
 in the representation DESIGN.md §5 prescribes (:data:`TERMS`): monthly
 values, monthly anomalies from the time mean (TWS), mean seasonal cycle
 (ET, Q, GPP), interannual variability of the area-weighted batch mean (NEE
-IAV) or a static per-cell value (mean annual CUE). A term is the mean squared
+IAV) or a static per-cell value (mean annual CUE). The monthly and
+seasonal-cycle terms can be switched to another of those representations, or
+to daily values where daily observations exist (``LossSpec.for_observations(...,
+kinds={"q": "daily"})``, :data:`KIND_CHOICES`): e.g. daily runoff from gauges
+shows the recession after rain, which is what sets ``beta_base``. A term is the mean squared
 error over the valid (non-NaN) entries, divided by the variance of the
 observation in that representation over the training cells
 (standardisation); a term with no valid entry in a batch is 0. Two Gaussian
@@ -14,6 +18,7 @@ The total loss is the weighted sum of the active terms.
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, fields
 from typing import NamedTuple
@@ -38,7 +43,7 @@ class Term:
     obs : str
         Observation it is compared with (key of :attr:`ObsBatch.monthly`, or
         ``"cue"`` for the static CUE field).
-    kind : {"monthly", "anomaly", "msc", "iav", "static"}
+    kind : {"monthly", "anomaly", "msc", "iav", "static", "daily"}
         Representation compared (see module docstring).
     """
 
@@ -62,6 +67,11 @@ TERMS: dict[str, Term] = {
         Term("nee_iav", "nee", "nee", "iav"),
         Term("cue", "cue", "cue", "static"),
     ]
+}
+#: Representations a term may be switched to, by its default kind (others are fixed).
+KIND_CHOICES: dict[str, tuple[str, ...]] = {
+    "monthly": ("monthly", "msc", "daily"),
+    "msc": ("msc", "monthly", "daily"),
 }
 #: Observation keys that are monthly ``(month, cell)`` series.
 MONTHLY_OBS: tuple[str, ...] = ("tws", "swe", "et", "q", "fapar", "gpp", "nee")
@@ -136,6 +146,9 @@ class LossSpec:
     weights : LossWeights
     beta_co2_prior, q10_prior : Prior
         DESIGN.md §5: beta_CO2 ~ N(0.0015, 0.0005²), Q10 ~ N(1.5, 0.3²).
+    kinds : tuple of (str, str)
+        Representation overrides ``(term, kind)`` (see :func:`term_kinds`);
+        empty: DESIGN.md §5's representations.
     """
 
     terms: tuple[str, ...]
@@ -143,11 +156,13 @@ class LossSpec:
     weights: LossWeights = field(default_factory=LossWeights)
     beta_co2_prior: Prior = Prior(0.0015, 0.0005)
     q10_prior: Prior = Prior(1.5, 0.3)
+    kinds: tuple[tuple[str, str], ...] = ()
 
     @classmethod
     def for_observations(cls, available: Iterable[str],
                          weights: LossWeights | Mapping[str, float] | None = None,
-                         priors: bool = True, **kwargs) -> LossSpec:
+                         priors: bool = True, kinds: Mapping[str, str] | None = None,
+                         **kwargs) -> LossSpec:
         """Terms for the observations ``available`` (e.g. ``{"gpp", "et"}``) with weight > 0.
 
         Parameters
@@ -158,13 +173,15 @@ class LossSpec:
             Term weights; a term with weight 0 is dropped.
         priors : bool
             Whether the two prior penalties are used (subject to their weights).
+        kinds : mapping, optional
+            Representation overrides, e.g. ``{"q": "daily"}`` (see :func:`term_kinds`).
         **kwargs
             ``beta_co2_prior`` / ``q10_prior`` overrides.
 
         Raises
         ------
         ValueError
-            If no term would be active.
+            If no term would be active, or for an invalid ``kinds`` entry.
         """
         available = set(available)
         unknown = available - set(MONTHLY_OBS) - set(STATIC_OBS)
@@ -177,7 +194,19 @@ class LossSpec:
         if not terms:
             raise ValueError(f"no loss term is active: observations {sorted(available)} with "
                              f"weights {w}; give at least one observation with weight > 0")
-        return cls(terms=terms, priors=pri, weights=w, **kwargs)
+        over = tuple((n, k) for n, k in term_kinds(kinds).items() if n in terms)
+        return cls(terms=terms, priors=pri, weights=w, kinds=over, **kwargs)
+
+    def term(self, name: str) -> Term:
+        """The term ``name`` in the representation this spec compares it in."""
+        kind = dict(self.kinds).get(name)
+        return TERMS[name] if kind is None else dataclasses.replace(TERMS[name], kind=kind)
+
+    @property
+    def daily_obs(self) -> tuple[str, ...]:
+        """Observation keys that active terms compare at daily resolution."""
+        return tuple(dict.fromkeys(self.term(n).obs for n in self.terms
+                                   if self.term(n).kind == "daily"))
 
     @property
     def names(self) -> tuple[str, ...]:
@@ -187,7 +216,7 @@ class LossSpec:
     @property
     def outputs(self) -> tuple[str, ...]:
         """Model outputs the active terms need."""
-        need = {TERMS[t].output for t in self.terms}
+        need = {self.term(t).output for t in self.terms}
         if "cue" in self.terms:
             need |= {"npp", "gpp"}
         return tuple(sorted(need))
@@ -195,6 +224,36 @@ class LossSpec:
     def prior(self, constant: str) -> Prior:
         """The prior of a global constant (``"beta_co2"`` or ``"q10"``)."""
         return {"beta_co2": self.beta_co2_prior, "q10": self.q10_prior}[constant]
+
+
+def term_kinds(kinds: Mapping[str, str] | None) -> dict[str, str]:
+    """Validate representation overrides ``{term: kind}``.
+
+    Only the monthly and mean-seasonal-cycle terms can change representation
+    (:data:`KIND_CHOICES`); ``"daily"`` compares daily model values with daily
+    observations on the days they exist (the observation must then be daily
+    or finer).
+
+    Raises
+    ------
+    ValueError
+        For an unknown term, a term whose representation is fixed, or a kind
+        not allowed for the term.
+    """
+    out = {}
+    for name, kind in dict(kinds or {}).items():
+        if name not in TERMS:
+            raise ValueError(f"kinds: unknown loss term {name!r}; known: {list(TERMS)}")
+        choices = KIND_CHOICES.get(TERMS[name].kind)
+        if choices is None:
+            changeable = [n for n, t in TERMS.items() if t.kind in KIND_CHOICES]
+            raise ValueError(f"kinds: the representation of term {name!r} is fixed "
+                             f"({TERMS[name].kind!r}); only {changeable} can change")
+        if kind not in choices:
+            raise ValueError(f"kinds: term {name!r} cannot be compared as {kind!r}; "
+                             f"choose one of {list(choices)}")
+        out[name] = kind
+    return out
 
 
 class ObsBatch(NamedTuple):
@@ -214,6 +273,9 @@ class ObsBatch(NamedTuple):
         ``(cell,)`` area weights for the NEE IAV term.
     cell_weight : Array
         ``(cell,)``: 1 for real cells, 0 for padding (excluded from every term).
+    daily : dict of str to Array
+        Daily observations ``(time, cell)`` in model units, NaN = missing, for
+        the terms compared daily (empty otherwise).
     """
 
     month_index: Array
@@ -222,19 +284,21 @@ class ObsBatch(NamedTuple):
     cue: Array | None
     area: Array
     cell_weight: Array
+    daily: dict[str, Array] = {}  # shared default, never mutated
 
 
 def _compared(term: Term, model: Array | None, obs: ObsBatch) -> tuple[Array | None, Array,
                                                                        Array]:
     """``(model, obs, valid)`` of one term in its compared representation.
 
-    ``model`` is the monthly model series ``(month, cell)`` (or the static
-    model CUE ``(cell,)``), or None to transform the observation only.
+    ``model`` is the monthly model series ``(month, cell)`` (daily
+    ``(time, cell)`` for a daily term, the static model CUE ``(cell,)`` for
+    CUE), or None to transform the observation only.
     """
     real = obs.cell_weight > 0
-    if term.kind == "static":
-        o = obs.cue
-        v = jnp.isfinite(o) & real
+    if term.kind in ("static", "daily"):
+        o = obs.cue if term.kind == "static" else obs.daily[term.obs]
+        v = jnp.isfinite(o) & (real if term.kind == "static" else real[None, :])
         return (None if model is None else agg.masked(model, v)), agg.masked(o, v), v
     o = obs.monthly[term.obs]
     v = jnp.isfinite(o) & real[None, :]
@@ -290,9 +354,11 @@ def loss_terms(outputs: Mapping[str, Array], obs: ObsBatch, spec: LossSpec,
     monthly: dict[str, Array] = {}
     out = {}
     for name in spec.terms:
-        term = TERMS[name]
+        term = spec.term(name)
         if term.kind == "static":
             model = model_cue(outputs)
+        elif term.kind == "daily":
+            model = outputs[term.output]
         else:
             if term.output not in monthly:
                 monthly[term.output] = agg.monthly_means(outputs[term.output], obs.month_index,
@@ -322,7 +388,7 @@ def observation_scales(obs: ObsBatch, spec: LossSpec) -> dict[str, float]:
     """
     out = {}
     for name in spec.terms:
-        _, o, v = _compared(TERMS[name], None, obs)
+        _, o, v = _compared(spec.term(name), None, obs)
         o, v = np.asarray(o, np.float64), np.asarray(v, bool)
         sd = float(np.std(o[v])) if v.any() else float("nan")
         out[name] = sd if np.isfinite(sd) and sd > 1e-12 else 1.0

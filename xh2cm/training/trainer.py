@@ -404,6 +404,11 @@ def train(model: H2CM, data: TrainingData, train_cells: np.ndarray,
     """
     config = config or TrainConfig()
     spec = spec or LossSpec.for_observations(data.available)
+    missing = [o for o in spec.daily_obs if o not in data.daily]
+    if missing:
+        raise ValueError(f"the loss compares {missing} daily, but the training data hold no "
+                         f"daily {missing} (TrainingData.daily); give daily observations or "
+                         "drop those terms from LossSpec kinds")
     train_cells = np.asarray(train_cells, np.int64)
     val_cells = None if val_cells is None or len(val_cells) == 0 else np.asarray(val_cells,
                                                                                   np.int64)

@@ -117,8 +117,9 @@ def _split(prep: Prepared, used: np.ndarray, validation: Any, seed: int
 
 
 def history_dataset(history: Any, prep: Prepared, role: np.ndarray,
-                    observations: Observations) -> xr.Dataset:
-    """The training history as a Dataset (``(split, epoch)`` per loss term)."""
+                    observations: Observations, kinds: Mapping[str, str]) -> xr.Dataset:
+    """The training history as a Dataset (``(split, epoch)`` per loss term; ``kinds``: the
+    representation of each data term)."""
     cols = history.columns()
     epoch = cols["epoch"].astype(int)
     data = {}
@@ -138,6 +139,7 @@ def history_dataset(history: Any, prep: Prepared, role: np.ndarray,
     attrs = {
         "title": "xh2cm training history",
         "terms": json.dumps(list(history.terms)),
+        "term_kinds": json.dumps(kinds),
         "scales": json.dumps(history.scales),
         "observations": json.dumps({k: {"source": i.source, "units": i.units,
                                         "conversion": i.conversion, "resolution": i.resolution,
@@ -159,6 +161,7 @@ def fit_dataset(
     variables: Sequence[str] | None = None,
     obs_names: Mapping[str, str] | None = None,
     weights: Any = None,
+    kinds: Mapping[str, str] | None = None,
     priors: bool = True,
     config: Any = None,
     validation: float | xr.DataArray | None = 0.1,
@@ -193,6 +196,10 @@ def fit_dataset(
         Explicit ``{constraint: observation variable}``.
     weights : LossWeights or mapping, optional
         Per-term weights (``{"nee_iav": 0.5, "prior_q10": 0}``), default 1.
+    kinds : mapping, optional
+        Compare some terms in another representation than DESIGN.md §5's,
+        e.g. ``{"q": "daily"}`` for daily runoff (the observation must then be
+        daily or finer); see :func:`xh2cm.training.losses.term_kinds`.
     priors : bool
         Use the Gaussian priors on beta_CO2 and Q10.
     config : TrainConfig, optional
@@ -226,7 +233,15 @@ def fit_dataset(
         spatial grid; attrs hold the standardisation and observation report.
     """
     from xh2cm.core import ModelConfig, init_model
-    from xh2cm.training import LossSpec, TrainConfig, TrainingData, month_calendar, train
+    from xh2cm.training import (
+        TERMS,
+        LossSpec,
+        TrainConfig,
+        TrainingData,
+        month_calendar,
+        term_kinds,
+        train,
+    )
 
     cfg = config or TrainConfig()
     known = {f.name for f in fields(TrainConfig)}
@@ -235,11 +250,14 @@ def fit_dataset(
         raise TypeError(f"unknown training options {sorted(bad)}; TrainConfig fields: "
                         f"{sorted(known)}")
     cfg = cfg.replace(**train_kwargs)
+    kinds = term_kinds(kinds)
+    daily = tuple(dict.fromkeys(TERMS[t].obs for t, k in kinds.items() if k == "daily"))
 
     static_arg = tuple(model.config.static_names) if model is not None else static
     prep = prepare(ds, static=static_arg, mask=mask, fill=fill, names=names)
     observations = prepare_observations(ds if obs is None else obs, prep, names=obs_names,
-                                        variables=variables, min_valid=min_valid)
+                                        variables=variables, min_valid=min_valid,
+                                        daily=daily)
     used = prep.cells()
     if cells is not None:
         used = used[_flat_mask(cells, prep, "cells=")[used]]
@@ -255,8 +273,9 @@ def fit_dataset(
         forcing=forcing, static=static_arr, month_index=month_index,
         calendar_month=calendar_month,
         monthly={k: v[:, used] for k, v in observations.monthly.items()},
-        cue=None if observations.cue is None else observations.cue[used], area=area)
-    spec = LossSpec.for_observations(data.available, weights, priors=priors)
+        cue=None if observations.cue is None else observations.cue[used], area=area,
+        daily={k: v[:, used] for k, v in observations.daily.items()})
+    spec = LossSpec.for_observations(data.available, weights, priors=priors, kinds=kinds)
 
     if model is None:
         mconf = ModelConfig(static_names=prep.static_names, **dict(model_kwargs or {}))
@@ -269,4 +288,5 @@ def fit_dataset(
     role = np.zeros(prep.n_cells, np.int8)
     role[used[train_pos]] = TRAIN
     role[used[val_pos]] = VALIDATION
-    return model, history_dataset(history, prep, role, observations)
+    return model, history_dataset(history, prep, role, observations,
+                                  {t: spec.term(t).kind for t in spec.terms})

@@ -19,12 +19,17 @@ observations become NaN) and reduced to the forcing's calendar months:
 
 Observations keep their own date ranges: months outside them are NaN (masked
 in the loss). Mean annual CUE is a static field on the spatial dims.
+
+Constraints that a loss term compares at daily resolution (``daily=``, e.g.
+runoff from gauges) are also kept as daily means on the forcing days: daily
+values as they are, finer ones (e.g. half-hourly flux-tower data) averaged per
+calendar day under the same ``min_valid`` rule; coarser ones are refused.
 """
 
 from __future__ import annotations
 
 from collections.abc import Hashable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
@@ -69,8 +74,8 @@ ALIASES: dict[str, tuple[str, ...]] = {
     "cue": ("cue",),
 }
 
-#: Largest median time step (days) treated as sub-monthly / monthly.
-_SUBMONTHLY_MAX, _MONTHLY_MAX = 20.0, 35.0
+#: Largest median time step (days) treated as daily / sub-monthly / monthly.
+_DAILY_MAX, _SUBMONTHLY_MAX, _MONTHLY_MAX = 1.5, 20.0, 35.0
 
 
 @dataclass(frozen=True)
@@ -100,11 +105,15 @@ class Observations:
     cue : ndarray or None
         ``(n_grid_cells,)`` mean annual CUE.
     info : dict of str to ObservationInfo
+    daily : dict of str to ndarray
+        ``(n_days, n_grid_cells)`` daily means on the forcing days, for the
+        constraints asked for with ``daily=``.
     """
 
     monthly: dict[str, np.ndarray]
     cue: np.ndarray | None
     info: dict[str, ObservationInfo]
+    daily: dict[str, np.ndarray] = field(default_factory=dict)
 
     @property
     def available(self) -> tuple[str, ...]:
@@ -198,21 +207,40 @@ def _on_grid(da: xr.DataArray, prep: Prepared, label: str) -> xr.DataArray:
     return da
 
 
-def _monthly(da: xr.DataArray, time_dim: Hashable, prep: Prepared, label: str,
-             min_valid: float) -> tuple[np.ndarray, str]:
-    """``(n_months, n_grid)`` monthly means on the forcing's months, and the resolution."""
+def _series(da: xr.DataArray, time_dim: Hashable, prep: Prepared
+            ) -> tuple[pd.DatetimeIndex, np.ndarray, float]:
+    """Time stamps with data, values ``(time, n_grid)`` and the median step (days)."""
     # time stamps without any data (e.g. a monthly variable on a Dataset whose time axis
     # was joined with a daily one) do not define the resolution
     da = da.dropna(time_dim, how="all")
-    ftime = pd.DatetimeIndex(prep.forcing[prep.time_dim].values)
-    fcodes, fdays = np.unique(np.asarray(ftime.values, "datetime64[M]"), return_counts=True)
     otime = pd.DatetimeIndex(da[time_dim].values)
-    if otime.size == 0:  # nothing on the forcing's cells
-        return np.full((fcodes.size, int(prep.valid.size)), np.nan), "no data"
     step = float(np.median(np.diff(otime.values).astype("timedelta64[s]").astype(float))
                  ) / SECONDS_PER_DAY if otime.size > 1 else 30.0
     vals = np.asarray(da.transpose(time_dim, *prep.spatial_dims).values, np.float64)
-    vals = vals.reshape(vals.shape[0], -1)
+    return otime, vals.reshape(vals.shape[0], int(prep.valid.size)), step
+
+
+def _bin_means(vals: np.ndarray, pos: np.ndarray, n_bins: int, expected: np.ndarray,
+               min_valid: float) -> np.ndarray:
+    """Means of the rows of ``vals`` per bin ``pos`` over the finite values; NaN where
+    fewer than ``min_valid * expected`` (per bin) values are finite."""
+    ok = np.isfinite(vals)
+    s, n = np.zeros((n_bins, vals.shape[1])), np.zeros((n_bins, vals.shape[1]))
+    np.add.at(s, pos, np.where(ok, vals, 0.0))
+    np.add.at(n, pos, ok)
+    mean = np.where(n > 0, s / np.maximum(n, 1), np.nan)
+    mean[n < min_valid * expected[:, None] - 1e-9] = np.nan
+    return mean
+
+
+def _monthly(da: xr.DataArray, time_dim: Hashable, prep: Prepared, label: str,
+             min_valid: float) -> tuple[np.ndarray, str]:
+    """``(n_months, n_grid)`` monthly means on the forcing's months, and the resolution."""
+    ftime = pd.DatetimeIndex(prep.forcing[prep.time_dim].values)
+    fcodes, fdays = np.unique(np.asarray(ftime.values, "datetime64[M]"), return_counts=True)
+    otime, vals, step = _series(da, time_dim, prep)
+    if otime.size == 0:  # nothing on the forcing's cells
+        return np.full((fcodes.size, int(prep.valid.size)), np.nan), "no data"
     ocodes = np.asarray(otime.values, "datetime64[M]")
     pos = np.clip(np.searchsorted(fcodes, ocodes), 0, fcodes.size - 1)
     hit = fcodes[pos] == ocodes
@@ -220,14 +248,8 @@ def _monthly(da: xr.DataArray, time_dim: Hashable, prep: Prepared, label: str,
     if step <= _SUBMONTHLY_MAX:
         day0, day1 = ftime[0].normalize(), ftime[-1].normalize()
         inside = hit & (otime.normalize() >= day0) & (otime.normalize() <= day1)
-        v = vals[inside]
-        ok = np.isfinite(v)
-        s, n = np.zeros(out_shape), np.zeros(out_shape)
-        np.add.at(s, pos[inside], np.where(ok, v, 0.0))
-        np.add.at(n, pos[inside], ok)
-        expected = np.maximum(fdays / max(step, 1.0), 1.0)[:, None]
-        mean = np.where(n > 0, s / np.maximum(n, 1), np.nan)
-        mean[n < min_valid * expected - 1e-9] = np.nan
+        expected = np.maximum(fdays / max(step, 1.0), 1.0)
+        mean = _bin_means(vals[inside], pos[inside], fcodes.size, expected, min_valid)
         return mean, f"sub-monthly (every {step:g} days)"
     if step <= _MONTHLY_MAX:
         if np.unique(ocodes[hit]).size != int(hit.sum()):
@@ -240,10 +262,28 @@ def _monthly(da: xr.DataArray, time_dim: Hashable, prep: Prepared, label: str,
         "monthly. Provide monthly values (e.g. obs.resample(time='MS').mean())")
 
 
+def _daily(da: xr.DataArray, time_dim: Hashable, prep: Prepared, label: str,
+           min_valid: float) -> np.ndarray:
+    """``(n_days, n_grid)`` daily means on the forcing's days (daily or finer input)."""
+    fdays = pd.DatetimeIndex(prep.forcing[prep.time_dim].values).normalize()
+    otime, vals, step = _series(da, time_dim, prep)
+    if otime.size == 0:
+        return np.full((fdays.size, int(prep.valid.size)), np.nan)
+    if step > _DAILY_MAX:
+        raise ValueError(
+            f"{label} has a time step of about {step:g} days, but a loss term compares it "
+            "daily; give daily (or finer) values, or compare it monthly (drop it from kinds=)")
+    odays = otime.normalize()
+    pos = np.clip(np.searchsorted(fdays, odays), 0, fdays.size - 1)
+    hit = fdays[pos] == odays
+    expected = np.full(fdays.size, max(1.0 / step, 1.0))
+    return _bin_means(vals[hit], pos[hit], fdays.size, expected, min_valid)
+
+
 def prepare_observations(obs: xr.Dataset, prep: Prepared, *,
                          names: Mapping[str, str] | None = None,
                          variables: Sequence[str] | None = None,
-                         min_valid: float = 0.5) -> Observations:
+                         min_valid: float = 0.5, daily: Sequence[str] = ()) -> Observations:
     """Observations as monthly arrays on the forcing's grid and months.
 
     Parameters
@@ -258,7 +298,11 @@ def prepare_observations(obs: xr.Dataset, prep: Prepared, *,
         Use only these constraints.
     min_valid : float
         Minimum fraction of a month's days with valid sub-monthly data for a
-        monthly mean to count (0–1).
+        monthly mean to count (0–1); the same fraction of a day's samples for
+        a daily mean of sub-daily data.
+    daily : sequence of str
+        Constraints also wanted as daily series (``Observations.daily``), for
+        loss terms compared at daily resolution.
 
     Returns
     -------
@@ -268,12 +312,17 @@ def prepare_observations(obs: xr.Dataset, prep: Prepared, *,
     ------
     ValueError
         For unknown or unconvertible units, a grid mismatch, an unsupported
-        time step, or no observation overlapping the forcing.
+        time step (coarser than daily for a ``daily`` constraint), or no
+        observation overlapping the forcing.
     """
     if not 0.0 <= min_valid <= 1.0:
         raise ValueError(f"min_valid must be within [0, 1], got {min_valid}")
+    bad = set(daily) - set(MONTHLY_OBS)
+    if bad:
+        raise ValueError(f"daily={sorted(bad)}: only {list(MONTHLY_OBS)} can be daily")
     found = find_observations(obs, names, variables)
     monthly: dict[str, np.ndarray] = {}
+    daily_series: dict[str, np.ndarray] = {}
     cue = None
     info: dict[str, ObservationInfo] = {}
     valid = np.asarray(prep.valid.values, bool).ravel()
@@ -303,6 +352,8 @@ def prepare_observations(obs: xr.Dataset, prep: Prepared, *,
                                  f"{prep.spatial_dims}; it has {da.dims}")
             arr, res = _monthly(da, tdims[0], prep, label, min_valid)
             monthly[key] = arr
+            if key in daily:
+                daily_series[key] = _daily(da, tdims[0], prep, label, min_valid)
             n_ok = int(np.isfinite(arr[:, valid]).sum())
         info[key] = ObservationInfo(key, src, rule, str(units),
                                     describe_conversion(str(units), variable=key)
@@ -311,4 +362,4 @@ def prepare_observations(obs: xr.Dataset, prep: Prepared, *,
         raise ValueError("no observation overlaps the forcing's cells and months "
                          f"({ {k: i.source for k, i in info.items()} }); check the date "
                          "ranges and the grid")
-    return Observations(monthly, cue, info)
+    return Observations(monthly, cue, info, daily_series)
