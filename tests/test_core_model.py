@@ -484,6 +484,9 @@ def test_model_config_validation():
             ModelConfig(**{field: 2.5})
     with pytest.raises(ValueError, match="duplicates"):
         ModelConfig(static_names=("a", "b", "a"))
+    for bad in (0.0, -1.0, "100"):
+        with pytest.raises(ValueError, match="sm_max_scale"):
+            ModelConfig(sm_max_scale=bad)
     assert ModelConfig(static_names=["a", "b"]).static_names == ("a", "b")
     assert ModelConfig(static_names=["a", "b"]).n_static == 2
 
@@ -491,13 +494,16 @@ def test_model_config_validation():
 def test_model_config_round_trip():
     cfg = ModelConfig(static_names=("x", "y", "z"), hidden_size=7, static_hidden=9,
                       embedding_size=5, mlp_hidden=11, mlp_bottleneck=3, leaky_slope=0.2,
-                      npp_init=0.5)
+                      npp_init=0.5, sm_max_scale=100.0)
     data = json.loads(json.dumps(cfg.to_dict()))
     back = ModelConfig.from_dict(data)
     assert back == cfg and back.static_names == ("x", "y", "z")
     assert ModelConfig.from_dict(ModelConfig().to_dict()) == ModelConfig()
     with pytest.raises(KeyError, match="bogus"):
         ModelConfig.from_dict({**data, "bogus": 1})
+    # files written before sm_max_scale existed load with DESIGN's parametrisation
+    old = {k: v for k, v in data.items() if k != "sm_max_scale"}
+    assert ModelConfig.from_dict(old).sm_max_scale == 1.0
 
 
 def test_default_architecture_matches_design():
@@ -546,3 +552,70 @@ def test_init_model_normalization_from_data(arrays):
     default = init_model(CONFIG, seed=0)
     np.testing.assert_array_equal(default.normalization.static_mean, 0.0)
     np.testing.assert_array_equal(default.normalization.static_std, 1.0)
+
+
+class _ScaledWUE(eqx.Module):
+    """MLP B whose WUE output is ``factor`` times the wrapped network's (exact in softplus)."""
+
+    net: eqx.Module
+    factor: float
+
+    def __call__(self, x):
+        raw, emb = self.net(x)
+        wue = self.factor * jax.nn.softplus(raw[0])
+        return raw.at[0].set(wue + jnp.log(-jnp.expm1(-wue))), emb  # inverse softplus
+
+
+def test_beta_co2_and_wue_are_one_degree_of_freedom(model, forcing, static, outputs):
+    """DESIGN's GPP = T·WUE·CO2·beta_CO2, with a WUE network that does not see CO2: scaling
+    WUE by c and beta_CO2 by 1/c leaves every flux and state unchanged. No data can
+    identify beta_CO2 on its own (the twin experiment's finding); its prior sets it."""
+    from xh2cm.core import global_constants, set_global_constants
+
+    c = 3.0
+    beta = global_constants(model)["beta_co2"]
+    other = eqx.tree_at(lambda m: m.net_b, model, _ScaledWUE(model.net_b, c))
+    other = set_global_constants(other, beta_co2=beta / c)
+    out = _forward(other, forcing, static, None)[0]
+    np.testing.assert_allclose(out["wue"], c * np.asarray(outputs[0]["wue"]), rtol=2e-5)
+    assert float(out["beta_co2"]) == pytest.approx(beta / c, rel=1e-5)
+    same = {k: out[k] for k in outputs[0] if k not in ("wue", "beta_co2")}
+    assert_outputs_close(same, {k: outputs[0][k] for k in same}, rel=2e-5)
+
+
+def test_sm_max_scale_sets_how_fast_adam_moves_the_soil_capacity(arrays):
+    """DESIGN's sm_max = softplus(out + 100) + 1 moves ~1 mm per unit of raw output, i.e.
+    about one learning rate per Adam step; sm_max_scale=100 moves it 100 times faster.
+    set_head_bias and the activation agree for any scale."""
+    import optax
+
+    from xh2cm.core import set_head_bias
+
+    st = jnp.asarray(make_static(), jnp.float32)
+    moved = {}
+    for scale in (1.0, 100.0):
+        m = init_model(CONFIG.__class__(**{**CONFIG.to_dict(), "sm_max_scale": scale}),
+                       seed=1, forcing=arrays, static=make_static())
+        level = set_head_bias(m, "sm_max", 80.0)
+        no_emb = eqx.tree_at(lambda x: x.static_net.head.weight, level,
+                             jnp.zeros_like(level.static_net.head.weight))
+        sm0 = no_emb.static_parameters(st, N_CELL)["sm_max"]
+        np.testing.assert_allclose(sm0, 80.0, rtol=1e-5)
+        params, rest = eqx.partition(level, trainable_filter(level))
+
+        def loss(p):
+            sm = eqx.combine(p, rest).static_parameters(st, N_CELL)["sm_max"]
+            return jnp.mean((sm - 250.0) ** 2)
+
+        opt = optax.adam(1e-2)
+        state = opt.init(params)
+        start = float(jnp.mean(level.static_parameters(st, N_CELL)["sm_max"]))
+        for _ in range(50):
+            g = jax.grad(loss)(params)
+            upd, state = opt.update(g, state, params)
+            params = eqx.apply_updates(params, upd)
+        end = float(jnp.mean(eqx.combine(params, rest).static_parameters(st, N_CELL)["sm_max"]))
+        moved[scale] = end - start
+    # 50 steps: DESIGN's parametrisation gets ~20 mm of the 170 mm, the scaled one nearly all
+    assert 0 < moved[1.0] < 40.0, moved
+    assert moved[100.0] > 150.0, moved

@@ -103,7 +103,7 @@ def set_head_bias(model: H2CM, name: str, value: float) -> H2CM:
     net, i = _HEADS[name]
     f = act.HEAD_ACTIVATIONS[name]
     if f is act.sm_max:
-        raw = act.inv_softplus(value - 1.0) - act.SM_MAX_OFFSET
+        raw = (act.inv_softplus(value - 1.0) - act.SM_MAX_OFFSET) / model.config.sm_max_scale
     elif f is jax.nn.sigmoid:
         raw = act.logit(value)
     else:

@@ -33,6 +33,15 @@ class ModelConfig:
         Negative slope of the leaky ReLUs (PyTorch's default 0.01).
     npp_init : float
         NPP of the initial state before spin-up (gC m-2 d-1).
+    sm_max_scale : float
+        Millimetres of soil moisture capacity per unit of the static head's
+        ``sm_max`` output: ``sm_max = softplus(sm_max_scale·out + 100) + 1``.
+        1 is DESIGN.md §4. There ``sm_max`` moves about 1 mm per unit of raw
+        output, while Adam moves each weight by about one learning rate per
+        step, so shifting ``sm_max`` by 100 mm takes tens of thousands of
+        steps: a model trained on a region of a few hundred cells keeps its
+        initial ~100 mm buckets and compensates elsewhere (the twin
+        experiment, docs/results.md). 100 lets it move in hundreds of steps.
     """
 
     static_names: tuple[str, ...] = ()
@@ -43,6 +52,7 @@ class ModelConfig:
     mlp_bottleneck: int = 12
     leaky_slope: float = 0.01
     npp_init: float = 1.17
+    sm_max_scale: float = 1.0
     _version: int = field(default=1, repr=False)
 
     def __post_init__(self) -> None:
@@ -52,6 +62,8 @@ class ModelConfig:
             value = getattr(self, name)
             if not isinstance(value, int) or value < 1:
                 raise ValueError(f"ModelConfig.{name} must be a positive integer, got {value!r}")
+        if not (isinstance(self.sm_max_scale, int | float) and self.sm_max_scale > 0):
+            raise ValueError(f"ModelConfig.sm_max_scale must be > 0, got {self.sm_max_scale!r}")
         if len(set(self.static_names)) != len(self.static_names):
             raise ValueError(f"ModelConfig.static_names has duplicates: {self.static_names}")
 

@@ -222,6 +222,8 @@ class H2CM(eqx.Module):
         else:
             x = jnp.ones((n_cell, 1), jnp.float32)
         raw, emb = jax.vmap(self.static_net)(x)
+        if self.config.sm_max_scale != 1.0:
+            raw = raw.at[:, STATIC_HEAD.index("sm_max")].multiply(self.config.sm_max_scale)
         return {"embedding": emb, **_activate(STATIC_HEAD, raw)}
 
     def initial_state(self, n_cell: int) -> State:
