@@ -7,8 +7,8 @@ values, monthly anomalies from the time mean (TWS), mean seasonal cycle
 IAV) or a static per-cell value (mean annual CUE). The monthly and
 seasonal-cycle terms can be switched to another of those representations, or
 to daily values where daily observations exist (``LossSpec.for_observations(...,
-kinds={"q": "daily"})``, :data:`KIND_CHOICES`): e.g. daily runoff from gauges
-shows the recession after rain, which is what sets ``beta_base``. A term is the mean squared
+kinds={"q": "daily"})``, :data:`KIND_CHOICES`), e.g. for gauged runoff or
+flux-tower ET and NEE. A term is the mean squared
 error over the valid (non-NaN) entries, divided by the variance of the
 observation in that representation over the training cells
 (standardisation); a term with no valid entry in a batch is 0. Two Gaussian
@@ -296,9 +296,9 @@ def _compared(term: Term, model: Array | None, obs: ObsBatch) -> tuple[Array | N
     CUE), or None to transform the observation only.
     """
     real = obs.cell_weight > 0
-    if term.kind in ("static", "daily"):
+    if term.kind in ("static", "daily"):  # compared value by value
         o = obs.cue if term.kind == "static" else obs.daily[term.obs]
-        v = jnp.isfinite(o) & (real if term.kind == "static" else real[None, :])
+        v = jnp.isfinite(o) & jnp.broadcast_to(real, o.shape)
         return (None if model is None else agg.masked(model, v)), agg.masked(o, v), v
     o = obs.monthly[term.obs]
     v = jnp.isfinite(o) & real[None, :]
