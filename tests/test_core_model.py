@@ -603,7 +603,7 @@ def test_sm_max_scale_sets_how_fast_adam_moves_the_soil_capacity(arrays):
         np.testing.assert_allclose(sm0, 80.0, rtol=1e-5)
         params, rest = eqx.partition(level, trainable_filter(level))
 
-        def loss(p):
+        def loss(p, rest=rest):
             sm = eqx.combine(p, rest).static_parameters(st, N_CELL)["sm_max"]
             return jnp.mean((sm - 250.0) ** 2)
 

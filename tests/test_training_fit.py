@@ -10,14 +10,13 @@ import xarray as xr
 
 import xh2cm  # noqa: F401
 from xh2cm.core import global_constants
-from xh2cm.core.activations import GLOBAL_ACTIVATIONS, GLOBAL_INIT_RAW
 from xh2cm.datasets import TRUTH_CONSTANTS, synthetic_forcing, truth_model
 from xh2cm.xr.fit import TRAIN, VALIDATION, fit_dataset, spatial_folds
 
 #: Fast twin: epochs, and the NSE every constrained variable must beat on held-out cells
-#: (looser than the full experiment's 0.9; an untrained model scores below 0).
+#: (the full experiment's criterion; measured 0.98-0.998; an untrained model scores below 0).
 FAST_TWIN_EPOCHS = 40
-FAST_TWIN_NSE = 0.7
+FAST_TWIN_NSE = 0.9
 
 
 @pytest.fixture(scope="module")
@@ -90,7 +89,7 @@ def _nse(sim, obs):
 
 @pytest.mark.slow
 def test_fast_twin_experiment(twin):
-    """A small twin experiment: held-out cells are fitted well; constants move toward truth.
+    """A small twin experiment: held-out cells are fitted well; constants are recovered.
 
     The full version (examples/twin_experiment.py) trains longer on a larger grid.
     """
@@ -109,9 +108,10 @@ def test_fast_twin_experiment(twin):
     folds = spatial_folds(ds, k=5, method="random", seed=0)
     test = folds == 0
     model, hist = fit_dataset(ds, obs, cells=(folds >= 0) & ~test, validation=None,
-                              priors=False, model_kwargs={"hidden_size": 16}, model_seed=3,
+                              priors=False, model_seed=3,
+                              model_kwargs={"hidden_size": 16, "sm_max_scale": 100.0},
                               epochs=FAST_TWIN_EPOCHS, batch_size=16, learning_rate=1e-2,
-                              constants_lr_scale=3.0, progress=False)
+                              constants_lr_scale=10.0, progress=False)
     fit = ds.h2cm.run(model)
     total = hist["total"].sel(split="train").values
     assert total[-1] < 0.3 * total[0]
@@ -120,11 +120,11 @@ def test_fast_twin_experiment(twin):
               ("tws_anomaly", "et", "q", "gpp", "nee")}
     for v, score in scores.items():
         assert score > FAST_TWIN_NSE, (v, scores)
-    # the constants that the data constrain move from their initial values toward truth
+    # 80 steps recover the identifiable constants to within ~5 % (the full experiment, to 3 %);
+    # beta_CO2 is not identifiable (test_core_model.py::test_beta_co2_and_wue_are_one_...)
     got = global_constants(model)
-    initial = {k: float(f(GLOBAL_INIT_RAW[k])) for k, f in GLOBAL_ACTIVATIONS.items()}
-    gap = {k: abs(got[k] - TRUTH_CONSTANTS[k]) / abs(initial[k] - TRUTH_CONSTANTS[k])
-           for k in ("beta_base", "q10", "beta_snow")}
-    # beta_base is the slowest (weakly identified); the full experiment gets within ~20 %
-    assert gap["beta_base"] < 0.95 and gap["q10"] < 0.4 and gap["beta_snow"] < 0.75, (got, gap)
-
+    rel = {k: abs(got[k] / TRUTH_CONSTANTS[k] - 1.0) for k in ("beta_base", "q10", "beta_snow")}
+    assert rel["beta_base"] < 0.15 and rel["q10"] < 0.1 and rel["beta_snow"] < 0.1, (got, rel)
+    # the soil capacity is learned: from ~100 mm at the start to the truth's ~250 mm
+    assert float(fit.sm_max.where(test).mean()) == pytest.approx(
+        float(truth.sm_max.where(test).mean()), rel=0.15)
