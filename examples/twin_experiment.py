@@ -154,6 +154,8 @@ def main(argv: list[str] | None = None) -> dict:
                         "parametrisation, whose sm_max barely moves from ~100 mm in the "
                         "few thousand steps of this experiment; the truth's is ~250 mm)")
     p.add_argument("--priors", action="store_true", help="use the beta_CO2 and Q10 priors")
+    p.add_argument("--prior-weight", type=float, default=1.0,
+                   help="weight of both prior terms with --priors (DESIGN: 1)")
     p.add_argument("--daily", default="",
                    help="loss terms compared at daily resolution instead of DESIGN's "
                         "monthly / seasonal-cycle ones, e.g. 'q' (daily runoff; a control "
@@ -207,6 +209,7 @@ def main(argv: list[str] | None = None) -> dict:
     model, hist = fit_dataset(
         ds, obs, start, cells=(folds >= 0) & ~test, validation=folds == 1, priors=a.priors,
         kinds={t: "daily" for t in a.daily.split(",") if t},
+        weights={"prior_q10": a.prior_weight, "prior_beta_co2": a.prior_weight},
         epochs=a.epochs, equilibrium_gradient=a.equilibrium_gradient,
         spinup_cycles=a.spinup_cycles, constants_lr_scale=a.constants_lr_scale,
         spinup_gradient=a.spinup_gradient,
