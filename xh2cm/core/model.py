@@ -315,11 +315,12 @@ class H2CM(eqx.Module):
         return ys, final
 
     def final_state(self, forcing: Forcing | Mapping[str, Array], static: Array | None = None,
-                    init: State | None = None) -> State:
-        """State after running over ``forcing`` without storing outputs (cheap in memory)."""
+                    init: State | None = None, *, segment: int | None = None) -> State:
+        """State after running over ``forcing`` without storing outputs (cheap in memory);
+        ``segment``: gradient checkpointing as in :meth:`__call__`."""
         if not isinstance(forcing, Forcing):
             forcing = Forcing.from_mapping(forcing)
-        return self._scan(forcing, static, init, False, None)[0]
+        return self._scan(forcing, static, init, False, segment)[0]
 
 
 def _scan_time(body, init, xs, segment: int | None):
@@ -354,7 +355,8 @@ def _scan_time(body, init, xs, segment: int | None):
 
 
 def spinup(model: H2CM, forcing: Forcing | Mapping[str, Array], static: Array | None = None,
-           *, cycles: int = 1, init: State | None = None) -> State:
+           *, cycles: int = 1, init: State | None = None, gradient: bool = False,
+           segment: int | None = None) -> State:
     """Spin the model up (DESIGN.md §5).
 
     Runs the model ``cycles`` times over ``forcing`` from zero states (or
@@ -373,18 +375,23 @@ def spinup(model: H2CM, forcing: Forcing | Mapping[str, Array], static: Array | 
         Number of passes over the forcing (reference: 1).
     init : State, optional
         Start state; zero state if None.
+    gradient : bool
+        Keep the gradient through the spin-up (DESIGN.md §5 stops it).
+    segment : int, optional
+        Gradient checkpointing of each pass, as in :meth:`H2CM.__call__`.
 
     Returns
     -------
     State
-        Spun-up state (storages, fapar, npp and LSTM states), no gradient.
+        Spun-up state (storages, fapar, npp and LSTM states), no gradient
+        unless ``gradient``.
     """
     if not isinstance(forcing, Forcing):
         forcing = Forcing.from_mapping(forcing)
     state = model.initial_state(forcing.rn.shape[1]) if init is None else init
-    state = jax.lax.fori_loop(0, cycles, lambda _, s: model.final_state(forcing, static, s),
-                              state)
-    return jax.lax.stop_gradient(state)
+    state = jax.lax.fori_loop(
+        0, cycles, lambda _, s: model.final_state(forcing, static, s, segment=segment), state)
+    return state if gradient else jax.lax.stop_gradient(state)
 
 
 def reattach_groundwater(model: H2CM, state: State) -> State:

@@ -242,10 +242,9 @@ def _all_finite(tree: Any) -> jax.Array:
 def _forward_terms(params, rest, forcing, static, init, obs, scales, spec, segment,
                    reattach, grad_cycles):
     model = eqx.combine(params, rest)
-    if grad_cycles:  # spin-up with gradient
-        init = model.initial_state(forcing.rn.shape[1])
-        for _ in range(grad_cycles):
-            _, init = model(forcing, static, init, segment=segment)
+    if grad_cycles:
+        init = spinup(model, forcing, static, cycles=grad_cycles, gradient=True,
+                      segment=segment)
     elif reattach and init is not None:
         init = reattach_groundwater(model, init)
     outputs, _ = model(forcing, static, init, segment=segment)
