@@ -205,8 +205,7 @@ class LossSpec:
     @property
     def daily_obs(self) -> tuple[str, ...]:
         """Observation keys that active terms compare at daily resolution."""
-        return tuple(dict.fromkeys(self.term(n).obs for n in self.terms
-                                   if self.term(n).kind == "daily"))
+        return daily_observations(dict(self.kinds))
 
     @property
     def names(self) -> tuple[str, ...]:
@@ -254,6 +253,12 @@ def term_kinds(kinds: Mapping[str, str] | None) -> dict[str, str]:
                              f"choose one of {list(choices)}")
         out[name] = kind
     return out
+
+
+def daily_observations(kinds: Mapping[str, str]) -> tuple[str, ...]:
+    """Observation keys that the validated overrides ``kinds`` (:func:`term_kinds`)
+    compare at daily resolution, in the order given."""
+    return tuple(dict.fromkeys(TERMS[n].obs for n, k in kinds.items() if k == "daily"))
 
 
 class ObsBatch(NamedTuple):

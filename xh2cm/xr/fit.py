@@ -233,15 +233,8 @@ def fit_dataset(
         spatial grid; attrs hold the standardisation and observation report.
     """
     from xh2cm.core import ModelConfig, init_model
-    from xh2cm.training import (
-        TERMS,
-        LossSpec,
-        TrainConfig,
-        TrainingData,
-        month_calendar,
-        term_kinds,
-        train,
-    )
+    from xh2cm.training import LossSpec, TrainConfig, TrainingData, month_calendar, train
+    from xh2cm.training.losses import daily_observations, term_kinds
 
     cfg = config or TrainConfig()
     known = {f.name for f in fields(TrainConfig)}
@@ -251,13 +244,12 @@ def fit_dataset(
                         f"{sorted(known)}")
     cfg = cfg.replace(**train_kwargs)
     kinds = term_kinds(kinds)
-    daily = tuple(dict.fromkeys(TERMS[t].obs for t, k in kinds.items() if k == "daily"))
 
     static_arg = tuple(model.config.static_names) if model is not None else static
     prep = prepare(ds, static=static_arg, mask=mask, fill=fill, names=names)
     observations = prepare_observations(ds if obs is None else obs, prep, names=obs_names,
                                         variables=variables, min_valid=min_valid,
-                                        daily=daily)
+                                        daily=daily_observations(kinds))
     used = prep.cells()
     if cells is not None:
         used = used[_flat_mask(cells, prep, "cells=")[used]]
