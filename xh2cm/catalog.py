@@ -153,3 +153,11 @@ OUTPUT_NAMES: tuple[str, ...] = tuple(OUTPUTS)
 DYNAMIC_OUTPUTS: tuple[str, ...] = tuple(k for k, v in OUTPUTS.items() if v.kind == "dynamic")
 STATIC_OUTPUTS: tuple[str, ...] = tuple(k for k, v in OUTPUTS.items() if v.kind == "static")
 GLOBAL_OUTPUTS: tuple[str, ...] = tuple(k for k, v in OUTPUTS.items() if v.kind == "global")
+
+#: Observation constraints of training (DESIGN.md §5) that are time series, compared as
+#: monthly (or daily) values; keys of observation data everywhere in xh2cm.
+MONTHLY_OBS: tuple[str, ...] = ("tws", "swe", "et", "q", "fapar", "gpp", "nee")
+#: Observation constraints that are static fields (mean annual CUE).
+STATIC_OBS: tuple[str, ...] = ("cue",)
+#: Every observation constraint, series first.
+OBS_NAMES: tuple[str, ...] = MONTHLY_OBS + STATIC_OBS

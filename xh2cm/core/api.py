@@ -9,7 +9,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from xh2cm.catalog import FORCING_NAMES, GLOBAL_OUTPUTS, OUTPUTS
+from xh2cm.catalog import GLOBAL_OUTPUTS, OUTPUTS
 from xh2cm.core import activations as act
 from xh2cm.core.config import ModelConfig
 from xh2cm.core.model import (
@@ -21,8 +21,10 @@ from xh2cm.core.model import (
     STATIC_HEAD,
     Forcing,
     Normalization,
-    spinup,
+    check_forcing,
+    spun_up,
 )
+from xh2cm.core.types import StaticPredictors
 
 #: Which network head predicts each learned per-cell parameter.
 _HEADS = {
@@ -54,6 +56,18 @@ def init_model(config: ModelConfig, seed: int = 0,
     Returns
     -------
     H2CM
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from xh2cm.core import ModelConfig, init_model
+    >>> rng = np.random.default_rng(0)
+    >>> forcing = {"rn": rng.uniform(0, 200, (365, 3)), "prec": rng.exponential(2, (365, 3)),
+    ...            "tair": rng.normal(10, 8, (365, 3)), "vpd": rng.uniform(1, 20, (365, 3)),
+    ...            "co2": 410.0}
+    >>> model = init_model(ModelConfig(hidden_size=8), seed=0, forcing=forcing)
+    >>> model.config.hidden_size, model.config.n_static
+    (8, 0)
     """
     model = H2CM(config, jax.random.PRNGKey(seed))
     norm = Normalization.from_data(forcing, static, config.n_static)
@@ -122,9 +136,9 @@ def _bucket(n: int) -> int:
 
 
 @eqx.filter_jit
-def _forward(model: H2CM, forcing: Forcing, static, spinup_cycles: int):
-    init = spinup(model, forcing, static, cycles=spinup_cycles) if spinup_cycles else None
-    return model(forcing, static, init)[0]
+def _forward(model: H2CM, forcing: Forcing, static: StaticPredictors | None,
+             spinup_cycles: int) -> dict[str, jax.Array]:
+    return model(forcing, static, spun_up(model, forcing, static, cycles=spinup_cycles))[0]
 
 
 def simulate(model: H2CM, forcing: Mapping[str, np.ndarray], static: np.ndarray | None = None,
@@ -151,18 +165,28 @@ def simulate(model: H2CM, forcing: Mapping[str, np.ndarray], static: np.ndarray 
 
     Raises
     ------
+    KeyError
+        If a forcing variable is missing.
     ValueError
         If inputs contain NaN/inf or have inconsistent shapes.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from xh2cm.core import ModelConfig, init_model, simulate
+    >>> rng = np.random.default_rng(0)
+    >>> forcing = {"rn": rng.uniform(0, 200, (365, 3)), "prec": rng.exponential(2, (365, 3)),
+    ...            "tair": rng.normal(10, 8, (365, 3)), "vpd": rng.uniform(1, 20, (365, 3)),
+    ...            "co2": 410.0}
+    >>> model = init_model(ModelConfig(hidden_size=8), seed=0, forcing=forcing)
+    >>> out = simulate(model, forcing)
+    >>> out["gpp"].shape, out["sm_max"].shape, out["q10"].shape
+    ((365, 3), (3,), ())
+    >>> bool(np.all(out["gpp"] >= 0))
+    True
     """
-    arrays = {}
-    for name in FORCING_NAMES:
-        if name not in forcing:
-            raise KeyError(f"forcing is missing {name!r}; expected {list(FORCING_NAMES)}")
-        x = np.asarray(forcing[name], np.float32)
-        if not np.all(np.isfinite(x)):
-            raise ValueError(f"forcing {name!r} contains NaN or inf; fill or mask those cells")
-        arrays[name] = x
-    f = Forcing.from_mapping(arrays)  # checks shapes, broadcasts co2
+    f = Forcing(**{k: jnp.asarray(v) for k, v in
+                   check_forcing(forcing, xp=np, dtype=np.float32, finite=True).items()})
     n_cell = f.rn.shape[1]
     if static is not None:
         static = np.asarray(static, np.float32)

@@ -6,20 +6,22 @@ and every step is vectorised over cells with ``jax.vmap``.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from typing import NamedTuple
+from collections.abc import Callable, Mapping
+from typing import Any, NamedTuple
 
 import equinox as eqx
 import jax
 import jax.numpy as jnp
 import numpy as np
 from jax import Array
+from jax.typing import ArrayLike
 
 from xh2cm.catalog import FORCING_NAMES
 from xh2cm.core import activations as act
 from xh2cm.core import physics
 from xh2cm.core.config import ModelConfig
 from xh2cm.core.networks import LSTMHead, ThreeLayerMLP
+from xh2cm.core.types import CellValues, DailyCells, ForcingStack, Hidden, StaticPredictors
 
 #: Network-head outputs, in head order.
 STATIC_HEAD = ("sm_max", "alpha_ei")
@@ -40,43 +42,76 @@ DEFAULT_FORCING_STATS: dict[str, tuple[float, float]] = {
 }
 
 
+def check_forcing(data: Mapping[str, ArrayLike], *, xp: Any = jnp, dtype: Any = jnp.float32,
+                  finite: bool = False) -> dict[str, Any]:
+    """The forcing in ``data`` as ``(time, cell)`` arrays, checked: the one home of the
+    forcing contract, used by :class:`Forcing`, :func:`xh2cm.core.simulate` and the trainer.
+
+    Parameters
+    ----------
+    data : mapping of str to array
+        ``rn, prec, tair, vpd, co2`` in catalog units, each ``(time, cell)``; ``co2``
+        may also be a scalar or ``(time,)`` and is broadcast.
+    xp : module
+        Array namespace of the result: :mod:`jax.numpy` (traceable) or :mod:`numpy`.
+    dtype : dtype
+        Float type of the result.
+    finite : bool
+        Refuse NaN or inf (needs concrete values, i.e. not under ``jit``).
+
+    Returns
+    -------
+    dict of str to array
+        :data:`~xh2cm.catalog.FORCING_NAMES` order, each ``(time, cell)``.
+
+    Raises
+    ------
+    KeyError
+        If a forcing variable is missing.
+    ValueError
+        If a variable is not ``(time, cell)``, shapes disagree, or (``finite``) a
+        value is NaN or inf.
+    """
+    missing = [n for n in FORCING_NAMES if n not in data]
+    if missing:
+        raise KeyError(f"forcing is missing {missing}; expected {list(FORCING_NAMES)}")
+    rn = xp.asarray(data["rn"], dtype)
+    if rn.ndim != 2:
+        raise ValueError(f"forcing 'rn' must be (time, cell), got shape {rn.shape}")
+    out = {}
+    for name in FORCING_NAMES:
+        x = xp.asarray(data[name], dtype)
+        if name == "co2" and x.ndim < 2 and x.size in (1, rn.shape[0]):
+            x = xp.broadcast_to(x.reshape((-1, 1)) if x.ndim == 1 else x, rn.shape)
+        if x.shape != rn.shape:
+            raise ValueError(f"forcing {name!r} has shape {x.shape}, expected {rn.shape}")
+        if finite and not bool(xp.all(xp.isfinite(x))):
+            raise ValueError(f"forcing {name!r} contains NaN or inf; fill or mask those cells")
+        out[name] = x
+    return out
+
+
 class Forcing(NamedTuple):
     """Daily forcing, each ``(time, cell)`` in catalog units (W m-2, mm d-1, degC, hPa, ppm)."""
 
-    rn: Array
-    prec: Array
-    tair: Array
-    vpd: Array
-    co2: Array
+    rn: DailyCells
+    prec: DailyCells
+    tair: DailyCells
+    vpd: DailyCells
+    co2: DailyCells
 
     @classmethod
-    def from_mapping(cls, data: Mapping[str, Array], dtype=jnp.float32) -> Forcing:
+    def from_mapping(cls, data: Mapping[str, ArrayLike], dtype: Any = jnp.float32) -> Forcing:
         """Build from a mapping; ``co2`` may be a scalar or ``(time,)`` and is broadcast.
 
         Raises
         ------
-        KeyError
-            If a forcing variable is missing.
-        ValueError
-            If a variable is not ``(time, cell)`` or shapes disagree.
+        KeyError, ValueError
+            As :func:`check_forcing`.
         """
-        missing = [n for n in FORCING_NAMES if n not in data]
-        if missing:
-            raise KeyError(f"forcing is missing {missing}; expected {list(FORCING_NAMES)}")
-        rn = jnp.asarray(data["rn"], dtype)
-        if rn.ndim != 2:
-            raise ValueError(f"forcing 'rn' must be (time, cell), got shape {rn.shape}")
-        out = {}
-        for name in FORCING_NAMES:
-            x = jnp.asarray(data[name], dtype)
-            if name == "co2" and x.ndim < 2:
-                x = jnp.broadcast_to(x.reshape((-1, 1)) if x.ndim == 1 else x, rn.shape)
-            if x.shape != rn.shape:
-                raise ValueError(f"forcing {name!r} has shape {x.shape}, expected {rn.shape}")
-            out[name] = x
-        return cls(**out)
+        return cls(**check_forcing(data, xp=jnp, dtype=dtype))
 
-    def stacked(self) -> Array:
+    def stacked(self) -> ForcingStack:
         """All forcing as one ``(time, cell, 5)`` array in :data:`FORCING_NAMES` order."""
         return jnp.stack(self, axis=-1)
 
@@ -88,14 +123,14 @@ class State(NamedTuple):
     LSTMs A, C and D, each ``(cell, hidden)``.
     """
 
-    swe: Array
-    sm: Array
-    gw: Array
-    fapar: Array
-    npp: Array
-    lstm_a: tuple[Array, Array]
-    lstm_c: tuple[Array, Array]
-    lstm_d: tuple[Array, Array]
+    swe: CellValues
+    sm: CellValues
+    gw: CellValues
+    fapar: CellValues
+    npp: CellValues
+    lstm_a: tuple[Hidden, Hidden]
+    lstm_c: tuple[Hidden, Hidden]
+    lstm_d: tuple[Hidden, Hidden]
 
 
 class Normalization(eqx.Module):
@@ -200,7 +235,8 @@ class H2CM(eqx.Module):
         self.normalization = Normalization.default(c.n_static)
 
     # ----------------------------------------------------------------- pieces
-    def static_parameters(self, static: Array | None, n_cell: int) -> dict[str, Array]:
+    def static_parameters(self, static: StaticPredictors | None, n_cell: int
+                          ) -> dict[str, Array]:
         """Static embedding ``(cell, emb)`` and per-cell ``sm_max``, ``alpha_ei`` ``(cell,)``.
 
         Parameters
@@ -258,9 +294,8 @@ class H2CM(eqx.Module):
         return new, out
 
     # ----------------------------------------------------------------- forward
-    def _scan(self, forcing: Forcing, static: Array | None, init: State | None,
-              collect: bool, segment: int | None) -> tuple[State, dict[str, Array] | None,
-                                                           dict[str, Array]]:
+    def _scan(self, forcing: Forcing, static: StaticPredictors | None, init: State | None,
+              collect: bool, segment: int | None) -> tuple[State, Any, dict[str, Array]]:
         n_time, n_cell = forcing.rn.shape
         sp = self.static_parameters(static, n_cell)
         g = self.constants.values()
@@ -278,7 +313,8 @@ class H2CM(eqx.Module):
         final, ys = _scan_time(body, state0, (phys, std), segment)
         return final, ys, {**sp, **g}
 
-    def __call__(self, forcing: Forcing | Mapping[str, Array], static: Array | None = None,
+    def __call__(self, forcing: Forcing | Mapping[str, ArrayLike],
+                 static: StaticPredictors | None = None,
                  init: State | None = None, *, segment: int | None = None
                  ) -> tuple[dict[str, Array], State]:
         """Run the model forward over a whole series (no spin-up).
@@ -314,8 +350,9 @@ class H2CM(eqx.Module):
         ys.update({k: fixed[k] for k in ("sm_max", "alpha_ei", *act.GLOBAL_ACTIVATIONS)})
         return ys, final
 
-    def final_state(self, forcing: Forcing | Mapping[str, Array], static: Array | None = None,
-                    init: State | None = None, *, segment: int | None = None) -> State:
+    def final_state(self, forcing: Forcing | Mapping[str, ArrayLike],
+                    static: StaticPredictors | None = None, init: State | None = None, *,
+                    segment: int | None = None) -> State:
         """State after running over ``forcing`` without storing outputs (cheap in memory);
         ``segment``: gradient checkpointing as in :meth:`__call__`."""
         if not isinstance(forcing, Forcing):
@@ -323,7 +360,8 @@ class H2CM(eqx.Module):
         return self._scan(forcing, static, init, False, segment)[0]
 
 
-def _scan_time(body, init, xs, segment: int | None):
+def _scan_time(body: Callable[[Any, Any], tuple[Any, Any]], init: Any, xs: Any,
+               segment: int | None) -> tuple[Any, Any]:
     """``lax.scan`` over the leading axis, optionally two-level checkpointed by segments."""
     if segment is None:
         return jax.lax.scan(body, init, xs)
@@ -354,9 +392,10 @@ def _scan_time(body, init, xs, segment: int | None):
     return final, ys
 
 
-def spinup(model: H2CM, forcing: Forcing | Mapping[str, Array], static: Array | None = None,
-           *, cycles: int = 1, init: State | None = None, gradient: bool = False,
-           segment: int | None = None) -> State:
+def spinup(model: H2CM, forcing: Forcing | Mapping[str, ArrayLike],
+           static: StaticPredictors | None = None, *, cycles: int = 1,
+           init: State | None = None, gradient: bool = False, segment: int | None = None
+           ) -> State:
     """Spin the model up (DESIGN.md §5).
 
     Runs the model ``cycles`` times over ``forcing`` from zero states (or
@@ -392,6 +431,17 @@ def spinup(model: H2CM, forcing: Forcing | Mapping[str, Array], static: Array | 
     state = jax.lax.fori_loop(
         0, cycles, lambda _, s: model.final_state(forcing, static, s, segment=segment), state)
     return state if gradient else jax.lax.stop_gradient(state)
+
+
+def spun_up(model: H2CM, forcing: Forcing | Mapping[str, ArrayLike],
+            static: StaticPredictors | None = None, *, cycles: int, **kwargs: Any
+            ) -> State | None:
+    """:func:`spinup` if ``cycles`` > 0, else None (the run then starts from the zero state).
+
+    The one place that decides whether a run is spun up; ``**kwargs`` go to
+    :func:`spinup` (``gradient=``, ``segment=``, ``init=``).
+    """
+    return spinup(model, forcing, static, cycles=cycles, **kwargs) if cycles else None
 
 
 def reattach_groundwater(model: H2CM, state: State) -> State:

@@ -19,9 +19,9 @@ from __future__ import annotations
 from typing import NamedTuple
 
 import jax.numpy as jnp
-from jax import Array
 
 from xh2cm.constants import LATENT_HEAT_MJ_KG, SECONDS_PER_DAY
+from xh2cm.core.types import Values
 
 #: Conversion of W m-2 (daily mean) to MJ m-2 d-1 (0.0864).
 W_M2_TO_MJ_M2_D = SECONDS_PER_DAY / 1e6
@@ -31,7 +31,7 @@ LAMBDA = LATENT_HEAT_MJ_KG
 EPS = 1e-6
 
 
-def radiation_to_mm(rn: Array) -> Array:
+def radiation_to_mm(rn: Values) -> Values:
     """Net radiation as its evaporation equivalent.
 
     Parameters
@@ -50,13 +50,13 @@ def radiation_to_mm(rn: Array) -> Array:
 class Snow(NamedTuple):
     """Snow step results (mm d-1, swe in mm)."""
 
-    snowfall: Array
-    rainfall: Array
-    melt: Array
-    swe: Array
+    snowfall: Values
+    rainfall: Values
+    melt: Values
+    swe: Values
 
 
-def snow(prec: Array, tc: Array, swe_prev: Array, alpha_melt: Array, beta_snow: Array) -> Snow:
+def snow(prec: Values, tc: Values, swe_prev: Values, alpha_melt: Values, beta_snow: Values) -> Snow:
     """Partition precipitation into snow and rain; degree-day snow melt.
 
     Parameters
@@ -87,7 +87,7 @@ def snow(prec: Array, tc: Array, swe_prev: Array, alpha_melt: Array, beta_snow: 
     return Snow(snowfall, rainfall, melt, swe)
 
 
-def interception(rainfall: Array, fapar: Array, alpha_ei: Array, rn_mm: Array) -> Array:
+def interception(rainfall: Values, fapar: Values, alpha_ei: Values, rn_mm: Values) -> Values:
     """Interception evaporation ``Ei = min(rainfall, fapar·alpha_ei, rn_mm)`` (mm d-1).
 
     Parameters
@@ -104,7 +104,7 @@ def interception(rainfall: Array, fapar: Array, alpha_ei: Array, rn_mm: Array) -
     return jnp.minimum(jnp.minimum(rainfall, fapar * alpha_ei), rn_mm)
 
 
-def soil_evaporation(rn_mm: Array, sm_prev: Array, fapar: Array, alpha_es: Array) -> Array:
+def soil_evaporation(rn_mm: Values, sm_prev: Values, fapar: Values, alpha_es: Values) -> Values:
     """Soil evaporation ``Es = (1 - fapar)·min(rn_mm, sm_prev)·alpha_es`` (mm d-1).
 
     Parameters
@@ -121,7 +121,7 @@ def soil_evaporation(rn_mm: Array, sm_prev: Array, fapar: Array, alpha_es: Array
     return (1.0 - fapar) * jnp.minimum(rn_mm, sm_prev) * alpha_es
 
 
-def transpiration(rn_mm: Array, sm: Array, fapar: Array, alpha_t: Array) -> Array:
+def transpiration(rn_mm: Values, sm: Values, fapar: Values, alpha_t: Values) -> Values:
     """Transpiration ``T = fapar·min(rn_mm, sm)·alpha_t`` (mm d-1).
 
     Parameters
@@ -141,15 +141,16 @@ def transpiration(rn_mm: Array, sm: Array, fapar: Array, alpha_t: Array) -> Arra
 class Recharge(NamedTuple):
     """Partition of the water input (fractions -, fluxes mm d-1)."""
 
-    f_soil: Array
-    f_gw: Array
-    f_surf: Array
-    r_soil: Array
-    r_gw: Array
-    q_surf: Array
+    f_soil: Values
+    f_gw: Values
+    f_surf: Values
+    r_soil: Values
+    r_gw: Values
+    q_surf: Values
 
 
-def recharge(win: Array, sm: Array, sm_max: Array, alpha_soil: Array, alpha_gw: Array) -> Recharge:
+def recharge(win: Values, sm: Values, sm_max: Values, alpha_soil: Values, alpha_gw: Values
+             ) -> Recharge:
     """Split the water input into soil recharge, groundwater recharge and surface runoff.
 
     ``f_soil = alpha_soil·clip((sm_max - sm)/max(win, eps), 0, 1)``,
@@ -174,7 +175,7 @@ def recharge(win: Array, sm: Array, sm_max: Array, alpha_soil: Array, alpha_gw: 
     return Recharge(f_soil, f_gw, f_surf, f_soil * win, f_gw * win, f_surf * win)
 
 
-def baseflow(gw_prev: Array, beta_base: Array) -> Array:
+def baseflow(gw_prev: Values, beta_base: Values) -> Values:
     """Linear-reservoir baseflow ``q_base = beta_base·gw_prev`` (mm d-1).
 
     Parameters
@@ -190,16 +191,17 @@ def baseflow(gw_prev: Array, beta_base: Array) -> Array:
 class Carbon(NamedTuple):
     """Carbon fluxes (gC m-2 d-1)."""
 
-    gpp: Array
-    npp: Array
-    ra: Array
-    rh: Array
-    ter: Array
-    nee: Array
+    gpp: Values
+    npp: Values
+    ra: Values
+    rh: Values
+    ter: Values
+    nee: Values
 
 
 def carbon(
-    tr: Array, wue: Array, co2: Array, beta_co2: Array, cue: Array, rb: Array, q10: Array, tc: Array
+    tr: Values, wue: Values, co2: Values, beta_co2: Values, cue: Values, rb: Values,
+    q10: Values, tc: Values,
 ) -> Carbon:
     """Carbon fluxes from transpiration.
 
@@ -237,39 +239,39 @@ def carbon(
 class WaterState(NamedTuple):
     """Water storages (mm)."""
 
-    swe: Array
-    sm: Array
-    gw: Array
+    swe: Values
+    sm: Values
+    gw: Values
 
 
 class StepParams(NamedTuple):
     """Parameters of one day's process step (per cell, already activated)."""
 
-    alpha_melt: Array
-    alpha_ei: Array
-    alpha_es: Array
-    alpha_t: Array
-    alpha_soil: Array
-    alpha_gw: Array
-    sm_max: Array
-    wue: Array
-    cue: Array
-    rb: Array
-    fapar: Array
-    beta_snow: Array
-    beta_base: Array
-    beta_co2: Array
-    q10: Array
+    alpha_melt: Values
+    alpha_ei: Values
+    alpha_es: Values
+    alpha_t: Values
+    alpha_soil: Values
+    alpha_gw: Values
+    sm_max: Values
+    wue: Values
+    cue: Values
+    rb: Values
+    fapar: Values
+    beta_snow: Values
+    beta_base: Values
+    beta_co2: Values
+    q10: Values
 
 
 def water_carbon_step(
     state: WaterState,
-    rn: Array,
-    prec: Array,
-    tc: Array,
-    co2: Array,
+    rn: Values,
+    prec: Values,
+    tc: Values,
+    co2: Values,
     p: StepParams,
-) -> tuple[WaterState, dict[str, Array]]:
+) -> tuple[WaterState, dict[str, Values]]:
     """One day of H2CM's process model (DESIGN.md §3, in its update order).
 
     Parameters

@@ -1,9 +1,18 @@
-"""Save and load H2CM models: one file, a JSON header line then equinox leaves."""
+"""Files of pytrees: one JSON header line, then :func:`equinox.tree_serialise_leaves`.
+
+The one home of xh2cm's file format, used for saved models (here:
+:func:`save_model`, :func:`load_model`) and training checkpoints
+(:mod:`xh2cm.training.checkpoint`). The header names the format and its version
+and carries JSON metadata (a model's :class:`ModelConfig`, a run's bookkeeping);
+floats are stored bit for bit.
+"""
 
 from __future__ import annotations
 
 import json
 import os
+from pathlib import Path
+from typing import Any, TypeVar
 
 import equinox as eqx
 import jax
@@ -13,6 +22,62 @@ from xh2cm.core.model import H2CM
 
 FORMAT = "xh2cm-model"
 FORMAT_VERSION = 1
+
+T = TypeVar("T")
+
+
+def write_tree_file(path: str | os.PathLike, header: dict[str, Any], tree: Any, *,
+                    atomic: bool = False) -> Path:
+    """Write a JSON ``header`` line and the array leaves of ``tree`` to ``path``.
+
+    ``atomic``: write to ``path.tmp`` first and rename, so a reader never sees a
+    half-written file (checkpoints).
+    """
+    path = Path(path)
+    target = path.with_name(path.name + ".tmp") if atomic else path
+    with open(target, "wb") as fh:
+        fh.write((json.dumps(header) + "\n").encode())
+        eqx.tree_serialise_leaves(fh, tree)
+    if atomic:
+        os.replace(target, path)
+    return path
+
+
+def read_header_line(path: str | os.PathLike, fmt: str, version: int, what: str
+                     ) -> dict[str, Any]:
+    """The JSON header of a file written by :func:`write_tree_file`, checked.
+
+    Raises
+    ------
+    ValueError
+        ``"<path> is not an <what> (...)"`` if the first line is not a JSON object
+        of format ``fmt``; ``"... written by a newer xh2cm"`` if its version is
+        above ``version``.
+    """
+    with open(path, "rb") as fh:
+        line = fh.readline()
+    try:
+        header = json.loads(line)
+    except ValueError as err:
+        raise ValueError(f"{path} is not an {what} (no JSON header)") from err
+    if not isinstance(header, dict):
+        raise ValueError(f"{path} is not an {what} (header is not a JSON object)")
+    if header.get("format") != fmt:
+        raise ValueError(f"{path} is not an {what} (format={header.get('format')!r})")
+    if header.get("version", 0) > version:
+        raise ValueError(f"{path} was written by a newer xh2cm (format {header['version']})")
+    return header
+
+
+def read_tree_file(path: str | os.PathLike, like: T, fmt: str, version: int, what: str
+                   ) -> tuple[T, dict[str, Any]]:
+    """Read a file of :func:`write_tree_file` into a pytree shaped like ``like``;
+    return ``(tree, header)``."""
+    header = read_header_line(path, fmt, version, what)
+    with open(path, "rb") as fh:
+        fh.readline()
+        tree = eqx.tree_deserialise_leaves(fh, like)
+    return tree, header
 
 
 def save_model(path: str | os.PathLike, model: H2CM, metadata: dict | None = None) -> None:
@@ -24,32 +89,16 @@ def save_model(path: str | os.PathLike, model: H2CM, metadata: dict | None = Non
     """
     header = {"format": FORMAT, "version": FORMAT_VERSION, "config": model.config.to_dict(),
               "metadata": metadata or {}}
-    with open(path, "wb") as fh:
-        fh.write((json.dumps(header) + "\n").encode())
-        eqx.tree_serialise_leaves(fh, model)
+    write_tree_file(path, header, model)
 
 
-def read_header(path: str | os.PathLike) -> dict:
+def read_header(path: str | os.PathLike) -> dict[str, Any]:
     """The JSON header of a saved model (config and metadata)."""
-    with open(path, "rb") as fh:
-        line = fh.readline()
-    try:
-        header = json.loads(line)
-    except ValueError as err:
-        raise ValueError(f"{path} is not an xh2cm model file (no JSON header)") from err
-    if not isinstance(header, dict):
-        raise ValueError(f"{path} is not an xh2cm model file (header is not a JSON object)")
-    if header.get("format") != FORMAT:
-        raise ValueError(f"{path} is not an xh2cm model file (format={header.get('format')!r})")
-    if header.get("version", 0) > FORMAT_VERSION:
-        raise ValueError(f"{path} was written by a newer xh2cm (format {header['version']})")
-    return header
+    return read_header_line(path, FORMAT, FORMAT_VERSION, "xh2cm model file")
 
 
 def load_model(path: str | os.PathLike) -> H2CM:
     """Read a model written by :func:`save_model`."""
     header = read_header(path)
     skeleton = H2CM(ModelConfig.from_dict(header["config"]), jax.random.PRNGKey(0))
-    with open(path, "rb") as fh:
-        fh.readline()
-        return eqx.tree_deserialise_leaves(fh, skeleton)
+    return read_tree_file(path, skeleton, FORMAT, FORMAT_VERSION, "xh2cm model file")[0]

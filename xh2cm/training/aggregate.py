@@ -13,10 +13,24 @@ from __future__ import annotations
 
 import jax
 import jax.numpy as jnp
-from jax import Array
+
+from xh2cm.core.types import (
+    CalendarMonths,
+    CellValues,
+    DailyCells,
+    Mask,
+    MonthIndex,
+    MonthlyCells,
+    MonthlyMask,
+    MonthSeries,
+    MonthSeriesMask,
+    SeasonalCells,
+    SeasonalMask,
+    Values,
+)
 
 
-def monthly_means(x: Array, month_index: Array, n_months: int) -> Array:
+def monthly_means(x: DailyCells, month_index: MonthIndex, n_months: int) -> MonthlyCells:
     """Monthly means of a daily series.
 
     Parameters
@@ -40,12 +54,13 @@ def monthly_means(x: Array, month_index: Array, n_months: int) -> Array:
     return s / jnp.maximum(n, 1.0)[:, None]
 
 
-def masked(x: Array, valid: Array) -> Array:
+def masked(x: Values, valid: Mask) -> Values:
     """``x`` where ``valid``, else 0 (also turns NaN outside ``valid`` into 0)."""
     return jnp.where(valid, x, 0.0)
 
 
-def seasonal_cycle(x: Array, valid: Array, calendar_month: Array) -> tuple[Array, Array]:
+def seasonal_cycle(x: MonthlyCells, valid: MonthlyMask, calendar_month: CalendarMonths
+                   ) -> tuple[SeasonalCells, SeasonalMask]:
     """Mean seasonal cycle over the valid months.
 
     Parameters
@@ -69,20 +84,22 @@ def seasonal_cycle(x: Array, valid: Array, calendar_month: Array) -> tuple[Array
     return s / jnp.maximum(n, 1.0), n > 0
 
 
-def anomalies(x: Array, valid: Array, calendar_month: Array) -> Array:
+def anomalies(x: MonthlyCells, valid: MonthlyMask, calendar_month: CalendarMonths
+              ) -> MonthlyCells:
     """Monthly anomalies from the mean seasonal cycle (0 where not valid)."""
     msc, _ = seasonal_cycle(x, valid, calendar_month)
     return masked(x - msc[calendar_month], valid)
 
 
-def time_anomaly(x: Array, valid: Array) -> Array:
+def time_anomaly(x: MonthlyCells, valid: MonthlyMask) -> MonthlyCells:
     """``x`` minus its per-cell mean over the valid months (0 where not valid)."""
     n = jnp.sum(valid, axis=0)
     mean = jnp.sum(masked(x, valid), axis=0) / jnp.maximum(n, 1)
     return masked(x - mean, valid)
 
 
-def weighted_cell_mean(x: Array, valid: Array, weight: Array) -> tuple[Array, Array]:
+def weighted_cell_mean(x: MonthlyCells, valid: MonthlyMask, weight: CellValues
+                       ) -> tuple[MonthSeries, MonthSeriesMask]:
     """Weighted mean over cells of a ``(month, cell)`` series.
 
     Parameters

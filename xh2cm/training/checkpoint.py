@@ -10,13 +10,12 @@ run continues exactly as an uninterrupted one.
 
 from __future__ import annotations
 
-import json
 import os
 import re
 from pathlib import Path
 from typing import Any, TypeVar
 
-import equinox as eqx
+from xh2cm.core.serialization import read_tree_file, write_tree_file
 
 FORMAT = "xh2cm-checkpoint"
 FORMAT_VERSION = 1
@@ -50,12 +49,7 @@ def save_checkpoint(path: str | os.PathLike, tree: Any, state: dict[str, Any]) -
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     header = {"format": FORMAT, "version": FORMAT_VERSION, "state": state}
-    tmp = path.with_name(path.name + ".tmp")
-    with open(tmp, "wb") as fh:
-        fh.write((json.dumps(header) + "\n").encode())
-        eqx.tree_serialise_leaves(fh, tree)
-    os.replace(tmp, path)
-    return path
+    return write_tree_file(path, header, tree, atomic=True)
 
 
 def load_checkpoint(path: str | os.PathLike, like: T) -> tuple[T, dict[str, Any]]:
@@ -66,16 +60,7 @@ def load_checkpoint(path: str | os.PathLike, like: T) -> tuple[T, dict[str, Any]
     ValueError
         If the file is not an xh2cm checkpoint.
     """
-    with open(path, "rb") as fh:
-        try:
-            header = json.loads(fh.readline())
-        except ValueError as err:
-            raise ValueError(f"{path} is not an xh2cm checkpoint (no JSON header)") from err
-        if header.get("format") != FORMAT:
-            raise ValueError(f"{path} is not an xh2cm checkpoint")
-        if header.get("version", 0) > FORMAT_VERSION:
-            raise ValueError(f"{path} was written by a newer xh2cm")
-        tree = eqx.tree_deserialise_leaves(fh, like)
+    tree, header = read_tree_file(path, like, FORMAT, FORMAT_VERSION, "xh2cm checkpoint")
     return tree, header["state"]
 
 

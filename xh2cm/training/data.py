@@ -2,15 +2,15 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 import jax.numpy as jnp
 import numpy as np
 
-from xh2cm.catalog import FORCING_NAMES
-from xh2cm.core.model import Forcing
-from xh2cm.training.losses import MONTHLY_OBS, ObsBatch
+from xh2cm.catalog import FORCING_NAMES, MONTHLY_OBS
+from xh2cm.core.model import Forcing, check_forcing
+from xh2cm.core.types import StaticPredictors
+from xh2cm.training.losses import ObsBatch
 
 
 def month_calendar(dates: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -72,19 +72,8 @@ class TrainingData:
     daily: dict[str, np.ndarray] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
-        missing = [n for n in FORCING_NAMES if n not in self.forcing]
-        if missing:
-            raise KeyError(f"training forcing is missing {missing}")
-        nt, nc = np.shape(self.forcing["rn"])
-        f = {}
-        for n in FORCING_NAMES:
-            x = np.asarray(self.forcing[n], np.float32)
-            if x.ndim < 2:
-                x = np.broadcast_to(x.reshape(-1, 1) if x.ndim else x, (nt, nc))
-            if x.shape != (nt, nc):
-                raise ValueError(f"forcing {n!r} has shape {x.shape}, expected {(nt, nc)}")
-            f[n] = x
-        self.forcing = f
+        self.forcing = check_forcing(self.forcing, xp=np, dtype=np.float32)
+        nt, nc = self.forcing["rn"].shape
         self.month_index = np.asarray(self.month_index, np.int32)
         self.calendar_month = np.asarray(self.calendar_month, np.int32)
         if self.month_index.shape != (nt,):
@@ -140,7 +129,7 @@ class TrainingData:
         )
 
     def batch(self, cells: np.ndarray, size: int | None = None
-              ) -> tuple[Forcing, jnp.ndarray | None, ObsBatch]:
+              ) -> tuple[Forcing, StaticPredictors | None, ObsBatch]:
         """Forcing, static predictors and observations of ``cells``.
 
         Parameters
@@ -157,18 +146,6 @@ class TrainingData:
         static = None if self.static is None else jnp.asarray(self.static[idx])
         return forcing, static, self.obs(cells, size)
 
-    def subset(self, cells: np.ndarray) -> TrainingData:
-        """The same data restricted to ``cells`` (in that order)."""
-        cells = np.asarray(cells)
-        return TrainingData(
-            forcing={k: v[:, cells] for k, v in self.forcing.items()},
-            static=None if self.static is None else self.static[cells],
-            month_index=self.month_index, calendar_month=self.calendar_month,
-            monthly={k: v[:, cells] for k, v in self.monthly.items()},
-            cue=None if self.cue is None else self.cue[cells],
-            area=self.area[cells],
-            daily={k: v[:, cells] for k, v in self.daily.items()})
-
 
 def _pad(cells: np.ndarray, size: int | None) -> tuple[np.ndarray, np.ndarray]:
     n = cells.size
@@ -180,8 +157,3 @@ def _pad(cells: np.ndarray, size: int | None) -> tuple[np.ndarray, np.ndarray]:
     idx = np.concatenate([cells, np.repeat(cells[:1], size - n)])
     weight = np.concatenate([np.ones(n, np.float32), np.zeros(size - n, np.float32)])
     return idx, weight
-
-
-def forcing_mapping(data: TrainingData, cells: np.ndarray) -> Mapping[str, np.ndarray]:
-    """Forcing of ``cells`` as a plain mapping (e.g. for ``init_model`` statistics)."""
-    return {k: v[:, cells] for k, v in data.forcing.items()}

@@ -21,13 +21,24 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, fields
-from typing import NamedTuple
+from typing import Literal, NamedTuple
 
 import jax.numpy as jnp
 import numpy as np
 from jax import Array
 
+from xh2cm.catalog import MONTHLY_OBS, STATIC_OBS
+from xh2cm.core.types import (
+    CalendarMonths,
+    CellValues,
+    DailyCells,
+    MonthIndex,
+    MonthlyCells,
+)
 from xh2cm.training import aggregate as agg
+
+#: Representation in which a loss term compares model and observation.
+TermKind = Literal["monthly", "anomaly", "msc", "iav", "static", "daily"]
 
 
 @dataclass(frozen=True)
@@ -50,7 +61,7 @@ class Term:
     name: str
     output: str
     obs: str
-    kind: str
+    kind: TermKind
 
 
 #: The data constraints of DESIGN.md §5, in a stable order.
@@ -69,14 +80,10 @@ TERMS: dict[str, Term] = {
     ]
 }
 #: Representations a term may be switched to, by its default kind (others are fixed).
-KIND_CHOICES: dict[str, tuple[str, ...]] = {
+KIND_CHOICES: dict[str, tuple[TermKind, ...]] = {
     "monthly": ("monthly", "msc", "daily"),
     "msc": ("msc", "monthly", "daily"),
 }
-#: Observation keys that are monthly ``(month, cell)`` series.
-MONTHLY_OBS: tuple[str, ...] = ("tws", "swe", "et", "q", "fapar", "gpp", "nee")
-#: Observation keys that are static ``(cell,)`` fields.
-STATIC_OBS: tuple[str, ...] = ("cue",)
 #: Prior terms, keyed by the global constant they act on.
 PRIOR_TERMS: dict[str, str] = {"prior_beta_co2": "beta_co2", "prior_q10": "q10"}
 
@@ -283,13 +290,13 @@ class ObsBatch(NamedTuple):
         the terms compared daily (empty otherwise).
     """
 
-    month_index: Array
-    calendar_month: Array
-    monthly: dict[str, Array]
-    cue: Array | None
-    area: Array
-    cell_weight: Array
-    daily: dict[str, Array] = {}  # shared default, never mutated
+    month_index: MonthIndex
+    calendar_month: CalendarMonths
+    monthly: dict[str, MonthlyCells]
+    cue: CellValues | None
+    area: CellValues
+    cell_weight: CellValues
+    daily: dict[str, DailyCells] = {}  # shared default, never mutated
 
 
 def _compared(term: Term, model: Array | None, obs: ObsBatch) -> tuple[Array | None, Array,

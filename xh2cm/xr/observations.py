@@ -36,31 +36,37 @@ import pandas as pd
 import xarray as xr
 
 from xh2cm import catalog
+from xh2cm.catalog import MONTHLY_OBS, OBS_NAMES, STATIC_OBS
 from xh2cm.constants import SECONDS_PER_DAY
 from xh2cm.xr.prepare import Prepared, VariableSource
 from xh2cm.xr.units import convert, describe_conversion
-
-#: Monthly observation constraints, then static ones.
-MONTHLY_OBS: tuple[str, ...] = ("tws", "swe", "et", "q", "fapar", "gpp", "nee")
-STATIC_OBS: tuple[str, ...] = ("cue",)
-OBS_NAMES: tuple[str, ...] = MONTHLY_OBS + STATIC_OBS
+from xh2cm.xr.variables import Match, discover
 
 _NEE_DOWN = ("surface_net_downward_mass_flux_of_carbon_dioxide_expressed_as_carbon_due_to_"
              "all_land_processes")
 
-#: Accepted CF standard names per observation, with the sign that makes them
-#: the model's convention (NEE positive upward, i.e. a source).
-STANDARD_NAMES: dict[str, tuple[tuple[str, float], ...]] = {
-    "tws": (("lwe_thickness_of_water_storage", 1.0),),
-    "swe": (("lwe_thickness_of_surface_snow_amount", 1.0), ("surface_snow_amount", 1.0)),
-    "et": (("lwe_water_evaporation_rate", 1.0), ("water_evapotranspiration_flux", 1.0),
-           ("water_evaporation_flux", 1.0)),
-    "q": (("runoff_flux", 1.0), ("lwe_runoff_rate", 1.0)),
-    "fapar": ((catalog.OUTPUTS["fapar"].standard_name, 1.0),),
-    "gpp": ((catalog.OUTPUTS["gpp"].standard_name, 1.0),),
-    "nee": ((_NEE_DOWN, -1.0),),
+
+
+def _catalog_standard_name(name: str) -> tuple[str, ...]:
+    std = catalog.OUTPUTS[name].standard_name
+    return (std,) if std else ()
+
+
+#: Accepted CF standard names per observation.
+STANDARD_NAMES: dict[str, tuple[str, ...]] = {
+    "tws": ("lwe_thickness_of_water_storage",),
+    "swe": ("lwe_thickness_of_surface_snow_amount", "surface_snow_amount"),
+    "et": ("lwe_water_evaporation_rate", "water_evapotranspiration_flux",
+           "water_evaporation_flux"),
+    "q": ("runoff_flux", "lwe_runoff_rate"),
+    "fapar": _catalog_standard_name("fapar"),
+    "gpp": _catalog_standard_name("gpp"),
+    "nee": (_NEE_DOWN,),
     "cue": (),
 }
+#: Sign that turns a standard name's convention into the model's (NEE positive
+#: upward, i.e. a source); 1 for standard names not listed.
+SIGNS: dict[str, float] = {_NEE_DOWN: -1.0}
 
 #: Accepted variable names per observation (compared case-insensitively).
 ALIASES: dict[str, tuple[str, ...]] = {
@@ -122,22 +128,23 @@ class Observations:
 
 
 def find_observations(obs: xr.Dataset, names: Mapping[str, str] | None = None,
-                      variables: Sequence[str] | None = None
-                      ) -> dict[str, tuple[str, str, float]]:
-    """Locate the observations in ``obs``.
+                      variables: Sequence[str] | None = None) -> dict[str, Match]:
+    """Locate the observations in ``obs`` (the discovery rules of
+    :func:`xh2cm.xr.variables.discover`).
 
     Parameters
     ----------
     obs : xarray.Dataset
     names : mapping, optional
-        Explicit ``{constraint: dataset variable}``.
+        Explicit ``{constraint: dataset variable}`` (``obs_names=`` of ``fit``).
     variables : sequence of str, optional
         Restrict to these constraints (default: all of :data:`OBS_NAMES`).
 
     Returns
     -------
     dict
-        ``constraint -> (dataset variable, rule, sign)`` for those found.
+        ``constraint -> Match`` for those found; :data:`SIGNS` gives the sign of
+        a match by standard name.
 
     Raises
     ------
@@ -145,43 +152,18 @@ def find_observations(obs: xr.Dataset, names: Mapping[str, str] | None = None,
         For unknown constraint names, a missing explicit variable, an
         ambiguous match, or when nothing is found.
     """
-    names = dict(names or {})
     wanted = tuple(variables) if variables is not None else OBS_NAMES
-    unknown = (set(names) | set(wanted)) - set(OBS_NAMES)
+    unknown = set(wanted) - set(OBS_NAMES)
     if unknown:
         raise ValueError(f"unknown observation constraints {sorted(unknown)}; "
                          f"known: {list(OBS_NAMES)}")
-    data_vars = [str(v) for v in obs.data_vars]
-    lower: dict[str, list[str]] = {}
-    for v in data_vars:
-        lower.setdefault(v.lower(), []).append(v)
-    std_of = {v: str(obs[v].attrs.get("standard_name", "")) for v in data_vars}
-    out: dict[str, tuple[str, str, float]] = {}
-    for key in wanted:
-        if key in names:
-            if names[key] not in obs.data_vars:
-                raise ValueError(f"names={{{key!r}: {names[key]!r}}}: no such data variable "
-                                 f"(data variables: {data_vars})")
-            out[key] = (names[key], "explicit names=", 1.0)
-            continue
-        for rule, hits in (
-            ("standard_name", [(v, f"standard_name {s!r}", sign) for s, sign in
-                               STANDARD_NAMES[key] for v in data_vars if std_of[v] == s]),
-            ("name", [(v, f"name {v!r}", 1.0) for a in ALIASES[key]
-                      for v in lower.get(a, [])]),
-        ):
-            if len({h[0] for h in hits}) > 1:
-                raise ValueError(
-                    f"observation {key!r} is ambiguous: variables {[h[0] for h in hits]} all "
-                    f"match by {rule}; drop all but one or pass names={{{key!r}: '<variable>'}}")
-            if hits:
-                out[key] = hits[0]
-                break
+    out = discover(obs, wanted, STANDARD_NAMES, ALIASES, names,
+                   describe=lambda k: f"observation {k!r}", names_arg="obs_names")
     if not out:
         raise ValueError(
-            f"no observation found among data variables {data_vars}: expected any of "
-            f"{ {k: list(ALIASES[k]) for k in wanted} } (or CF standard names), or pass "
-            "names={'gpp': '<variable>', ...}")
+            f"no observation found among data variables {[str(v) for v in obs.data_vars]}: "
+            f"expected any of { {k: list(ALIASES[k]) for k in wanted} } (or CF standard "
+            "names), or pass obs_names={'gpp': '<variable>', ...}")
     return out
 
 
@@ -326,7 +308,9 @@ def prepare_observations(obs: xr.Dataset, prep: Prepared, *,
     cue = None
     info: dict[str, ObservationInfo] = {}
     valid = np.asarray(prep.valid.values, bool).ravel()
-    for key, (src, rule, sign) in found.items():
+    for key, match in found.items():
+        src, rule = match.source, match.rule
+        sign = SIGNS.get(match.standard_name or "", 1.0)
         da = obs[src]
         label = f"observation {key!r} (dataset variable {src!r})"
         units = da.attrs.get("units")

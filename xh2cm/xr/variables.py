@@ -11,10 +11,9 @@ The first rule with a hit wins; two hits within one rule is an error.
 
 from __future__ import annotations
 
-from collections.abc import Hashable, Mapping, Sequence
+from collections.abc import Callable, Hashable, Mapping, Sequence
 from dataclasses import dataclass
 
-import cf_xarray  # noqa: F401  (registers ds.cf)
 import numpy as np
 import xarray as xr
 
@@ -50,7 +49,7 @@ MASK_NAMES: tuple[str, ...] = ("land_mask", "landmask", "lsm", "mask")
 
 @dataclass(frozen=True)
 class Match:
-    """Where one forcing variable was found.
+    """Where one variable (forcing or observation) was found.
 
     Attributes
     ----------
@@ -60,15 +59,103 @@ class Match:
         Variable name in the user's dataset (``"pr"``).
     rule : str
         How it was found, e.g. ``"standard_name 'precipitation_flux'"``.
+    standard_name : str or None
+        The CF standard name it was found by (None for the other rules).
     """
 
     name: str
     source: str
     rule: str
+    standard_name: str | None = None
 
 
 def _describe(name: str) -> str:
     return f"{catalog.FORCING[name].long_name} {name!r}"
+
+
+def discover(
+    ds: xr.Dataset,
+    wanted: Sequence[str],
+    standard_names: Mapping[str, Sequence[str]],
+    aliases: Mapping[str, Sequence[str]],
+    names: Mapping[str, str] | None = None,
+    *,
+    describe: Callable[[str], str] = repr,
+    names_arg: str = "names",
+) -> dict[str, Match]:
+    """Find each of ``wanted`` among the data variables of ``ds``: the one discovery rule
+    of xh2cm, shared by forcing (:func:`find_forcing`) and observations
+    (:func:`xh2cm.xr.observations.find_observations`).
+
+    In order: an explicit ``names`` entry, then the CF ``standard_name`` attribute
+    (one of ``standard_names[key]``), then the variable name (one of
+    ``aliases[key]``, case-insensitive). The first rule with a hit wins; two
+    variables matching within one rule is an error.
+
+    Parameters
+    ----------
+    ds : xarray.Dataset
+    wanted : sequence of str
+        Keys to look for.
+    standard_names, aliases : mapping
+        Accepted CF standard names and variable names per key.
+    names : mapping, optional
+        Explicit ``{key: dataset variable}``; keys must be in ``wanted``.
+    describe : callable
+        ``describe(key)`` names a key in messages.
+    names_arg : str
+        The argument through which users pass ``names`` (for messages).
+
+    Returns
+    -------
+    dict
+        ``key -> Match`` for the keys found, in ``wanted`` order; keys not
+        found are absent (callers decide whether that is an error).
+
+    Raises
+    ------
+    ValueError
+        For an unknown key in ``names``, an explicit variable that does not
+        exist, or an ambiguous match (naming the candidates and the fix).
+    """
+    names = dict(names or {})
+    unknown = set(names) - set(wanted)
+    if unknown:
+        raise ValueError(f"{names_arg}= has unknown keys {sorted(unknown)}; expected a subset "
+                         f"of {list(wanted)}")
+    data_vars = [str(v) for v in ds.data_vars]
+    lower: dict[str, list[str]] = {}
+    for v in data_vars:
+        lower.setdefault(v.lower(), []).append(v)
+    std_of = {v: ds[v].attrs.get("standard_name") for v in data_vars}
+
+    out: dict[str, Match] = {}
+    for key in wanted:
+        if key in names:
+            src = names[key]
+            if src not in ds.data_vars:
+                raise ValueError(f"{names_arg}={{{key!r}: {src!r}}}: dataset has no data "
+                                 f"variable {src!r} (data variables: {data_vars})")
+            out[key] = Match(key, src, f"explicit {names_arg}=")
+            continue
+        by_std = [Match(key, v, f"standard_name {s!r}", s)
+                  for s in standard_names.get(key, ()) for v in data_vars if std_of[v] == s]
+        by_name = [Match(key, v, f"name {v!r}") for a in aliases.get(key, ())
+                   for v in lower.get(a.lower(), [])]
+        for kind, hits in (("standard_name", by_std), ("name", by_name)):  # priority order
+            if len({h.source for h in hits}) > 1:
+                first, second = hits[0].source, hits[1].source
+                listed = ", ".join(f"{h.source!r} ({h.rule})" for h in hits)
+                raise ValueError(
+                    f"{describe(key)} is ambiguous: several dataset variables match by "
+                    f"{kind}: {listed}. Rename or drop all but one "
+                    f"(e.g. ds = ds.drop_vars({second!r})), or pass "
+                    f"{names_arg}={{{key!r}: {first!r}}}"
+                )
+            if hits:
+                out[key] = hits[0]
+                break
+    return out
 
 
 def find_forcing(ds: xr.Dataset, names: Mapping[str, str] | None = None) -> dict[str, Match]:
@@ -90,53 +177,20 @@ def find_forcing(ds: xr.Dataset, names: Mapping[str, str] | None = None) -> dict
     ------
     ValueError
         If a forcing is missing or ambiguous (the message names it and the fix).
-    """
-    names = dict(names or {})
-    unknown = set(names) - set(catalog.FORCING_NAMES)
-    if unknown:
-        raise ValueError(
-            f"names= has unknown forcing keys {sorted(unknown)}; "
-            f"expected a subset of {list(catalog.FORCING_NAMES)}"
-        )
-    data_vars = [str(v) for v in ds.data_vars]
-    by_std = {
-        std: [str(v) for v in vs if v in ds.data_vars]
-        for std, vs in ds.cf.standard_names.items()
-    }
-    lower = {}
-    for v in data_vars:
-        lower.setdefault(v.lower(), []).append(v)
 
-    out: dict[str, Match] = {}
+    Examples
+    --------
+    >>> import xh2cm
+    >>> ds = xh2cm.datasets.synthetic_forcing(n_lat=2, n_lon=3, years=1)
+    >>> find_forcing(ds)["prec"].rule
+    "standard_name 'lwe_precipitation_rate'"
+    """
+    found = discover(ds, catalog.FORCING_NAMES, STANDARD_NAMES, ALIASES, names,
+                     describe=_describe)
     for name in catalog.FORCING_NAMES:
-        if name in names:
-            src = names[name]
-            if src not in ds.data_vars:
-                raise ValueError(
-                    f"names={{{name!r}: {src!r}}}: dataset has no data variable {src!r} "
-                    f"(data variables: {data_vars})"
-                )
-            out[name] = Match(name, src, "explicit names=")
-            continue
-        std = {v: f"standard_name {s!r}" for s in STANDARD_NAMES[name] for v in by_std.get(s, [])}
-        alias = {v: f"name {v!r}" for a in ALIASES[name] for v in lower.get(a, [])}
-        for kind, hits in (("standard_name", std), ("name", alias)):  # priority order
-            if len(hits) > 1:
-                first, second = list(hits)[:2]
-                listed = ", ".join(f"{v!r} ({rule})" for v, rule in hits.items())
-                raise ValueError(
-                    f"{_describe(name)} is ambiguous: several dataset variables match by "
-                    f"{kind}: {listed}. Rename or drop all but one "
-                    f"(e.g. ds = ds.drop_vars({second!r})), or pass "
-                    f"names={{{name!r}: {first!r}}}"
-                )
-            if hits:
-                source, rule = next(iter(hits.items()))
-                out[name] = Match(name, source, rule)
-                break
-        else:
-            raise ValueError(_missing_message(name, data_vars))
-    return out
+        if name not in found:
+            raise ValueError(_missing_message(name, [str(v) for v in ds.data_vars]))
+    return found
 
 
 def _missing_message(name: str, data_vars: Sequence[str]) -> str:
