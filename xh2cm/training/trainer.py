@@ -47,7 +47,7 @@ import math
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Literal
 
 import equinox as eqx
 import jax
@@ -55,7 +55,7 @@ import jax.numpy as jnp
 import numpy as np
 import optax
 
-from xh2cm.core.model import H2CM, reattach_groundwater, spinup, trainable_filter
+from xh2cm.core.model import H2CM, reattach_groundwater, spinup, spun_up, trainable_filter
 from xh2cm.training import checkpoint as ckpt
 from xh2cm.training.data import TrainingData
 from xh2cm.training.losses import LossSpec, ObsBatch, loss_terms, observation_scales, total_loss
@@ -136,17 +136,17 @@ class TrainConfig:
     epochs: int = 100
     batch_size: int = 64
     learning_rate: float = 1e-3
-    schedule: str = "cosine"
+    schedule: Literal["constant", "cosine", "warmup_cosine"] = "cosine"
     warmup_epochs: int = 0
     end_lr_fraction: float = 0.05
-    optimizer: str = "adam"
+    optimizer: Literal["adam", "adamw"] = "adam"
     weight_decay: float = 1e-4
     constants_lr_scale: float = 1.0
     clip_norm: float | None = 1.0
     spinup_cycles: int = 1
     equilibrium_gradient: bool = True
     spinup_gradient: bool = False
-    segment: int | str | None = "auto"
+    segment: int | Literal["auto"] | None = "auto"
     seed: int = 0
     patience: int | None = None
     min_delta: float = 0.0
@@ -273,8 +273,7 @@ def train_step(model: H2CM, opt_state: Any, forcing, static, obs: ObsBatch,
         Whether the step was applied.
     """
     params, rest = eqx.partition(model, trainable_filter(model))
-    stopped = spinup_cycles and not spinup_gradient
-    init = spinup(model, forcing, static, cycles=spinup_cycles) if stopped else None
+    init = spun_up(model, forcing, static, cycles=0 if spinup_gradient else spinup_cycles)
     grad_fn = eqx.filter_value_and_grad(_forward_terms, has_aux=True)
     (total, terms), grads = grad_fn(params, rest, forcing, static, init, obs, scales, spec,
                                     segment, equilibrium_gradient,
@@ -292,8 +291,7 @@ def train_step(model: H2CM, opt_state: Any, forcing, static, obs: ObsBatch,
 def eval_step(model: H2CM, forcing, static, obs: ObsBatch, scales: dict[str, jax.Array],
               spec: LossSpec, spinup_cycles: int = 1):
     """Loss terms and total of one batch without gradient: ``(total, terms)``."""
-    init = spinup(model, forcing, static, cycles=spinup_cycles) if spinup_cycles else None
-    outputs, _ = model(forcing, static, init)
+    outputs, _ = model(forcing, static, spun_up(model, forcing, static, cycles=spinup_cycles))
     terms = loss_terms(outputs, obs, spec, scales)
     return total_loss(terms, spec), terms
 
@@ -354,7 +352,8 @@ def _fingerprint(config: TrainConfig, spec: LossSpec, train_cells: np.ndarray,
     return h.hexdigest()[:16]
 
 
-def _evaluate(model, data, cells, size, scales, spec, cycles) -> dict[str, float]:
+def _evaluate(model: H2CM, data: TrainingData, cells: np.ndarray, size: int,
+              scales: dict[str, jax.Array], spec: LossSpec, cycles: int) -> dict[str, float]:
     """Cell-weighted mean of the loss terms over ``cells`` (batches of ``size``)."""
     sums: dict[str, float] = {}
     n_total = 0
@@ -365,6 +364,160 @@ def _evaluate(model, data, cells, size, scales, spec, cycles) -> dict[str, float
             sums[k] = sums.get(k, 0.0) + float(v) * idx.size
         n_total += idx.size
     return {k: v / n_total for k, v in sums.items()}
+
+
+@dataclass(frozen=True)
+class _Setup:
+    """What stays fixed during one call of :func:`train`."""
+
+    config: TrainConfig
+    spec: LossSpec
+    data: TrainingData
+    train_cells: np.ndarray
+    val_cells: np.ndarray | None
+    batch_size: int
+    steps: int
+    optimizer: optax.GradientTransformation
+    schedule: optax.Schedule | None
+    scales: dict[str, float]
+    jscales: dict[str, jax.Array]
+    segment: int | None
+    fingerprint: str
+
+
+@dataclass
+class _Run:
+    """What changes as training runs: exactly what a checkpoint stores."""
+
+    model: H2CM
+    opt_state: Any
+    best: H2CM
+    history: History
+    epoch: int = 0
+    best_val: float = math.inf
+    bad: int = 0
+
+
+def _set_up(data: TrainingData, train_cells: np.ndarray, val_cells: np.ndarray | None,
+            spec: LossSpec, config: TrainConfig,
+            optimizer: optax.GradientTransformation | None,
+            scales: dict[str, float] | None) -> _Setup:
+    """Check the inputs; batch size, steps, optimizer, loss scales and checkpoint segment."""
+    missing = [o for o in spec.daily_obs if o not in data.daily]
+    if missing:
+        raise ValueError(f"the loss compares {missing} daily, but the training data hold no "
+                         f"daily {missing} (TrainingData.daily); give daily observations or "
+                         "drop those terms from LossSpec kinds")
+    train_cells = np.asarray(train_cells, np.int64)
+    val = (None if val_cells is None or len(val_cells) == 0
+           else np.asarray(val_cells, np.int64))
+    if train_cells.size == 0:
+        raise ValueError("no training cells")
+    bs = min(config.batch_size, train_cells.size)
+    steps = math.ceil(train_cells.size / bs)
+    sched = None
+    if optimizer is None:
+        optimizer, sched = _build_optimizer(config, steps)
+    if scales is None:
+        scales = observation_scales(data.obs(train_cells), spec)
+    return _Setup(config, spec, data, train_cells, val, bs, steps, optimizer, sched,
+                  dict(scales), {k: jnp.asarray(v, jnp.float32) for k, v in scales.items()},
+                  config.segment_for(data.n_time),
+                  _fingerprint(config, spec, train_cells, val))
+
+
+def _start(model: H2CM, s: _Setup) -> _Run:
+    """A fresh run, or the one in the newest checkpoint when ``config.resume``."""
+    opt_state = s.optimizer.init(eqx.filter(model, trainable_filter(model)))
+    run = _Run(model, opt_state, model, History(s.spec.names, scales=dict(s.scales)))
+    path = ckpt.latest_checkpoint(s.config.checkpoint_dir) if (
+        s.config.resume and s.config.checkpoint_dir) else None
+    if path is None:
+        return run
+    (model, opt_state, best), state = ckpt.load_checkpoint(path, (model, opt_state, model))
+    if state["fingerprint"] != s.fingerprint:
+        raise ValueError(f"checkpoint {path} belongs to a different run (other "
+                         "settings, cells or loss terms); use another checkpoint_dir "
+                         "or resume=False")
+    log.info("resumed from %s at epoch %d", path, state["epoch"])
+    return _Run(model, opt_state, best, History.from_json(state["history"]), state["epoch"],
+                state["best_val"], state["bad"])
+
+
+def _train_epoch(run: _Run, s: _Setup, bar: Any) -> dict[str, float]:
+    """One pass over the training cells in a seeded random order; mean loss terms."""
+    c = s.config
+    cells = s.train_cells
+    perm = cells[np.random.default_rng([c.seed, run.epoch]).permutation(cells.size)]
+    sums: dict[str, float] = {}
+    n_ok, skipped = 0, []
+    for b in range(s.steps):
+        idx = perm[b * s.batch_size:(b + 1) * s.batch_size]
+        run.model, run.opt_state, total, terms, ok = train_step(
+            run.model, run.opt_state, *s.data.batch(idx, s.batch_size), s.jscales,
+            s.optimizer, s.spec, c.spinup_cycles, s.segment, c.equilibrium_gradient,
+            c.spinup_gradient)
+        if bool(ok):
+            n_ok += 1
+            for k, v in {**terms, "total": total}.items():
+                sums[k] = sums.get(k, 0.0) + float(v)
+        else:
+            skipped.append(b)
+        if bar is not None:
+            bar.update(1)
+            bar.set_postfix(epoch=run.epoch + 1, loss=f"{float(total):.4g}")
+    if skipped:
+        log.warning("epoch %d: skipped %d non-finite step(s) (batches %s); parameters "
+                    "and optimizer state left unchanged", run.epoch + 1, len(skipped), skipped)
+    rec = {f"train_{k}": (v / n_ok if n_ok else math.nan) for k, v in sums.items()}
+    return {**rec, "skipped": float(len(skipped))}
+
+
+def _validate(run: _Run, s: _Setup) -> dict[str, float]:
+    """Validation loss terms; keeps the best model and counts epochs without progress."""
+    assert s.val_cells is not None
+    val = _evaluate(run.model, s.data, s.val_cells, s.batch_size, s.jscales, s.spec,
+                    s.config.spinup_cycles)
+    if math.isfinite(val["total"]) and val["total"] < run.best_val - s.config.min_delta:
+        run.best, run.best_val, run.bad = run.model, val["total"], 0
+        run.history.best_epoch = run.epoch + 1
+    else:
+        run.bad += 1
+    return {f"val_{k}": v for k, v in val.items()}
+
+
+def _save(run: _Run, s: _Setup, last: bool) -> None:
+    """Checkpoint every ``checkpoint_every`` epochs and at the end; prune old ones."""
+    c = s.config
+    if not c.checkpoint_dir or not ((run.epoch % max(c.checkpoint_every, 1) == 0) or last):
+        return
+    state = {"epoch": run.epoch, "best_val": run.best_val, "bad": run.bad,
+             "history": run.history.to_json(), "fingerprint": s.fingerprint}
+    ckpt.save_checkpoint(ckpt.checkpoint_path(c.checkpoint_dir, run.epoch),
+                         (run.model, run.opt_state, run.best), state)
+    ckpt.prune_checkpoints(c.checkpoint_dir, c.keep_checkpoints)
+
+
+def _epoch(run: _Run, s: _Setup, bar: Any) -> bool:
+    """Train, validate, record, checkpoint one epoch; whether to stop early."""
+    t0 = time.perf_counter()
+    trained = _train_epoch(run, s, bar)
+    skipped = trained.pop("skipped")
+    rec: dict[str, float] = {"epoch": run.epoch + 1, **trained}
+    if s.val_cells is not None:
+        rec.update(_validate(run, s))
+    rec.update(lr=math.nan if s.schedule is None else float(s.schedule(_count(run.opt_state))),
+               skipped=skipped, seconds=time.perf_counter() - t0)
+    run.history.records.append(rec)
+    run.epoch += 1
+    stop = (s.val_cells is not None and s.config.patience is not None
+            and run.bad >= s.config.patience)
+    run.history.stopped_early = bool(stop)
+    if stop:
+        log.info("early stopping after epoch %d (best epoch %s)", run.epoch,
+                 run.history.best_epoch)
+    _save(run, s, last=stop or run.epoch == s.config.epochs)
+    return stop
 
 
 def train(model: H2CM, data: TrainingData, train_cells: np.ndarray,
@@ -404,112 +557,22 @@ def train(model: H2CM, data: TrainingData, train_cells: np.ndarray,
     history : History
     """
     config = config or TrainConfig()
-    spec = spec or LossSpec.for_observations(data.available)
-    missing = [o for o in spec.daily_obs if o not in data.daily]
-    if missing:
-        raise ValueError(f"the loss compares {missing} daily, but the training data hold no "
-                         f"daily {missing} (TrainingData.daily); give daily observations or "
-                         "drop those terms from LossSpec kinds")
-    train_cells = np.asarray(train_cells, np.int64)
-    val_cells = None if val_cells is None or len(val_cells) == 0 else np.asarray(val_cells,
-                                                                                  np.int64)
-    if train_cells.size == 0:
-        raise ValueError("no training cells")
-    bs = min(config.batch_size, train_cells.size)
-    steps = math.ceil(train_cells.size / bs)
-    sched = None
-    if optimizer is None:
-        optimizer, sched = _build_optimizer(config, steps)
-    if scales is None:
-        scales = observation_scales(data.obs(train_cells), spec)
-    jscales = {k: jnp.asarray(v, jnp.float32) for k, v in scales.items()}
-    segment = config.segment_for(data.n_time)
-    history = History(spec.names, scales=dict(scales))
-    filt = trainable_filter(model)
-    opt_state = optimizer.init(eqx.filter(model, filt))
-    best, best_val, bad, start = model, math.inf, 0, 0
-    fingerprint = _fingerprint(config, spec, train_cells, val_cells)
-
-    if config.resume and config.checkpoint_dir:
-        path = ckpt.latest_checkpoint(config.checkpoint_dir)
-        if path is not None:
-            (model, opt_state, best), state = ckpt.load_checkpoint(path,
-                                                                   (model, opt_state, model))
-            if state["fingerprint"] != fingerprint:
-                raise ValueError(f"checkpoint {path} belongs to a different run (other "
-                                 "settings, cells or loss terms); use another checkpoint_dir "
-                                 "or resume=False")
-            start, best_val, bad = state["epoch"], state["best_val"], state["bad"]
-            history = History.from_json(state["history"])
-            log.info("resumed from %s at epoch %d", path, start)
-            if history.stopped_early:
-                start = config.epochs
-
-    bar = _progress(config, steps, start)
+    setup = _set_up(data, train_cells, val_cells, spec or LossSpec.for_observations(
+        data.available), config, optimizer, scales)
+    run = _start(model, setup)
+    bar = _progress(config, setup.steps, run.epoch)
     try:
-        for epoch in range(start, config.epochs):
-            t0 = time.perf_counter()
-            perm = train_cells[np.random.default_rng([config.seed, epoch]).permutation(
-                train_cells.size)]
-            sums: dict[str, float] = {}
-            n_ok, skipped = 0, []
-            for b in range(steps):
-                idx = perm[b * bs:(b + 1) * bs]
-                model, opt_state, total, terms, ok = train_step(
-                    model, opt_state, *data.batch(idx, bs), jscales, optimizer, spec,
-                    config.spinup_cycles, segment, config.equilibrium_gradient,
-                    config.spinup_gradient)
-                if bool(ok):
-                    n_ok += 1
-                    for k, v in {**terms, "total": total}.items():
-                        sums[k] = sums.get(k, 0.0) + float(v)
-                else:
-                    skipped.append(b)
-                if bar is not None:
-                    bar.update(1)
-                    bar.set_postfix(epoch=epoch + 1, loss=f"{float(total):.4g}")
-            if skipped:
-                log.warning("epoch %d: skipped %d non-finite step(s) (batches %s); parameters "
-                            "and optimizer state left unchanged", epoch + 1, len(skipped),
-                            skipped)
-            rec: dict[str, float] = {"epoch": epoch + 1}
-            rec.update({f"train_{k}": (v / n_ok if n_ok else math.nan) for k, v in sums.items()})
-            if val_cells is not None:
-                val = _evaluate(model, data, val_cells, bs, jscales, spec, config.spinup_cycles)
-                rec.update({f"val_{k}": v for k, v in val.items()})
-                if math.isfinite(val["total"]) and val["total"] < best_val - config.min_delta:
-                    best, best_val, bad = model, val["total"], 0
-                    history.best_epoch = epoch + 1
-                else:
-                    bad += 1
-            rec.update(lr=math.nan if sched is None else float(sched(_count(opt_state))),
-                       skipped=len(skipped),
-                       seconds=time.perf_counter() - t0)
-            history.records.append(rec)
-            stop = (val_cells is not None and config.patience is not None
-                    and bad >= config.patience)
-            history.stopped_early = bool(stop)
-            if stop:
-                log.info("early stopping after epoch %d (best epoch %s)", epoch + 1,
-                         history.best_epoch)
-            last = stop or epoch + 1 == config.epochs
-            if config.checkpoint_dir and ((epoch + 1) % max(config.checkpoint_every, 1) == 0
-                                          or last):
-                state = {"epoch": epoch + 1, "best_val": best_val, "bad": bad,
-                         "history": history.to_json(), "fingerprint": fingerprint}
-                ckpt.save_checkpoint(ckpt.checkpoint_path(config.checkpoint_dir, epoch + 1),
-                                     (model, opt_state, best), state)
-                ckpt.prune_checkpoints(config.checkpoint_dir, config.keep_checkpoints)
+        stop = run.history.stopped_early  # a resumed run that had stopped early stays stopped
+        while not stop and run.epoch < config.epochs:
+            stop = _epoch(run, setup, bar)
             if callback is not None:
-                callback(epoch + 1, model, history)
-            if stop:
-                break
+                callback(run.epoch, run.model, run.history)
     finally:
         if bar is not None:
             bar.close()
-    if val_cells is not None and config.restore_best and history.best_epoch is not None:
-        model = best
-    return model, history
+    if setup.val_cells is not None and config.restore_best and run.history.best_epoch:
+        return run.best, run.history
+    return run.model, run.history
 
 
 def _progress(config: TrainConfig, steps: int, start: int):
