@@ -470,11 +470,10 @@ def truth_model(ds: xr.Dataset, seed: int = 1234, hidden_size: int = 100) -> H2C
     xh2cm.core.H2CM
     """
     from xh2cm.core import set_global_constants, set_head_bias
+    from xh2cm.xr.model import init_model_from_dataset
 
-    # ds.h2cm.init_model = ModelConfig + core init_model on the dataset's valid cells
-    # (unit conversion and masking shared with ds.h2cm.run).
-    model = ds.h2cm.init_model(
-        static=static_names(ds) or None, seed=seed, max_cells=None, hidden_size=hidden_size
+    model = init_model_from_dataset(
+        ds, static_names(ds) or None, seed, max_cells=None, hidden_size=hidden_size
     )
     model = set_global_constants(model, **TRUTH_CONSTANTS)
     for name, value in TRUTH_HEAD_BIASES.items():

@@ -1,27 +1,33 @@
-"""The ``ds.h2cm`` Dataset accessor: a thin face over :mod:`xh2cm.xr`.
+"""The ``ds.h2cm`` Dataset accessor: forwards to the functions of :mod:`xh2cm.xr`.
 
-Importing :mod:`xh2cm` registers it.
+Importing :mod:`xh2cm` registers it. Every method is one call of an
+xarray-layer function (named in its docstring); the accessor holds no logic.
 
 Examples
 --------
 >>> import xh2cm
->>> ds.h2cm.check()                      # doctest: +SKIP
->>> model = ds.h2cm.init_model(hidden_size=8)  # doctest: +SKIP
->>> out = ds.h2cm.run(model)             # doctest: +SKIP
+>>> ds = xh2cm.datasets.synthetic_forcing(n_lat=4, n_lon=6, years=1)
+>>> model = ds.h2cm.init_model(hidden_size=8)
+>>> out = ds.h2cm.run(model)
+>>> out.gpp.dims
+('time', 'lat', 'lon')
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import xarray as xr
 
-from xh2cm.xr.prepare import prepare
-from xh2cm.xr.report import InputReport
+from xh2cm.xr.fit import fit_dataset
+from xh2cm.xr.model import init_model_from_dataset
+from xh2cm.xr.prepare import FillArg, MaskArg, forcing_dataset
+from xh2cm.xr.report import InputReport, check_dataset
 from xh2cm.xr.run import run_dataset
 
-MaskArg = xr.DataArray | str | bool | None
+if TYPE_CHECKING:
+    from xh2cm.core import H2CM
 
 
 @xr.register_dataset_accessor("h2cm")
@@ -43,31 +49,17 @@ class H2CMAccessor:
     def __init__(self, ds: xr.Dataset):
         self._ds = ds
 
-    @staticmethod
-    def _static_arg(model: Any, static: Sequence[str] | None) -> Sequence[str] | None:
-        if static is not None:
-            return tuple(static)
-        if model is not None:
-            return tuple(model.config.static_names)
-        return None  # auto-detect
-
     def check(
         self,
-        model: Any = None,
+        model: H2CM | None = None,
         *,
         static: Sequence[str] | None = None,
         mask: MaskArg = None,
-        fill: str | None = None,
+        fill: FillArg = None,
         names: Mapping[str, str] | None = None,
     ) -> InputReport:
-        """Validate the dataset as model input and report how it was read.
-
-        Parameters
-        ----------
-        model : H2CM, optional
-            If given, its ``config.static_names`` are the static predictors.
-        static : sequence of str, optional
-            Static predictors; default: the model's, else auto-detected.
+        """Validate the dataset as model input and report how it was read
+        (:func:`xh2cm.xr.report.check_dataset`, which documents the arguments).
 
         Returns
         -------
@@ -78,52 +70,57 @@ class H2CMAccessor:
         ------
         ValueError, KeyError
             Exactly as :meth:`run` would.
+
+        Examples
+        --------
+        >>> import xh2cm
+        >>> ds = xh2cm.datasets.synthetic_forcing(n_lat=4, n_lon=6, years=1)
+        >>> report = ds.h2cm.check()
+        >>> report.to_dict()["forcing"]["tair"]["source"]
+        'tair'
         """
-        prep = prepare(self._ds, static=self._static_arg(model, static), mask=mask,
-                       fill=fill, names=names)
-        return InputReport.from_prepared(prep)
+        return check_dataset(self._ds, model, static=static, mask=mask, fill=fill, names=names)
 
     def forcing(
         self,
         *,
         mask: MaskArg = None,
-        fill: str | None = None,
+        fill: FillArg = None,
         names: Mapping[str, str] | None = None,
         masked: bool = True,
     ) -> xr.Dataset:
-        """The forcing as the model sees it: ``rn, prec, tair, vpd, co2`` in catalog units.
+        """The forcing as the model sees it: ``rn, prec, tair, vpd, co2`` in catalog units
+        (:func:`xh2cm.xr.prepare.forcing_dataset`).
 
-        Parameters
-        ----------
-        masked : bool
-            Set cells the model does not run on (ocean, no data) to NaN.
-
-        Returns
-        -------
-        xarray.Dataset
-            CF attributes from the catalog; ``co2`` keeps its own dims (scalar,
-            ``(time,)`` or gridded). Lazy if the input is dask-backed.
+        Examples
+        --------
+        >>> import xh2cm
+        >>> ds = xh2cm.datasets.synthetic_forcing(n_lat=4, n_lon=6, years=1)
+        >>> f = ds.h2cm.forcing()
+        >>> list(f.data_vars), f.tair.attrs["units"]
+        (['rn', 'prec', 'tair', 'vpd', 'co2'], 'degC')
         """
-        prep = prepare(self._ds, static=(), mask=mask, fill=fill, names=names)
-        out = prep.forcing
-        if masked:
-            out = out.map(
-                lambda da: da.where(prep.valid) if set(prep.valid.dims) <= set(da.dims) else da,
-                keep_attrs=True,
-            )
-        out.attrs = {"title": "xh2cm forcing", "Conventions": "CF-1.8"}
-        return out
+        return forcing_dataset(self._ds, mask=mask, fill=fill, names=names, masked=masked)
 
     def run(
         self,
-        model: Any,
+        model: H2CM,
         *,
         spinup: bool | int = True,
         mask: MaskArg = None,
-        fill: str | None = None,
+        fill: FillArg = None,
         names: Mapping[str, str] | None = None,
     ) -> xr.Dataset:
-        """Run ``model`` on this dataset; see :func:`xh2cm.xr.run.run_dataset`."""
+        """Run ``model`` on this dataset (:func:`xh2cm.xr.run.run_dataset`).
+
+        Examples
+        --------
+        >>> import xh2cm
+        >>> ds = xh2cm.datasets.synthetic_forcing(n_lat=4, n_lon=6, years=1)
+        >>> out = ds.h2cm.run(ds.h2cm.init_model(hidden_size=8))
+        >>> out.et.attrs["units"], out.sizes["time"]
+        ('mm d-1', 365)
+        """
         return run_dataset(self._ds, model, spinup=spinup, mask=mask, fill=fill, names=names)
 
     def init_model(
@@ -132,44 +129,31 @@ class H2CMAccessor:
         seed: int = 0,
         *,
         mask: MaskArg = None,
-        fill: str | None = None,
+        fill: FillArg = None,
         names: Mapping[str, str] | None = None,
         max_cells: int | None = 10_000,
         **config_kwargs: Any,
-    ) -> Any:
-        """A fresh model whose input standardisation comes from this dataset.
+    ) -> H2CM:
+        """A fresh model whose input standardisation comes from this dataset
+        (:func:`xh2cm.xr.model.init_model_from_dataset`, which documents the arguments).
 
-        Parameters
-        ----------
-        static : sequence of str, optional
-            Static predictors in order; None: every float variable without a
-            time dim that is not forcing, mask or coordinate; ``[]``: none.
-        seed : int
-            Weight initialisation seed.
-        max_cells : int or None
-            Use at most this many (randomly chosen) valid cells for the
-            statistics, to bound memory; None uses all.
-        **config_kwargs
-            Other :class:`xh2cm.core.ModelConfig` fields (``hidden_size``, ...).
-
-        Returns
-        -------
-        xh2cm.core.H2CM
+        Examples
+        --------
+        >>> import xh2cm
+        >>> ds = xh2cm.datasets.synthetic_forcing(n_lat=4, n_lon=6, years=1)
+        >>> model = ds.h2cm.init_model(hidden_size=8, seed=1)
+        >>> model.config.hidden_size
+        8
         """
-        from xh2cm.core import ModelConfig, init_model
+        return init_model_from_dataset(self._ds, static, seed, mask=mask, fill=fill,
+                                       names=names, max_cells=max_cells, **config_kwargs)
 
-        prep = prepare(self._ds, static=static, mask=mask, fill=fill, names=names)
-        config = ModelConfig(static_names=prep.static_names, **config_kwargs)
-        forcing, static_arr = prep.arrays(prep.cells(max_cells, seed))
-        return init_model(config, seed=seed, forcing=forcing, static=static_arr)
-
-    def fit(self, obs: xr.Dataset | None = None, model: Any = None,
-            **kwargs: Any) -> tuple[Any, xr.Dataset]:
-        """Train a model on this forcing against observations (DESIGN.md §5).
-
-        See :func:`xh2cm.xr.fit.fit_dataset` for the keyword arguments
-        (``epochs=``, ``batch_size=``, ``weights=``, ``validation=``,
-        ``cells=``, ``checkpoint_dir=``, ``resume=``, ...).
+    def fit(self, obs: xr.Dataset | None = None, model: H2CM | None = None,
+            **kwargs: Any) -> tuple[H2CM, xr.Dataset]:
+        """Train a model on this forcing against observations (DESIGN.md §5;
+        :func:`xh2cm.xr.fit.fit_dataset`, which documents the keyword arguments:
+        ``epochs=``, ``batch_size=``, ``weights=``, ``validation=``, ``cells=``,
+        ``checkpoint_dir=``, ``resume=``, ...).
 
         Returns
         -------
@@ -177,7 +161,15 @@ class H2CMAccessor:
             The trained (best on validation) model.
         history : xr.Dataset
             Loss per term on (split, epoch), learning rate, skipped steps.
-        """
-        from xh2cm.xr.fit import fit_dataset
 
+        Examples
+        --------
+        >>> import xh2cm
+        >>> ds = xh2cm.datasets.synthetic_forcing(n_lat=3, n_lon=6, years=1)
+        >>> obs = ds.h2cm.run(xh2cm.datasets.truth_model(ds, hidden_size=8))[["gpp"]]
+        >>> model, history = ds.h2cm.fit(obs, epochs=1, batch_size=8, validation=None,
+        ...                              progress=False, model_kwargs={"hidden_size": 8})
+        >>> int(history.attrs["best_epoch"]), history.sizes["epoch"]
+        (-1, 1)
+        """
         return fit_dataset(self._ds, obs, model, **kwargs)

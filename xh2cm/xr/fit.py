@@ -12,13 +12,18 @@ from __future__ import annotations
 import json
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import fields
-from typing import Any
+from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
 import xarray as xr
 
+from xh2cm.xr.model import init_model_from_prepared
 from xh2cm.xr.observations import Observations, prepare_observations
-from xh2cm.xr.prepare import Prepared, prepare
+from xh2cm.xr.prepare import FillArg, MaskArg, Prepared, prepare
+
+if TYPE_CHECKING:
+    from xh2cm.core import H2CM
+    from xh2cm.training import History, LossWeights, TrainConfig, TrainingData
 
 #: ``cell_role`` values in the history Dataset.
 UNUSED, TRAIN, VALIDATION = 0, 1, 2
@@ -39,9 +44,9 @@ def _cell_coords(prep: Prepared) -> tuple[np.ndarray | None, np.ndarray | None]:
     return out[0], out[1]
 
 
-def spatial_folds(ds: xr.Dataset, k: int = 10, *, method: str = "block",
+def spatial_folds(ds: xr.Dataset, k: int = 10, *, method: Literal["block", "random"] = "block",
                   block_size: float = 10.0, seed: int = 0,
-                  mask: xr.DataArray | str | bool | None = None) -> xr.DataArray:
+                  mask: MaskArg = None) -> xr.DataArray:
     """Spatial k-fold assignment of the model's cells, on the dataset's spatial grid.
 
     Parameters
@@ -116,7 +121,7 @@ def _split(prep: Prepared, used: np.ndarray, validation: Any, seed: int
     return np.flatnonzero(~is_val), np.flatnonzero(is_val)
 
 
-def history_dataset(history: Any, prep: Prepared, role: np.ndarray,
+def history_dataset(history: History, prep: Prepared, role: np.ndarray,
                     observations: Observations, kinds: Mapping[str, str]) -> xr.Dataset:
     """The training history as a Dataset (``(split, epoch)`` per loss term; ``kinds``: the
     representation of each data term)."""
@@ -156,26 +161,26 @@ def history_dataset(history: Any, prep: Prepared, role: np.ndarray,
 def fit_dataset(
     ds: xr.Dataset,
     obs: xr.Dataset | None = None,
-    model: Any = None,
+    model: H2CM | None = None,
     *,
     variables: Sequence[str] | None = None,
     obs_names: Mapping[str, str] | None = None,
-    weights: Any = None,
+    weights: LossWeights | Mapping[str, float] | None = None,
     kinds: Mapping[str, str] | None = None,
     priors: bool = True,
-    config: Any = None,
+    config: TrainConfig | None = None,
     validation: float | xr.DataArray | None = 0.1,
     cells: xr.DataArray | None = None,
     static: Sequence[str] | None = None,
-    mask: xr.DataArray | str | bool | None = None,
-    fill: str | None = None,
+    mask: MaskArg = None,
+    fill: FillArg = None,
     names: Mapping[str, str] | None = None,
     min_valid: float = 0.5,
     model_seed: int = 0,
     model_kwargs: Mapping[str, Any] | None = None,
     callback: Callable[..., None] | None = None,
     **train_kwargs: Any,
-) -> tuple[Any, xr.Dataset]:
+) -> tuple[H2CM, xr.Dataset]:
     """Train an H2CM model on a forcing Dataset against observations (DESIGN.md §5).
 
     Parameters
@@ -231,54 +236,85 @@ def fit_dataset(
         Loss terms on ``(split, epoch)``, ``lr``, ``skipped``, ``seconds``
         per epoch, and ``cell_role`` (0 unused, 1 train, 2 validation) on the
         spatial grid; attrs hold the standardisation and observation report.
+
+    Examples
+    --------
+    A twin experiment in miniature: observations from a known model, one
+    epoch of training from a fresh one.
+
+    >>> import json
+    >>> import xh2cm
+    >>> from xh2cm.xr import fit_dataset
+    >>> ds = xh2cm.datasets.synthetic_forcing(n_lat=3, n_lon=6, years=1)
+    >>> truth = xh2cm.datasets.truth_model(ds, hidden_size=8)
+    >>> obs = ds.h2cm.run(truth)[["gpp", "et"]]
+    >>> model, history = fit_dataset(ds, obs, epochs=1, batch_size=8, validation=None,
+    ...                              progress=False, model_kwargs={"hidden_size": 8})
+    >>> history.split.values.tolist(), history.sizes["epoch"]
+    (['train', 'validation'], 1)
+    >>> sorted(json.loads(history.attrs["terms"]))
+    ['et', 'gpp', 'prior_beta_co2', 'prior_q10']
     """
-    from xh2cm.core import ModelConfig, init_model
-    from xh2cm.training import LossSpec, TrainConfig, TrainingData, month_calendar, train
+    from xh2cm.training import LossSpec, train
     from xh2cm.training.losses import daily_observations, term_kinds
 
-    cfg = config or TrainConfig()
-    known = {f.name for f in fields(TrainConfig)}
-    bad = set(train_kwargs) - known
-    if bad:
-        raise TypeError(f"unknown training options {sorted(bad)}; TrainConfig fields: "
-                        f"{sorted(known)}")
-    cfg = cfg.replace(**train_kwargs)
+    cfg = _train_config(config, train_kwargs)
     kinds = term_kinds(kinds)
-
     static_arg = tuple(model.config.static_names) if model is not None else static
     prep = prepare(ds, static=static_arg, mask=mask, fill=fill, names=names)
     observations = prepare_observations(ds if obs is None else obs, prep, names=obs_names,
                                         variables=variables, min_valid=min_valid,
                                         daily=daily_observations(kinds))
-    used = prep.cells()
-    if cells is not None:
-        used = used[_flat_mask(cells, prep, "cells=")[used]]
-        if used.size == 0:
-            raise ValueError("cells= selects no valid cell")
+    used = _used_cells(prep, cells)
     train_pos, val_pos = _split(prep, used, validation, cfg.seed)
-
-    forcing, static_arr = prep.arrays(used)
-    month_index, calendar_month, _ = month_calendar(prep.forcing[prep.time_dim].values)
-    lat, _ = _cell_coords(prep)
-    area = None if lat is None else np.cos(np.deg2rad(lat[used]))
-    data = TrainingData(
-        forcing=forcing, static=static_arr, month_index=month_index,
-        calendar_month=calendar_month,
-        monthly={k: v[:, used] for k, v in observations.monthly.items()},
-        cue=None if observations.cue is None else observations.cue[used], area=area,
-        daily={k: v[:, used] for k, v in observations.daily.items()})
+    data = _training_data(prep, observations, used)
     spec = LossSpec.for_observations(data.available, weights, priors=priors, kinds=kinds)
-
     if model is None:
-        mconf = ModelConfig(static_names=prep.static_names, **dict(model_kwargs or {}))
-        sub = {k: v[:, train_pos] for k, v in forcing.items()}
-        model = init_model(mconf, seed=model_seed, forcing=sub,
-                           static=None if static_arr is None else static_arr[train_pos])
+        model = init_model_from_prepared(prep, used[train_pos], model_seed,
+                                         **dict(model_kwargs or {}))
     model, history = train(model, data, train_pos, val_pos if val_pos.size else None,
                            spec=spec, config=cfg, callback=callback)
-
     role = np.zeros(prep.n_cells, np.int8)
     role[used[train_pos]] = TRAIN
     role[used[val_pos]] = VALIDATION
     return model, history_dataset(history, prep, role, observations,
                                   {t: spec.term(t).kind for t in spec.terms})
+
+
+def _train_config(config: TrainConfig | None, overrides: Mapping[str, Any]) -> TrainConfig:
+    """``config`` (default :class:`~xh2cm.training.TrainConfig`) with fields overridden."""
+    from xh2cm.training import TrainConfig
+
+    known = {f.name for f in fields(TrainConfig)}
+    bad = set(overrides) - known
+    if bad:
+        raise TypeError(f"unknown training options {sorted(bad)}; TrainConfig fields: "
+                        f"{sorted(known)}")
+    return (config or TrainConfig()).replace(**overrides)
+
+
+def _used_cells(prep: Prepared, cells: xr.DataArray | None) -> np.ndarray:
+    """Flat indices of the valid cells available to training (``cells=``)."""
+    used = prep.cells()
+    if cells is not None:
+        used = used[_flat_mask(cells, prep, "cells=")[used]]
+        if used.size == 0:
+            raise ValueError("cells= selects no valid cell")
+    return used
+
+
+def _training_data(prep: Prepared, observations: Observations, used: np.ndarray
+                   ) -> TrainingData:
+    """Forcing, observations, calendar and area weights of the ``used`` cells."""
+    from xh2cm.training import TrainingData, month_calendar
+
+    forcing, static_arr = prep.arrays(used)
+    month_index, calendar_month, _ = month_calendar(prep.forcing[prep.time_dim].values)
+    lat, _ = _cell_coords(prep)
+    return TrainingData(
+        forcing=forcing, static=static_arr, month_index=month_index,
+        calendar_month=calendar_month,
+        monthly={k: v[:, used] for k, v in observations.monthly.items()},
+        cue=None if observations.cue is None else observations.cue[used],
+        area=None if lat is None else np.cos(np.deg2rad(lat[used])),
+        daily={k: v[:, used] for k, v in observations.daily.items()})

@@ -12,6 +12,7 @@ import sys
 import warnings
 from collections.abc import Hashable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
+from typing import Literal
 
 import numpy as np
 import xarray as xr
@@ -20,6 +21,11 @@ from xh2cm import catalog
 from xh2cm.xr import validate
 from xh2cm.xr.units import convert, describe_conversion, units_of
 from xh2cm.xr.variables import auto_static_names, find_forcing, find_mask, find_static
+
+#: A land mask argument: a DataArray, a variable name, False (none) or None (look for one).
+MaskArg = xr.DataArray | str | bool | None
+#: The ``fill=`` option: None refuses NaN inside land cells.
+FillArg = Literal["interpolate"] | None
 
 #: Names of the internal variables of :meth:`Prepared.model_input`.
 VALID = "__valid__"
@@ -136,19 +142,59 @@ class Prepared:
 
     def arrays(self, cells: np.ndarray) -> tuple[dict[str, np.ndarray], np.ndarray | None]:
         """Numpy forcing ``(time, cell)`` and static ``(cell, n_static)`` at ``cells``."""
-        nt = self.forcing.sizes[self.time_dim]
-        ref = self.forcing["tair"]
-        forcing = {}
-        for name in catalog.FORCING_NAMES:
-            da = xr.broadcast(self.forcing[name], ref)[0]
-            arr = da.transpose(self.time_dim, *self.spatial_dims).values
-            forcing[name] = np.asarray(arr, dtype=float).reshape(nt, -1)[:, cells]
-        if not self.static:
-            return forcing, None
-        static = np.stack(
-            [np.asarray(da.values, dtype=float).ravel()[cells] for da in self.static], axis=-1
+        return cell_arrays(self.forcing, self.static, self.time_dim, self.spatial_dims, cells)
+
+
+def cell_arrays(forcing: xr.Dataset, static: Sequence[xr.DataArray], time_dim: Hashable,
+                spatial_dims: Sequence[Hashable], cells: np.ndarray
+                ) -> tuple[dict[str, np.ndarray], np.ndarray | None]:
+    """The one extraction of model arrays from xarray: forcing ``(time, cell)`` and static
+    predictors ``(cell, n_static)`` (None if there are none) at flat (C-order) ``cells``.
+
+    Used for a whole :class:`Prepared` input and for each dask block of a run alike.
+    ``co2`` (and any forcing with fewer dims) is broadcast onto ``tair``'s dims.
+    """
+    nt = forcing.sizes[time_dim]
+    ref = forcing["tair"]
+    out = {}
+    for name in catalog.FORCING_NAMES:
+        da = xr.broadcast(forcing[name], ref)[0].transpose(time_dim, *spatial_dims)
+        out[name] = np.asarray(da.values, dtype=float).reshape(nt, -1)[:, cells]
+    if not static:
+        return out, None
+    arr = np.stack([np.asarray(da.transpose(*spatial_dims).values, dtype=float).reshape(-1)[cells]
+                    for da in static], axis=-1)
+    return out, arr
+
+
+def forcing_dataset(ds: xr.Dataset, *, mask: MaskArg = None, fill: FillArg = None,
+                    names: Mapping[str, str] | None = None, masked: bool = True) -> xr.Dataset:
+    """The forcing as the model sees it: ``rn, prec, tair, vpd, co2`` in catalog units.
+
+    Parameters
+    ----------
+    ds : xarray.Dataset
+        Daily forcing.
+    mask, fill, names
+        As for :func:`prepare`.
+    masked : bool
+        Set cells the model does not run on (ocean, no data) to NaN.
+
+    Returns
+    -------
+    xarray.Dataset
+        CF attributes from the catalog; ``co2`` keeps its own dims (scalar,
+        ``(time,)`` or gridded). Lazy if the input is dask-backed.
+    """
+    prep = prepare(ds, static=(), mask=mask, fill=fill, names=names)
+    out = prep.forcing
+    if masked:
+        out = out.map(
+            lambda da: da.where(prep.valid) if set(prep.valid.dims) <= set(da.dims) else da,
+            keep_attrs=True,
         )
-        return forcing, static
+    out.attrs = {"title": "xh2cm forcing", "Conventions": "CF-1.8"}
+    return out
 
 
 def _warn(message: str) -> None:
@@ -177,8 +223,8 @@ def prepare(
     ds: xr.Dataset,
     *,
     static: Sequence[str] | None = (),
-    mask: xr.DataArray | str | bool | None = None,
-    fill: str | None = None,
+    mask: MaskArg = None,
+    fill: FillArg = None,
     names: Mapping[str, str] | None = None,
 ) -> Prepared:
     """Find, convert and validate model input.
@@ -213,8 +259,49 @@ def prepare(
     validate.check_fill(fill)
     time_dim = validate.find_time_dim(ds)
     validate.check_time(ds, time_dim)
-    matches = find_forcing(ds, names)
+    read = _read_forcing(ds, names, time_dim)
+    grid = _grid(read)
+    mask_da, mask_desc = find_mask(ds, mask)
+    land = _land(mask_da, mask_desc, grid)
+    mask_names = [n for n in (mask, getattr(mask_da, "name", None)) if isinstance(n, str)]
+    static_names, static_das = _static(ds, static, grid, read, mask_names)
+    summ = _summarise(read.forcing, static_das, grid, time_dim)
+    valid, notes = _valid_cells(summ, land, static_names, read.labels, mask_desc)
+    notes += _nan_in_land(read, summ, valid, grid, fill, time_dim)
+    _check_precipitation(summ, valid, grid, read.info["prec"].source)
+    for note in notes:
+        _warn(note)
+    return Prepared(
+        forcing=read.forcing,
+        static=static_das,
+        static_names=static_names,
+        valid=xr.DataArray(valid, dims=grid.dims, coords=grid.coords, name="valid"),
+        coords=read.coords,
+        time_dim=time_dim,
+        spatial_dims=tuple(grid.dims),
+        info=read.info,
+        mask=mask_desc,
+        n_land=int(land.sum()),
+        notes=notes,
+        history=str(ds.attrs["history"]) if ds.attrs.get("history") else None,
+    )
 
+
+@dataclass
+class _Read:
+    """Forcing found and converted (a step of :func:`prepare`)."""
+
+    forcing: xr.Dataset
+    info: dict[str, ForcingInfo]
+    labels: dict[str, str]
+    sources: list[str]
+    spatial: tuple[Hashable, ...]
+    coords: dict[Hashable, xr.DataArray]
+
+
+def _read_forcing(ds: xr.Dataset, names: Mapping[str, str] | None, time_dim: str) -> _Read:
+    """Find each forcing variable, read its units, convert it to catalog units."""
+    matches = find_forcing(ds, names)
     raw: dict[str, xr.DataArray] = {}
     info: dict[str, ForcingInfo] = {}
     labels: dict[str, str] = {}
@@ -233,7 +320,6 @@ def prepare(
     coords = {
         k: v for k, v in ds.coords.items() if v.dims and set(v.dims) <= {time_dim, *spatial}
     }
-
     forcing: dict[str, xr.DataArray] = {}
     for name, da in raw.items():
         order = [d for d in (time_dim, *spatial) if d in da.dims]
@@ -243,29 +329,45 @@ def prepare(
         da = convert(da, info[name].units, variable=name)
         da.attrs = catalog.FORCING[name].attrs()
         forcing[name] = da.rename(name)
-    fds = xr.Dataset(forcing, coords=coords)
-    grid = xr.DataArray(
-        np.zeros(tuple(fds.sizes[d] for d in spatial), dtype=bool),
-        dims=spatial,
-        coords={k: v for k, v in coords.items() if set(v.dims) <= set(spatial)},
+    return _Read(xr.Dataset(forcing, coords=coords), info, labels,
+                 [m.source for m in matches.values()], spatial, coords)
+
+
+def _grid(read: _Read) -> xr.DataArray:
+    """An all-False boolean template on the forcing's spatial dims and coordinates."""
+    fds = read.forcing
+    return xr.DataArray(
+        np.zeros(tuple(fds.sizes[d] for d in read.spatial), dtype=bool),
+        dims=read.spatial,
+        coords={k: v for k, v in read.coords.items() if set(v.dims) <= set(read.spatial)},
     )
 
-    # land mask and static predictors on the forcing grid
-    mask_da, mask_desc = find_mask(ds, mask)
-    land = grid | True
-    if mask_da is not None:
-        land = _align(mask_da, grid, f"land mask ({mask_desc})").astype(bool).compute()
-    if static is None:
-        exclude = [m.source for m in matches.values()]
-        exclude += [n for n in (mask, getattr(mask_da, "name", None)) if isinstance(n, str)]
-        static = auto_static_names(ds, spatial, exclude)
-    static_names = tuple(static)
-    static_das = [
-        _align(da.astype(float), grid, f"static predictor {da.name!r}")
-        for da in find_static(ds, static_names, spatial)
-    ]
 
-    # one pass over the data: all-NaN cells, NaN counts, precipitation minimum
+def _land(mask: xr.DataArray | None, desc: str, grid: xr.DataArray) -> np.ndarray:
+    """Boolean land mask on the grid (all land without a mask)."""
+    if mask is None:
+        return np.ones(grid.shape, dtype=bool)
+    land = _align(mask, grid, f"land mask ({desc})").astype(bool).compute()
+    return np.asarray(land.values, dtype=bool)
+
+
+def _static(ds: xr.Dataset, static: Sequence[str] | None, grid: xr.DataArray, read: _Read,
+            mask_names: Sequence[str]) -> tuple[tuple[str, ...], list[xr.DataArray]]:
+    """Static predictor names (auto-detected if None, never forcing or the mask) and their
+    arrays on the grid."""
+    if static is None:
+        static = auto_static_names(ds, read.spatial, [*read.sources, *mask_names])
+    names = tuple(static)
+    arrays = [
+        _align(da.astype(float), grid, f"static predictor {da.name!r}")
+        for da in find_static(ds, names, read.spatial)
+    ]
+    return names, arrays
+
+
+def _summarise(fds: xr.Dataset, static: Sequence[xr.DataArray], grid: xr.DataArray,
+               time_dim: str) -> dict[str, np.ndarray]:
+    """One pass over the data: all-NaN cells, NaN counts, precipitation minimum, static NaN."""
     summary = {}
     for name, da in fds.data_vars.items():
         isnull = da.isnull()
@@ -273,25 +375,28 @@ def prepare(
         summary[f"{name}/allnan"] = isnull.all(tdims)
         summary[f"{name}/nnan"] = isnull.sum(tdims)
     summary["prec/min"] = fds["prec"].min(time_dim, skipna=True)
-    for i, da in enumerate(static_das):
+    for i, da in enumerate(static):
         summary[f"static{i}/nan"] = da.isnull()
-    summ = {
-        k: v.broadcast_like(grid).transpose(*grid.dims).values
+    return {
+        str(k): v.broadcast_like(grid).transpose(*grid.dims).values
         for k, v in xr.Dataset(summary).compute().data_vars.items()
     }
 
+
+def _valid_cells(summ: Mapping[str, np.ndarray], land: np.ndarray,
+                 static_names: Sequence[str], labels: Mapping[str, str], mask_desc: str
+                 ) -> tuple[np.ndarray, list[str]]:
+    """Land cells with complete forcing and static data, and notes on the cells skipped."""
     notes: list[str] = []
-    land_np = np.asarray(land.values, dtype=bool)
-    dyn = [n for n in catalog.FORCING_NAMES if n != "co2"]
-    missing_any = np.zeros(grid.shape, dtype=bool)
-    has_data = np.zeros(grid.shape, dtype=bool)
+    missing_any = np.zeros(land.shape, dtype=bool)
+    has_data = np.zeros(land.shape, dtype=bool)
     for name in catalog.FORCING_NAMES:
         missing_any |= summ[f"{name}/allnan"]
-        if name in dyn:
+        if name != "co2":
             has_data |= ~summ[f"{name}/allnan"]
     if summ["co2/allnan"].all():
         raise ValueError(f"{labels['co2']} is entirely NaN; give CO2 values (e.g. 400 ppm)")
-    skipped = land_np & has_data & missing_any
+    skipped = land & has_data & missing_any
     if skipped.any():
         which = [n for n in catalog.FORCING_NAMES if (skipped & summ[f"{n}/allnan"]).any()]
         notes.append(
@@ -299,7 +404,7 @@ def prepare(
             f"{', '.join(labels[n] for n in which)} while other forcing has data there; "
             "they are skipped (NaN output)"
         )
-    valid = land_np & ~missing_any
+    valid = land & ~missing_any
     for i, name in enumerate(static_names):
         bad = valid & summ[f"static{i}/nan"]
         if bad.any():
@@ -310,11 +415,17 @@ def prepare(
             valid &= ~bad
     if not valid.any():
         raise ValueError(
-            f"no cell to run: of {valid.size} cell(s), {int(land_np.sum())} are land "
+            f"no cell to run: of {valid.size} cell(s), {int(land.sum())} are land "
             f"(mask: {mask_desc}) and none has complete forcing and static data"
         )
+    return valid, notes
 
-    # NaN inside land cells: refuse, or fill explicitly
+
+def _nan_in_land(read: _Read, summ: Mapping[str, np.ndarray], valid: np.ndarray,
+                 grid: xr.DataArray, fill: FillArg, time_dim: str) -> list[str]:
+    """NaN inside cells that run: refuse, naming an example, or fill (``fill=``) in place."""
+    notes = []
+    fds, info, labels = read.forcing, read.info, read.labels
     n_time = fds.sizes[time_dim]
     for name in catalog.FORCING_NAMES:
         nnan = np.where(valid, summ[f"{name}/nnan"], 0)
@@ -343,32 +454,18 @@ def prepare(
             f"fill={fill!r}: filled {n_values} NaN value(s) of {labels[name]} "
             f"(affecting {int(bad_cells.sum())} land cell(s))"
         )
+    return notes
 
-    # negative precipitation
+
+def _check_precipitation(summ: Mapping[str, np.ndarray], valid: np.ndarray,
+                         grid: xr.DataArray, source: str) -> None:
+    """Refuse negative precipitation in cells that run."""
     pmin = np.where(valid, summ["prec/min"], np.inf)
-    if (pmin < 0).any():
-        neg = pmin < 0
-        pos = np.unravel_index(int(np.argmin(pmin)), pmin.shape)
-        example = validate.describe_point(grid, dict(zip(grid.dims, pos, strict=True)))
-        raise ValueError(
-            validate.negative_precip_message(
-                info["prec"].source, float(pmin.min()), int(neg.sum()), example
-            )
-        )
-
-    for note in notes:
-        _warn(note)
-    return Prepared(
-        forcing=fds,
-        static=static_das,
-        static_names=static_names,
-        valid=xr.DataArray(valid, dims=grid.dims, coords=grid.coords, name="valid"),
-        coords=coords,
-        time_dim=time_dim,
-        spatial_dims=tuple(grid.dims),
-        info=info,
-        mask=mask_desc,
-        n_land=int(land_np.sum()),
-        notes=notes,
-        history=str(ds.attrs["history"]) if ds.attrs.get("history") else None,
+    if not (pmin < 0).any():
+        return
+    pos = np.unravel_index(int(np.argmin(pmin)), pmin.shape)
+    example = validate.describe_point(grid, dict(zip(grid.dims, map(int, pos), strict=True)))
+    raise ValueError(
+        validate.negative_precip_message(source, float(pmin.min()), int((pmin < 0).sum()),
+                                         example)
     )

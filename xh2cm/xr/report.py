@@ -2,11 +2,17 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+import xarray as xr
 
 from xh2cm import catalog
-from xh2cm.xr.prepare import ForcingInfo, Prepared
+from xh2cm.xr.prepare import FillArg, ForcingInfo, MaskArg, Prepared, prepare
+
+if TYPE_CHECKING:
+    from xh2cm.core import H2CM
 
 
 @dataclass(frozen=True)
@@ -82,3 +88,36 @@ class InputReport:
             lines.append(f"filled NaN        : {', '.join(filled)}")
         lines += [f"note: {n}" for n in self.notes]
         return "\n".join(lines)
+
+
+def check_dataset(
+    ds: xr.Dataset,
+    model: H2CM | None = None,
+    *,
+    static: Sequence[str] | None = None,
+    mask: MaskArg = None,
+    fill: FillArg = None,
+    names: Mapping[str, str] | None = None,
+) -> InputReport:
+    """Validate ``ds`` as model input and report how it was read (``ds.h2cm.check``).
+
+    Parameters
+    ----------
+    ds : xarray.Dataset
+        Forcing, as for ``ds.h2cm.run``.
+    model : H2CM, optional
+        If given, its ``config.static_names`` are the static predictors.
+    static : sequence of str, optional
+        Static predictors; default: the model's, else auto-detected.
+    mask, fill, names
+        As for :func:`xh2cm.xr.prepare.prepare`.
+
+    Raises
+    ------
+    ValueError, KeyError
+        Exactly as a run would.
+    """
+    if static is None and model is not None:
+        static = tuple(model.config.static_names)
+    return InputReport.from_prepared(prepare(ds, static=static, mask=mask, fill=fill,
+                                             names=names))

@@ -13,14 +13,25 @@ import datetime as _dt
 import json
 import uuid
 from collections.abc import Hashable, Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import dask.array as dsa
 import numpy as np
 import xarray as xr
 
 from xh2cm import __version__, catalog
-from xh2cm.xr.prepare import STATIC_PREFIX, VALID, Prepared, prepare
+from xh2cm.xr.prepare import (
+    STATIC_PREFIX,
+    VALID,
+    FillArg,
+    MaskArg,
+    Prepared,
+    cell_arrays,
+    prepare,
+)
+
+if TYPE_CHECKING:
+    from xh2cm.core import H2CM
 
 #: Global attributes of every output Dataset.
 GLOBAL_ATTRS = {
@@ -68,22 +79,9 @@ def _run_block(
 
     result: dict[str, np.ndarray] = {}
     if cells.size:
-        ref = block["tair"]
-        forcing = {}
-        for name in catalog.FORCING_NAMES:
-            da = xr.broadcast(block[name], ref)[0].transpose(*full)
-            forcing[name] = np.asarray(da.values, dtype=float).reshape(nt, ncell)[:, cells]
-        static = None
-        if n_static:
-            static = np.stack(
-                [
-                    np.asarray(block[f"{STATIC_PREFIX}{i}"].transpose(*spatial_dims).values,
-                               dtype=float).reshape(-1)[cells]
-                    for i in range(n_static)
-                ],
-                axis=-1,
-            )
-        result = _core().simulate(model.obj, forcing, static, spinup=spinup)
+        static = [block[f"{STATIC_PREFIX}{i}"] for i in range(n_static)]
+        forcing, static_arr = cell_arrays(block, static, time_dim, spatial_dims, cells)
+        result = _core().simulate(model.obj, forcing, static_arr, spinup=spinup)
 
     out = {}
     for name in (*catalog.DYNAMIC_OUTPUTS, *catalog.STATIC_OUTPUTS):
@@ -128,7 +126,7 @@ def _spatial_chunks(inp: xr.Dataset, spatial: tuple[Hashable, ...]) -> dict[Hash
 
 
 def simulate_prepared(
-    prep: Prepared, model: Any, *, spinup: bool | int = True, dtype: Any = np.float32
+    prep: Prepared, model: H2CM, *, spinup: bool | int = True, dtype: Any = np.float32
 ) -> xr.Dataset:
     """Run ``model`` on already prepared input; see :func:`run_dataset`."""
     time_dim, spatial = prep.time_dim, prep.spatial_dims
@@ -161,7 +159,7 @@ def simulate_prepared(
     return out
 
 
-def _global_attrs(prep: Prepared, model: Any, spinup: bool | int) -> dict[str, str]:
+def _global_attrs(prep: Prepared, model: H2CM, spinup: bool | int) -> dict[str, str]:
     now = _dt.datetime.now(_dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
     history = f"{now}: xh2cm {__version__} run_dataset(spinup={spinup!r})"
     if prep.history:
@@ -177,11 +175,11 @@ def _global_attrs(prep: Prepared, model: Any, spinup: bool | int) -> dict[str, s
 
 def run_dataset(
     ds: xr.Dataset,
-    model: Any,
+    model: H2CM,
     *,
     spinup: bool | int = True,
-    mask: xr.DataArray | str | bool | None = None,
-    fill: str | None = None,
+    mask: MaskArg = None,
+    fill: FillArg = None,
     names: Mapping[str, str] | None = None,
     dtype: Any = np.float32,
 ) -> xr.Dataset:

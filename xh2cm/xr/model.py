@@ -1,0 +1,83 @@
+"""Fresh models whose input standardisation comes from a Dataset.
+
+The xarray side of :func:`xh2cm.core.init_model`: the architecture is a
+:class:`~xh2cm.core.ModelConfig` whose static predictors are those the data
+provide, and the means and spreads of the network inputs are those of the
+data's valid cells (after unit conversion and masking, exactly as ``run`` sees
+them). Used by ``ds.h2cm.init_model``, :func:`xh2cm.xr.fit.fit_dataset` and
+:func:`xh2cm.datasets.truth_model`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import xarray as xr
+
+from xh2cm.xr.prepare import FillArg, MaskArg, Prepared, prepare
+
+if TYPE_CHECKING:
+    from xh2cm.core import H2CM
+
+
+def init_model_from_prepared(prep: Prepared, cells: np.ndarray, seed: int = 0,
+                             **config_kwargs: Any) -> H2CM:
+    """A fresh model standardised on ``cells`` (flat indices) of prepared input.
+
+    ``**config_kwargs`` are other :class:`~xh2cm.core.ModelConfig` fields; the
+    static predictors are ``prep.static_names``.
+    """
+    from xh2cm.core import ModelConfig, init_model
+
+    config = ModelConfig(static_names=prep.static_names, **config_kwargs)
+    forcing, static = prep.arrays(cells)
+    return init_model(config, seed=seed, forcing=forcing, static=static)
+
+
+def init_model_from_dataset(
+    ds: xr.Dataset,
+    static: Sequence[str] | None = None,
+    seed: int = 0,
+    *,
+    mask: MaskArg = None,
+    fill: FillArg = None,
+    names: Mapping[str, str] | None = None,
+    max_cells: int | None = 10_000,
+    **config_kwargs: Any,
+) -> H2CM:
+    """A fresh model whose input standardisation comes from ``ds``.
+
+    Parameters
+    ----------
+    ds : xarray.Dataset
+        Forcing with static predictors, as for ``ds.h2cm.run``.
+    static : sequence of str, optional
+        Static predictors in order; None: every float variable without a
+        time dim that is not forcing, mask or coordinate; ``[]``: none.
+    seed : int
+        Weight initialisation seed (and of the choice of cells).
+    mask, fill, names
+        As for :func:`xh2cm.xr.prepare.prepare`.
+    max_cells : int or None
+        Use at most this many (randomly chosen) valid cells for the
+        statistics, to bound memory; None uses all.
+    **config_kwargs
+        Other :class:`xh2cm.core.ModelConfig` fields (``hidden_size``, ...).
+
+    Returns
+    -------
+    xh2cm.core.H2CM
+
+    Examples
+    --------
+    >>> import xh2cm
+    >>> from xh2cm.xr.model import init_model_from_dataset
+    >>> ds = xh2cm.datasets.synthetic_forcing(n_lat=4, n_lon=6, years=1)
+    >>> model = init_model_from_dataset(ds, hidden_size=8)
+    >>> model.config.static_names == xh2cm.datasets.static_names(ds)
+    True
+    """
+    prep = prepare(ds, static=static, mask=mask, fill=fill, names=names)
+    return init_model_from_prepared(prep, prep.cells(max_cells, seed), seed, **config_kwargs)
