@@ -15,7 +15,6 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 import pytest
-from test_core_model import CONFIG, make_forcing_arrays, make_static
 
 from xh2cm.core import Forcing, init_model, reattach_groundwater, set_global_constants, spinup
 
@@ -23,9 +22,9 @@ N_TIME, N_CELL, CYCLES = 120, 3, 30  # baseflow timescale 20 d: 30 cycles are eq
 
 
 @pytest.fixture(scope="module")
-def setup():
+def setup(make_forcing_arrays, make_static, small_config):
     arrays = make_forcing_arrays(n_time=N_TIME)
-    model = init_model(CONFIG, seed=1, forcing=arrays, static=make_static())
+    model = init_model(small_config, seed=1, forcing=arrays, static=make_static())
     model = set_global_constants(model, beta_base=0.05)
     return model, Forcing.from_mapping(arrays), jnp.asarray(make_static(), jnp.float32)
 

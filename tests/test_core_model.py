@@ -38,46 +38,6 @@ _forward = eqx.filter_jit(lambda m, f, s, init: m(f, s, init))
 _spinup = eqx.filter_jit(lambda m, f, s, init, cycles: spinup(m, f, s, cycles=cycles, init=init))
 
 
-def make_forcing_arrays(n_time=N_TIME, n_cell=N_CELL):
-    """Deterministic forcing with frost, snow, melt, rain, dry spells and a night-like day.
-
-    Parameters
-    ----------
-    n_time, n_cell : int
-        Shape of the series.
-
-    Returns
-    -------
-    dict of ndarray
-        ``rn, prec, tair, vpd`` ``(time, cell)`` and ``co2`` ``(time,)`` in
-        catalog units. Days 0–14 are below 0 degC with snow every other day
-        (day 4 exactly 0 degC); days 15–29 are mild and dry (melt); from day 30
-        rain pulses of three days alternate with four dry days; day 40 has
-        negative net radiation.
-    """
-    day = np.arange(n_time)[:, None] + np.zeros((1, n_cell))
-    cell = np.arange(n_cell)[None, :] + np.zeros((n_time, 1))
-    tair = np.where(day < 15, -8 + 0.4 * day, np.where(day < 30, 3 + 0.5 * (day - 15),
-                                                        15 + 10 * np.sin(day / 5)))
-    tair = tair + 0.7 * cell
-    tair[4] = 0.0
-    prec = np.where(day < 15, 6.0 * (day % 2 == 0), np.where(day < 30, 0.0,
-                                                            20.0 * ((day - 30) % 7 < 3)))
-    prec = prec * (1 + 0.3 * cell)
-    rn = np.where(day < 15, 40.0, np.where(day < 30, 110.0, 180 + 50 * np.cos(day / 3)))
-    rn = rn + 5 * cell
-    rn[40] = -30.0
-    vpd = np.clip(2 + 0.8 * np.maximum(tair, 0) - 0.1 * prec, 0, None)
-    co2 = 390 + 0.01 * np.arange(n_time)
-    return {"rn": rn, "prec": prec, "tair": tair, "vpd": vpd, "co2": co2}
-
-
-def make_static(n_cell=N_CELL, seed=0):
-    """Random static predictors ``(cell, 2)`` (elevation in m, clay fraction)."""
-    rng = np.random.default_rng(seed)
-    return np.stack([rng.uniform(0, 3000, n_cell), rng.uniform(0, 0.6, n_cell)], 1)
-
-
 def assert_outputs_close(actual, expected, rel=1e-6):
     """Compare two output dicts with a per-variable, scale-aware tolerance.
 
@@ -105,7 +65,7 @@ def assert_outputs_close(actual, expected, rel=1e-6):
 
 
 @pytest.fixture(scope="module")
-def arrays():
+def arrays(make_forcing_arrays):
     return make_forcing_arrays()
 
 
@@ -115,13 +75,14 @@ def forcing(arrays):
 
 
 @pytest.fixture(scope="module")
-def static():
+def static(make_static):
     return jnp.asarray(make_static(), jnp.float32)
 
 
 @pytest.fixture(scope="module")
-def model(arrays):
-    return init_model(CONFIG, seed=1, forcing=arrays, static=make_static())
+def model(small_model):
+    assert small_model.config == CONFIG
+    return small_model
 
 
 @pytest.fixture(scope="module")
@@ -534,7 +495,7 @@ def test_default_architecture_matches_design():
     assert shape(m0.normalization.static_mean) == (0,)
 
 
-def test_init_model_normalization_from_data(arrays):
+def test_init_model_normalization_from_data(arrays, make_static):
     st = make_static()
     st[0, 1] = np.nan
     m = init_model(CONFIG, seed=0, forcing=arrays, static=st)
@@ -583,7 +544,7 @@ def test_beta_co2_and_wue_are_one_degree_of_freedom(model, forcing, static, outp
     assert_outputs_close(same, {k: outputs[0][k] for k in same}, rel=2e-5)
 
 
-def test_sm_max_scale_sets_how_fast_adam_moves_the_soil_capacity(arrays):
+def test_sm_max_scale_sets_how_fast_adam_moves_the_soil_capacity(arrays, make_static):
     """DESIGN's sm_max = softplus(out + 100) + 1 moves ~1 mm per unit of raw output, i.e.
     about one learning rate per Adam step; sm_max_scale=100 moves it 100 times faster.
     set_head_bias and the activation agree for any scale."""

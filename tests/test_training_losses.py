@@ -7,38 +7,37 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 import pytest
-from training_helpers import MONTHLY, fresh_model, twin_arrays, twin_data
 
 from xh2cm.core import trainable_filter
 from xh2cm.training import LossSpec, LossWeights, Prior, loss_terms, observation_scales
 from xh2cm.training.losses import TERMS
 
 
-def _outputs(**kw):
-    out = twin_arrays(**kw)[4]
+def _outputs(twin, **kw):
+    out = twin.arrays(**kw)[4]
     return {k: jnp.asarray(v) for k, v in out.items()}
 
 
-def test_all_terms_zero_at_truth_and_positive_elsewhere():
+def test_all_terms_zero_at_truth_and_positive_elsewhere(twin):
     # two years: with one, anomalies from the seasonal cycle (NEE IAV) are identically 0
-    data = twin_data(years=2)
+    data = twin.data(years=2)
     cells = np.arange(data.n_cells)
     spec = LossSpec.for_observations(data.available, priors=False)
     assert set(spec.terms) == set(TERMS)
     obs = data.obs(cells)
     scales = observation_scales(obs, spec)
-    terms = loss_terms(_outputs(years=2), obs, spec, scales)
+    terms = loss_terms(_outputs(twin, years=2), obs, spec, scales)
     for k, v in terms.items():
         assert float(v) == pytest.approx(0.0, abs=1e-6), k
-    wrong = {k: v * 1.3 + 0.1 for k, v in _outputs(years=2).items()}
+    wrong = {k: v * 1.3 + 0.1 for k, v in _outputs(twin, years=2).items()}
     wrong["npp"] = wrong["npp"] * 0.7  # CUE is a ratio: change it explicitly
     terms = loss_terms(wrong, obs, spec, scales)
     small = {k: float(v) for k, v in terms.items() if not float(v) > 1e-4}
     assert not small
 
 
-def test_only_gpp_and_et():
-    data = twin_data(obs=("gpp", "et"), cue=False)
+def test_only_gpp_and_et(twin):
+    data = twin.data(obs=("gpp", "et"), cue=False)
     spec = LossSpec.for_observations(data.available)
     assert spec.terms == ("et", "gpp")
     assert spec.priors == ("prior_beta_co2", "prior_q10")
@@ -51,8 +50,8 @@ def test_only_gpp_and_et():
         LossWeights.from_any({"gpq": 1.0})
 
 
-def test_nan_observations_are_masked_with_finite_gradients():
-    data = twin_data()
+def test_nan_observations_are_masked_with_finite_gradients(twin):
+    data = twin.data()
     cells = np.arange(data.n_cells)
     spec = LossSpec.for_observations(data.available)
     rng = np.random.default_rng(0)
@@ -62,7 +61,7 @@ def test_nan_observations_are_masked_with_finite_gradients():
     obs = data.obs(cells)
     scales = observation_scales(obs, spec)
     assert scales["swe"] == 1.0
-    model = fresh_model()
+    model = twin.fresh_model()
     forcing, static, _ = data.batch(cells)
 
     def loss(params, rest):
@@ -77,11 +76,11 @@ def test_nan_observations_are_masked_with_finite_gradients():
     assert float(terms["swe"]) == 0.0
 
 
-def test_standardisation_makes_terms_unit_free():
-    data = twin_data(obs=("et", "nee"), cue=False)
+def test_standardisation_makes_terms_unit_free(twin):
+    data = twin.data(obs=("et", "nee"), cue=False)
     cells = np.arange(data.n_cells)
     spec = LossSpec.for_observations(data.available, priors=False)
-    out = _outputs()
+    out = _outputs(twin, )
     wrong = {k: v * 0.8 for k, v in out.items()}
     obs = data.obs(cells)
     t1 = loss_terms(wrong, obs, spec, observation_scales(obs, spec))
@@ -93,10 +92,10 @@ def test_standardisation_makes_terms_unit_free():
         assert float(t2[k]) == pytest.approx(float(t1[k]), rel=1e-4)
 
 
-def test_priors():
+def test_priors(twin):
     spec = LossSpec.for_observations(["gpp"], q10_prior=Prior(2.0, 0.5))
     out = {"gpp": jnp.ones((40, 3)), "beta_co2": jnp.asarray(0.0025), "q10": jnp.asarray(3.0)}
-    data = twin_data(obs=("gpp",), cue=False, n_lat=6, n_lon=12)
+    data = twin.data(obs=("gpp",), cue=False, n_lat=6, n_lon=12)
     obs = data.obs(np.arange(3))
     terms = loss_terms({**out, "gpp": jnp.ones((data.n_time, 3))}, obs, spec, {"gpp": 1.0})
     assert float(terms["prior_beta_co2"]) == pytest.approx(((0.0025 - 0.0015) / 0.0005) ** 2)
@@ -109,12 +108,12 @@ def test_priors():
         Prior(1.0, 0.0)
 
 
-def test_padding_cells_do_not_change_terms():
-    data = twin_data()
+def test_padding_cells_do_not_change_terms(twin):
+    data = twin.data()
     spec = LossSpec.for_observations(data.available)
     cells = np.arange(10)
     scales = observation_scales(data.obs(cells), spec)
-    model = fresh_model()
+    model = twin.fresh_model()
     f1, s1, o1 = data.batch(cells)
     f2, s2, o2 = data.batch(cells, size=16)
     t1 = loss_terms(model(f1, s1)[0], o1, spec, scales)
@@ -123,13 +122,13 @@ def test_padding_cells_do_not_change_terms():
         assert float(t2[k]) == pytest.approx(float(t1[k]), rel=1e-5, abs=1e-7), k
 
 
-def test_monthly_obs_names_cover_terms():
-    assert {t.obs for t in TERMS.values()} <= set(MONTHLY) | {"cue"}
+def test_monthly_obs_names_cover_terms(twin):
+    assert {t.obs for t in TERMS.values()} <= set(twin.MONTHLY) | {"cue"}
 
 
-def test_daily_term_compares_days_and_masks_gaps():
-    data = twin_data(obs=("q", "et"), cue=False)
-    _, _, _, _, truth, _ = twin_arrays()
+def test_daily_term_compares_days_and_masks_gaps(twin):
+    data = twin.data(obs=("q", "et"), cue=False)
+    _, _, _, _, truth, _ = twin.arrays()
     daily_q = truth["q"].astype(np.float32).copy()
     daily_q[::7] = np.nan  # weekly gaps
     data.daily = {"q": daily_q}
@@ -141,7 +140,7 @@ def test_daily_term_compares_days_and_masks_gaps():
     scales = observation_scales(obs, spec)
     ok = np.isfinite(daily_q)
     assert scales["q"] == pytest.approx(float(np.std(daily_q[ok])), rel=1e-5)
-    out = _outputs()
+    out = _outputs(twin, )
     assert float(loss_terms(out, obs, spec, scales)["q"]) == pytest.approx(0.0, abs=1e-10)
     # an error on one day counts as that day's squared standardised error, over valid days
     day, cell = 3, 5
@@ -167,11 +166,11 @@ def test_term_kinds_validation():
         LossSpec.for_observations(["q"], kinds={"q": "weekly"})
 
 
-def test_train_refuses_daily_term_without_daily_data():
+def test_train_refuses_daily_term_without_daily_data(twin):
     from xh2cm.training import TrainConfig, train
 
-    data = twin_data(obs=("q",), cue=False)
+    data = twin.data(obs=("q",), cue=False)
     spec = LossSpec.for_observations(data.available, kinds={"q": "daily"})
     with pytest.raises(ValueError, match=r"compares \['q'\] daily"):
-        train(fresh_model(), data, np.arange(4), spec=spec,
+        train(twin.fresh_model(), data, np.arange(4), spec=spec,
               config=TrainConfig(epochs=1, progress=False))

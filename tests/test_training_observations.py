@@ -7,15 +7,13 @@ import pandas as pd
 import pytest
 import xarray as xr
 
-from xh2cm.datasets import synthetic_forcing
 from xh2cm.xr.observations import find_observations, prepare_observations
 from xh2cm.xr.prepare import prepare
 
 
 @pytest.fixture(scope="module")
-def prep():
-    ds = synthetic_forcing(n_lat=3, n_lon=4, years=2, seed=0)
-    return prepare(ds, static=())
+def prep(tiny_ds):
+    return prepare(tiny_ds, static=())
 
 
 def _field(prep, time, values, name="gpp", units="g m-2 d-1", **attrs):

@@ -10,7 +10,6 @@ import jax.numpy as jnp
 import numpy as np
 import optax
 import pytest
-from training_helpers import fresh_model, twin_data
 
 from xh2cm.core import trainable_filter
 from xh2cm.training import (
@@ -41,13 +40,13 @@ def _scales(data, cells, spec):
 
 
 @pytest.fixture(scope="module")
-def data():
-    return twin_data()
+def data(twin):
+    return twin.data()
 
 
-def _step_inputs(data, n_cells=16):
+def _step_inputs(twin, data, n_cells=16):
     """Fresh model, loss spec, optimizer and its state, and scales for one batch of cells."""
-    model = fresh_model()
+    model = twin.fresh_model()
     spec = LossSpec.for_observations(data.available)
     opt = make_optimizer(FAST, 2)
     opt_state = opt.init(eqx.filter(model, trainable_filter(model)))
@@ -55,8 +54,8 @@ def _step_inputs(data, n_cells=16):
     return model, spec, opt, opt_state, cells, _scales(data, cells, spec)
 
 
-def test_poisoned_batch_leaves_model_and_optimizer_untouched(data):
-    model, spec, opt, opt_state, cells, scales = _step_inputs(data)
+def test_poisoned_batch_leaves_model_and_optimizer_untouched(twin, data):
+    model, spec, opt, opt_state, cells, scales = _step_inputs(twin, data)
     forcing, static, obs = data.batch(cells)
     # one good step first, so the optimizer state is non-trivial
     # spin-up cycles and segment passed as train() passes them: same compiled step
@@ -77,12 +76,12 @@ def test_poisoned_batch_leaves_model_and_optimizer_untouched(data):
         eqx.filter(m3, eqx.is_array)))
 
 
-def test_poisoned_cell_is_skipped_and_logged(data, caplog):
-    bad = twin_data()
+def test_poisoned_cell_is_skipped_and_logged(twin, data, caplog):
+    bad = twin.data()
     bad.forcing["rn"] = bad.forcing["rn"].copy()
     bad.forcing["rn"][10, 5] = np.inf
     with caplog.at_level(logging.WARNING, logger="xh2cm.training"):
-        model, hist = train(fresh_model(), bad, np.arange(32), config=FAST)
+        model, hist = train(twin.fresh_model(), bad, np.arange(32), config=FAST)
     df = hist.to_dataframe()
     assert (df["skipped"] == 1).all()  # one of the two batches holds cell 5, every epoch
     assert np.isfinite(df["train_total"]).all()
@@ -91,9 +90,9 @@ def test_poisoned_cell_is_skipped_and_logged(data, caplog):
         eqx.filter(model, eqx.is_array)))
 
 
-def test_training_reduces_loss_and_records_history(data):
+def test_training_reduces_loss_and_records_history(twin, data):
     cells = np.arange(data.n_cells)
-    model, hist = train(fresh_model(), data, cells[:32], cells[32:], config=FAST)
+    model, hist = train(twin.fresh_model(), data, cells[:32], cells[32:], config=FAST)
     df = hist.to_dataframe()
     assert list(df.index) == [1, 2, 3, 4]
     assert df["train_total"].iloc[-1] < df["train_total"].iloc[0]
@@ -103,10 +102,10 @@ def test_training_reduces_loss_and_records_history(data):
     assert hist.best_epoch is not None
 
 
-def test_exact_resume_is_bit_identical(data, tmp_path):
+def test_exact_resume_is_bit_identical(twin, data, tmp_path):
     cells = np.arange(data.n_cells)
     cfg = FAST.replace(checkpoint_every=1, keep_checkpoints=0)
-    full, h_full = train(fresh_model(), data, cells[:32], cells[32:],
+    full, h_full = train(twin.fresh_model(), data, cells[:32], cells[32:],
                          config=cfg.replace(checkpoint_dir=str(tmp_path / "a")))
 
     class Interrupt(Exception):
@@ -117,10 +116,10 @@ def test_exact_resume_is_bit_identical(data, tmp_path):
             raise Interrupt
 
     with pytest.raises(Interrupt):
-        train(fresh_model(), data, cells[:32], cells[32:],
+        train(twin.fresh_model(), data, cells[:32], cells[32:],
               config=cfg.replace(checkpoint_dir=str(tmp_path / "b")), callback=stop_at_2)
     assert latest_checkpoint(tmp_path / "b").name == "ckpt-000002.eqx"
-    resumed, h_res = train(fresh_model(), data, cells[:32], cells[32:],
+    resumed, h_res = train(twin.fresh_model(), data, cells[:32], cells[32:],
                            config=cfg.replace(checkpoint_dir=str(tmp_path / "b"), resume=True))
     assert _leaves_equal(full, resumed)
     a, b = h_full.to_dataframe(), h_res.to_dataframe()
@@ -128,16 +127,16 @@ def test_exact_resume_is_bit_identical(data, tmp_path):
     assert np.array_equal(a[cols].to_numpy(), b[cols].to_numpy(), equal_nan=True)
     # resuming a different run from the same directory is refused
     with pytest.raises(ValueError, match="different run"):
-        train(fresh_model(), data, cells[:30], cells[32:],
+        train(twin.fresh_model(), data, cells[:30], cells[32:],
               config=cfg.replace(checkpoint_dir=str(tmp_path / "b"), resume=True))
 
 
-def test_early_stopping_and_best_model(data):
+def test_early_stopping_and_best_model(twin, data):
     cells = np.arange(data.n_cells)
     # an improvement threshold no epoch after the first can meet (same optimizer as FAST,
     # so the compiled step is reused)
     cfg = FAST.replace(patience=2, min_delta=1e9)
-    model, hist = train(fresh_model(), data, cells[:32], cells[32:], config=cfg)
+    model, hist = train(twin.fresh_model(), data, cells[:32], cells[32:], config=cfg)
     df = hist.to_dataframe()
     assert hist.stopped_early and list(df.index) == [1, 2, 3]
     assert hist.best_epoch == 1
@@ -150,8 +149,8 @@ def test_early_stopping_and_best_model(data):
 
 
 @pytest.mark.slow
-def test_gradient_checkpointing_gives_the_same_step(data):
-    model, spec, opt, opt_state, cells, scales = _step_inputs(data)
+def test_gradient_checkpointing_gives_the_same_step(twin, data):
+    model, spec, opt, opt_state, cells, scales = _step_inputs(twin, data)
     batch = data.batch(cells)
     m1, _, t1, _, _ = train_step(model, opt_state, *batch, scales, opt, spec, 1, None)
     m2, _, t2, _, _ = train_step(model, opt_state, *batch, scales, opt, spec, 1, 20)
@@ -161,20 +160,20 @@ def test_gradient_checkpointing_gives_the_same_step(data):
         np.testing.assert_allclose(np.asarray(x), np.asarray(y), rtol=1e-4, atol=1e-6)
 
 
-def test_config_validation():
+def test_config_validation(twin):
     with pytest.raises(ValueError):
         TrainConfig(schedule="linear")
     with pytest.raises(ValueError):
         TrainConfig(segment=0)
     assert TrainConfig().segment_for(730) == 28
     with pytest.raises(ValueError, match="no training cells"):
-        train(fresh_model(), twin_data(), np.zeros(0, int), config=FAST)
+        train(twin.fresh_model(), twin.data(), np.zeros(0, int), config=FAST)
 
 
-def test_equilibrium_gradient_changes_only_beta_base(data):
+def test_equilibrium_gradient_changes_only_beta_base(twin, data):
     """Same loss, same update of every leaf but beta_base (no clipping, so the global
     gradient norm cannot couple the leaves)."""
-    model, spec, _, _, cells, scales = _step_inputs(data)
+    model, spec, _, _, cells, scales = _step_inputs(twin, data)
     opt = optax.sgd(1e-3)
     opt_state = opt.init(eqx.filter(model, trainable_filter(model)))
     batch = data.batch(cells)
@@ -186,10 +185,10 @@ def test_equilibrium_gradient_changes_only_beta_base(data):
     assert _leaves_equal(take_out(m1), take_out(m2))
 
 
-def test_constants_learning_rate_scale(data):
+def test_constants_learning_rate_scale(twin, data):
     """Adam's first step moves every raw parameter by ~lr (m / sqrt(v) = sign(g)); with
     ``constants_lr_scale=10`` the global constants move ten times as far."""
-    model, spec, _, _, cells, scales = _step_inputs(data)
+    model, spec, _, _, cells, scales = _step_inputs(twin, data)
     lr = FAST.learning_rate
     opt = make_optimizer(FAST.replace(constants_lr_scale=10.0, clip_norm=None), 2)
     opt_state = opt.init(eqx.filter(model, trainable_filter(model)))
@@ -205,9 +204,9 @@ def test_constants_learning_rate_scale(data):
         TrainConfig(constants_lr_scale=0.0)
 
 
-def test_spinup_gradient_same_loss_other_gradient(data):
+def test_spinup_gradient_same_loss_other_gradient(twin, data):
     """Differentiating through the spin-up leaves the loss as it is and changes the update."""
-    model, spec, _, _, cells, scales = _step_inputs(data)
+    model, spec, _, _, cells, scales = _step_inputs(twin, data)
     opt = optax.sgd(1e-3)
     opt_state = opt.init(eqx.filter(model, trainable_filter(model)))
     batch = data.batch(cells)

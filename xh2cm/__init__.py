@@ -16,7 +16,7 @@ _CORE = ("H2CM", "ModelConfig", "init_model", "simulate", "save_model", "load_mo
 __all__ = ["catalog", "datasets", *_CORE]
 
 
-def __getattr__(name: str):
+def __getattr__(name: str) -> object:
     if name in _CORE:
         import xh2cm.core
 

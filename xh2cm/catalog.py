@@ -12,7 +12,7 @@ input to them.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Literal
+from typing import Any, Literal
 
 Kind = Literal["dynamic", "static", "global"]
 
@@ -52,7 +52,7 @@ class VariableInfo:
         return out
 
 
-def _v(*args, **kwargs) -> VariableInfo:
+def _v(*args: Any, **kwargs: Any) -> VariableInfo:
     return VariableInfo(*args, **kwargs)
 
 

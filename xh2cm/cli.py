@@ -89,6 +89,7 @@ def area_weighted_mean(da: xr.DataArray) -> float:
     """
     if "lat" in da.coords:
         w = np.cos(np.deg2rad(da["lat"])).clip(min=0)
+        assert isinstance(w, xr.DataArray)
         return float(da.weighted(w).mean(skipna=True))
     return float(da.mean(skipna=True))
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 
 import equinox as eqx
 import jax
@@ -95,9 +95,15 @@ def set_global_constants(model: H2CM, **values: float) -> H2CM:
         raw = act.GLOBAL_INVERSES[name](float(value))
         if not np.isfinite(raw):
             raise ValueError(f"{name}={value} is outside the range its activation can reach")
-        model = eqx.tree_at(lambda m, n=name: getattr(m.constants, n), model,
-                            jnp.asarray(raw, jnp.float32))
+        model = eqx.tree_at(_constant_getter(name), model, jnp.asarray(raw, jnp.float32))
     return model
+
+
+def _constant_getter(name: str) -> Callable[[H2CM], jax.Array]:
+    def get(m: H2CM) -> jax.Array:
+        return getattr(m.constants, name)
+
+    return get
 
 
 def set_head_bias(model: H2CM, name: str, value: float) -> H2CM:

@@ -305,7 +305,7 @@ class H2CM(eqx.Module):
         state0 = self.initial_state(n_cell) if init is None else init
         step = jax.vmap(self._cell_step, in_axes=(0, 0, 0, 0, 0, 0, None))
 
-        def body(state, inp):
+        def body(state: State, inp: tuple[Array, Array]) -> tuple[State, Any]:
             f, x = inp
             new, out = step(state, f, x, sp["embedding"], sp["sm_max"], sp["alpha_ei"], g)
             return new, (out if collect else None)
@@ -372,7 +372,7 @@ def _scan_time(body: Callable[[Any, Any], tuple[Any, Any]], init: Any, xs: Any,
     xs = jax.tree_util.tree_map(
         lambda a: jnp.concatenate([a, jnp.repeat(a[-1:], pad, axis=0)]) if pad else a, xs)
 
-    def masked_body(state, inp):
+    def masked_body(state: Any, inp: tuple[Any, Array]) -> tuple[Any, Any]:
         x, ok = inp
         new, y = body(state, x)
         new = jax.tree_util.tree_map(lambda n, o: jnp.where(ok, n, o), new, state)
@@ -381,7 +381,7 @@ def _scan_time(body: Callable[[Any, Any], tuple[Any, Any]], init: Any, xs: Any,
     inner = jax.checkpoint(masked_body)
 
     @jax.checkpoint
-    def segment_body(state, inp):
+    def segment_body(state: Any, inp: Any) -> tuple[Any, Any]:
         return jax.lax.scan(inner, state, inp)
 
     seg_xs = jax.tree_util.tree_map(

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import equinox as eqx
 import jax
 import jax.numpy as jnp
@@ -55,7 +57,7 @@ class LSTMHead(eqx.Module):
         """Size of the hidden (and cell) state."""
         return self.cell.hidden_size
 
-    def init_state(self, n_cell: int, dtype=jnp.float32) -> tuple[Array, Array]:
+    def init_state(self, n_cell: int, dtype: Any = jnp.float32) -> tuple[Array, Array]:
         """Zero hidden and cell states for ``n_cell`` cells."""
         z = jnp.zeros((n_cell, self.hidden_size), dtype)
         return z, z

@@ -118,12 +118,13 @@ class TrainingData:
     def obs(self, cells: np.ndarray, size: int | None = None) -> ObsBatch:
         """Observations of ``cells`` as an :class:`ObsBatch`, padded to ``size`` cells."""
         idx, weight = _pad(np.asarray(cells), size)
+        area = np.ones(self.n_cells, np.float32) if self.area is None else self.area
         return ObsBatch(
             month_index=jnp.asarray(self.month_index),
             calendar_month=jnp.asarray(self.calendar_month),
             monthly={k: jnp.asarray(v[:, idx]) for k, v in self.monthly.items()},
             cue=None if self.cue is None else jnp.asarray(self.cue[idx]),
-            area=jnp.asarray(self.area[idx]),
+            area=jnp.asarray(area[idx]),
             cell_weight=jnp.asarray(weight),
             daily={k: jnp.asarray(v[:, idx]) for k, v in self.daily.items()},
         )

@@ -163,13 +163,13 @@ class LossSpec:
     weights: LossWeights = field(default_factory=LossWeights)
     beta_co2_prior: Prior = Prior(0.0015, 0.0005)
     q10_prior: Prior = Prior(1.5, 0.3)
-    kinds: tuple[tuple[str, str], ...] = ()
+    kinds: tuple[tuple[str, TermKind], ...] = ()
 
     @classmethod
     def for_observations(cls, available: Iterable[str],
                          weights: LossWeights | Mapping[str, float] | None = None,
                          priors: bool = True, kinds: Mapping[str, str] | None = None,
-                         **kwargs) -> LossSpec:
+                         **kwargs: Prior) -> LossSpec:
         """Terms for the observations ``available`` (e.g. ``{"gpp", "et"}``) with weight > 0.
 
         Parameters
@@ -232,7 +232,7 @@ class LossSpec:
         return {"beta_co2": self.beta_co2_prior, "q10": self.q10_prior}[constant]
 
 
-def term_kinds(kinds: Mapping[str, str] | None) -> dict[str, str]:
+def term_kinds(kinds: Mapping[str, str] | None) -> dict[str, TermKind]:
     """Validate representation overrides ``{term: kind}``.
 
     Only the monthly and mean-seasonal-cycle terms can change representation
@@ -246,7 +246,7 @@ def term_kinds(kinds: Mapping[str, str] | None) -> dict[str, str]:
         For an unknown term, a term whose representation is fixed, or a kind
         not allowed for the term.
     """
-    out = {}
+    out: dict[str, TermKind] = {}
     for name, kind in dict(kinds or {}).items():
         if name not in TERMS:
             raise ValueError(f"kinds: unknown loss term {name!r}; known: {list(TERMS)}")
@@ -309,7 +309,9 @@ def _compared(term: Term, model: Array | None, obs: ObsBatch) -> tuple[Array | N
     """
     real = obs.cell_weight > 0
     if term.kind in ("static", "daily"):  # compared value by value
-        o = obs.cue if term.kind == "static" else obs.daily[term.obs]
+        o = obs.daily[term.obs] if term.kind == "daily" else obs.cue
+        if o is None:
+            raise ValueError(f"loss term {term.name!r} needs a static CUE observation")
         v = jnp.isfinite(o) & jnp.broadcast_to(real, o.shape)
         return (None if model is None else agg.masked(model, v)), agg.masked(o, v), v
     o = obs.monthly[term.obs]
@@ -377,6 +379,7 @@ def loss_terms(outputs: Mapping[str, Array], obs: ObsBatch, spec: LossSpec,
                                                          n_months)
             model = monthly[term.output]
         m, o, v = _compared(term, model, obs)
+        assert m is not None  # a model series was given
         sq = agg.masked(((m - o) / scales[name]) ** 2, v)
         out[name] = jnp.sum(sq) / jnp.maximum(jnp.sum(v), 1)
     for name in spec.priors:
@@ -401,7 +404,7 @@ def observation_scales(obs: ObsBatch, spec: LossSpec) -> dict[str, float]:
     out = {}
     for name in spec.terms:
         _, o, v = _compared(spec.term(name), None, obs)
-        o, v = np.asarray(o, np.float64), np.asarray(v, bool)
-        sd = float(np.std(o[v])) if v.any() else float("nan")
+        o_np, v_np = np.asarray(o, np.float64), np.asarray(v, bool)
+        sd = float(np.std(o_np[v_np])) if v_np.any() else float("nan")
         out[name] = sd if np.isfinite(sd) and sd > 1e-12 else 1.0
     return out

@@ -47,7 +47,7 @@ import math
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 import equinox as eqx
 import jax
@@ -55,10 +55,22 @@ import jax.numpy as jnp
 import numpy as np
 import optax
 
-from xh2cm.core.model import H2CM, reattach_groundwater, spinup, spun_up, trainable_filter
+from xh2cm.core.model import (
+    H2CM,
+    Forcing,
+    State,
+    reattach_groundwater,
+    spinup,
+    spun_up,
+    trainable_filter,
+)
+from xh2cm.core.types import Scalar, StaticPredictors
 from xh2cm.training import checkpoint as ckpt
 from xh2cm.training.data import TrainingData
 from xh2cm.training.losses import LossSpec, ObsBatch, loss_terms, observation_scales, total_loss
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 log = logging.getLogger("xh2cm.training")
 
@@ -239,8 +251,10 @@ def _all_finite(tree: Any) -> jax.Array:
     return jnp.all(jnp.stack(leaves)) if leaves else jnp.asarray(True)
 
 
-def _forward_terms(params, rest, forcing, static, init, obs, scales, spec, segment,
-                   reattach, grad_cycles):
+def _forward_terms(params: H2CM, rest: H2CM, forcing: Forcing,
+                   static: StaticPredictors | None, init: State | None, obs: ObsBatch,
+                   scales: dict[str, jax.Array], spec: LossSpec, segment: int | None,
+                   reattach: bool, grad_cycles: int) -> tuple[Scalar, dict[str, Scalar]]:
     model = eqx.combine(params, rest)
     if grad_cycles:
         init = spinup(model, forcing, static, cycles=grad_cycles, gradient=True,
@@ -253,10 +267,12 @@ def _forward_terms(params, rest, forcing, static, init, obs, scales, spec, segme
 
 
 @eqx.filter_jit
-def train_step(model: H2CM, opt_state: Any, forcing, static, obs: ObsBatch,
+def train_step(model: H2CM, opt_state: Any, forcing: Forcing,
+               static: StaticPredictors | None, obs: ObsBatch,
                scales: dict[str, jax.Array], optimizer: optax.GradientTransformation,
                spec: LossSpec, spinup_cycles: int = 1, segment: int | None = None,
-               equilibrium_gradient: bool = True, spinup_gradient: bool = False):
+               equilibrium_gradient: bool = True, spinup_gradient: bool = False
+               ) -> tuple[H2CM, Any, Scalar, dict[str, Scalar], jax.Array]:
     """One optimisation step on one batch of cells.
 
     ``equilibrium_gradient``, ``spinup_gradient``: see :class:`TrainConfig`.
@@ -288,8 +304,9 @@ def train_step(model: H2CM, opt_state: Any, forcing, static, obs: ObsBatch,
 
 
 @eqx.filter_jit
-def eval_step(model: H2CM, forcing, static, obs: ObsBatch, scales: dict[str, jax.Array],
-              spec: LossSpec, spinup_cycles: int = 1):
+def eval_step(model: H2CM, forcing: Forcing, static: StaticPredictors | None, obs: ObsBatch,
+              scales: dict[str, jax.Array], spec: LossSpec, spinup_cycles: int = 1
+              ) -> tuple[Scalar, dict[str, Scalar]]:
     """Loss terms and total of one batch without gradient: ``(total, terms)``."""
     outputs, _ = model(forcing, static, spun_up(model, forcing, static, cycles=spinup_cycles))
     terms = loss_terms(outputs, obs, spec, scales)
@@ -324,7 +341,7 @@ class History:
                 + ["lr", "skipped", "seconds"])
         return {k: np.array([r.get(k, np.nan) for r in self.records]) for k in keys}
 
-    def to_dataframe(self):
+    def to_dataframe(self) -> pd.DataFrame:
         """The history as a :class:`pandas.DataFrame` indexed by epoch."""
         import pandas as pd
 
@@ -575,7 +592,7 @@ def train(model: H2CM, data: TrainingData, train_cells: np.ndarray,
     return run.model, run.history
 
 
-def _progress(config: TrainConfig, steps: int, start: int):
+def _progress(config: TrainConfig, steps: int, start: int) -> Any:
     if not config.progress:
         return None
     from tqdm.auto import tqdm

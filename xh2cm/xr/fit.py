@@ -127,7 +127,7 @@ def history_dataset(history: History, prep: Prepared, role: np.ndarray,
     representation of each data term)."""
     cols = history.columns()
     epoch = cols["epoch"].astype(int)
-    data = {}
+    data: dict[str, Any] = {}
     for term in (*history.terms, "total"):
         data[term] = (("split", "epoch"), np.stack([cols[f"train_{term}"], cols[f"val_{term}"]]),
                       {"long_name": f"loss term {term}" if term != "total" else "total loss",

@@ -183,9 +183,10 @@ def _on_grid(da: xr.DataArray, prep: Prepared, label: str) -> xr.DataArray:
             raise ValueError(f"{label}: dim {d!r} has size {da.sizes[d]}, forcing has "
                              f"{grid.sizes[d]}")
     if indexers:
-        kw = {"method": "nearest", "tolerance": 1e-4} if all(
-            np.issubdtype(grid[d].dtype, np.number) for d in indexers) else {}
-        da = da.reindex(indexers, **kw)
+        if all(np.issubdtype(grid[d].dtype, np.number) for d in indexers):
+            da = da.reindex(indexers, method="nearest", tolerance=1e-4)
+        else:
+            da = da.reindex(indexers)
     return da
 
 

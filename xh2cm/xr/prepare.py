@@ -12,6 +12,7 @@ import sys
 import warnings
 from collections.abc import Hashable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
+from types import FrameType
 from typing import Literal
 
 import numpy as np
@@ -199,7 +200,8 @@ def forcing_dataset(ds: xr.Dataset, *, mask: MaskArg = None, fill: FillArg = Non
 
 def _warn(message: str) -> None:
     """Warn, pointing at the first caller outside xh2cm."""
-    frame, level = sys._getframe(1), 2
+    frame: FrameType | None = sys._getframe(1)
+    level = 2
     while frame is not None and frame.f_globals.get("__name__", "").startswith("xh2cm"):
         frame, level = frame.f_back, level + 1
     warnings.warn(message, UserWarning, stacklevel=level)

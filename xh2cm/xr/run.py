@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import datetime as _dt
 import json
+import types
 import uuid
 from collections.abc import Hashable, Mapping
 from typing import TYPE_CHECKING, Any
@@ -52,7 +53,7 @@ class _Opaque:
         return self._token
 
 
-def _core():
+def _core() -> types.ModuleType:
     """The core entry points (imported lazily: the xarray layer works without JAX loaded)."""
     from xh2cm import core
 

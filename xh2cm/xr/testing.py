@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from types import SimpleNamespace
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -90,7 +91,8 @@ def toy_forcing(
     return ds
 
 
-def fake_simulate(model, forcing, static, *, spinup=True) -> dict[str, np.ndarray]:
+def fake_simulate(model: Any, forcing: Mapping[str, np.ndarray], static: np.ndarray | None, *,
+                  spinup: bool | int = True) -> dict[str, np.ndarray]:
     """Cell-wise deterministic stand-in for :func:`xh2cm.core.simulate` (same contract)."""
     for name in catalog.FORCING_NAMES:
         if not np.all(np.isfinite(forcing[name])):
@@ -111,7 +113,7 @@ def fake_simulate(model, forcing, static, *, spinup=True) -> dict[str, np.ndarra
     return out
 
 
-def fake_global_constants(model) -> dict[str, float]:
+def fake_global_constants(model: Any) -> dict[str, float]:
     """Stand-in for :func:`xh2cm.core.global_constants`."""
     return {name: float(i) for i, name in enumerate(catalog.GLOBAL_OUTPUTS)}
 

@@ -20,7 +20,7 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 
 from xh2cm import catalog
 from xh2cm.constants import LATENT_HEAT_MJ_KG, MOLAR_MASS_C, SECONDS_PER_DAY
@@ -369,8 +369,9 @@ def convert(
     scale, offset = conversion(from_units, to_units, variable=variable, quantity=quantity)
     if scale == 1.0 and offset == 0.0:
         return values
-    out = values * scale
-    return out + offset if offset else out
+    out: Any = values
+    out = out * scale
+    return cast(T, out + offset if offset else out)
 
 
 def describe_conversion(
