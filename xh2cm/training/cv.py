@@ -9,10 +9,16 @@ comparison.
 
 from __future__ import annotations
 
+from typing import Literal
+
 import numpy as np
 
+#: How cells are grouped into folds: spatial blocks of ``block_size`` degrees, or at random.
+FoldMethod = Literal["block", "random"]
 
-def spatial_kfold(lat: np.ndarray, lon: np.ndarray, k: int = 10, *, method: str = "block",
+
+def spatial_kfold(lat: np.ndarray, lon: np.ndarray, k: int = 10, *,
+                  method: FoldMethod = "block",
                   block_size: float = 10.0, seed: int = 0) -> np.ndarray:
     """Assign every cell to one of ``k`` folds.
 

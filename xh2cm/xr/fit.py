@@ -12,7 +12,7 @@ from __future__ import annotations
 import json
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import fields
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import xarray as xr
@@ -24,6 +24,7 @@ from xh2cm.xr.prepare import FillArg, MaskArg, Prepared, prepare
 if TYPE_CHECKING:
     from xh2cm.core import H2CM
     from xh2cm.training import History, LossWeights, TrainConfig, TrainingData
+    from xh2cm.training.cv import FoldMethod
 
 #: ``cell_role`` values in the history Dataset.
 UNUSED, TRAIN, VALIDATION = 0, 1, 2
@@ -44,7 +45,7 @@ def _cell_coords(prep: Prepared) -> tuple[np.ndarray | None, np.ndarray | None]:
     return out[0], out[1]
 
 
-def spatial_folds(ds: xr.Dataset, k: int = 10, *, method: Literal["block", "random"] = "block",
+def spatial_folds(ds: xr.Dataset, k: int = 10, *, method: FoldMethod = "block",
                   block_size: float = 10.0, seed: int = 0,
                   mask: MaskArg = None) -> xr.DataArray:
     """Spatial k-fold assignment of the model's cells, on the dataset's spatial grid.
