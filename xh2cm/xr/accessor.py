@@ -16,10 +16,15 @@ Examples
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal
 
+import pandas as pd
 import xarray as xr
 
+from xh2cm.analysis import coupling, efficiency, plots, pulse
+from xh2cm.analysis import report as _report
+from xh2cm.analysis.evaluate import evaluate as evaluate_
+from xh2cm.analysis.regions import regional as regions_regional
 from xh2cm.xr.fit import fit_dataset
 from xh2cm.xr.model import init_model_from_dataset
 from xh2cm.xr.prepare import FillArg, MaskArg, forcing_dataset
@@ -173,3 +178,46 @@ class H2CMAccessor:
         (-1, 1)
         """
         return fit_dataset(self._ds, obs, model, **kwargs)
+
+    # ------------------------------------------------------------------ analysis
+    def pue(self, **kwargs: Any) -> xr.Dataset:
+        """Precipitation-use efficiency (:func:`xh2cm.analysis.efficiency.pue`)."""
+        return efficiency.pue(self._ds, **kwargs)
+
+    def lue(self, **kwargs: Any) -> xr.Dataset:
+        """Light-use efficiency (:func:`xh2cm.analysis.efficiency.lue`)."""
+        return efficiency.lue(self._ds, **kwargs)
+
+    def wue(self, **kwargs: Any) -> xr.Dataset:
+        """Water-use efficiencies (:func:`xh2cm.analysis.efficiency.wue`)."""
+        return efficiency.wue(self._ds, **kwargs)
+
+    def water_carbon_coupling(self, *args: Any, **kwargs: Any) -> xr.Dataset:
+        """Water–carbon coupling of anomalies
+        (:func:`xh2cm.analysis.coupling.water_carbon_coupling`)."""
+        return coupling.water_carbon_coupling(self._ds, *args, **kwargs)
+
+    def rain_pulse(self, *args: Any, **kwargs: Any) -> xr.Dataset:
+        """Rain-pulse respiration composite (:func:`xh2cm.analysis.pulse.rain_pulse`)."""
+        return pulse.rain_pulse(self._ds, *args, **kwargs)
+
+    def regional(self, regions: Any = "srex", how: Literal["mean", "sum"] = "mean",
+                 **kwargs: Any) -> xr.Dataset:
+        """Regional means or budgets (:func:`xh2cm.analysis.regions.regional`)."""
+        return regions_regional(self._ds, regions, how, **kwargs)
+
+    def evaluate(self, obs: xr.Dataset, **kwargs: Any) -> xr.Dataset | pd.DataFrame:
+        """Skill scores against observations (:func:`xh2cm.analysis.evaluate.evaluate`)."""
+        return evaluate_(self._ds, obs, **kwargs)
+
+    def map(self, var: str, **kwargs: Any) -> Any:
+        """Interactive map of ``var`` (:func:`xh2cm.analysis.plots.map_plot`)."""
+        return plots.map_plot(self._ds, var, **kwargs)
+
+    def timeseries(self, var: str, **kwargs: Any) -> Any:
+        """Regional or cell time series plot (:func:`xh2cm.analysis.plots.timeseries`)."""
+        return plots.timeseries(self._ds, var, **kwargs)
+
+    def report(self, path: str, **kwargs: Any) -> str:
+        """Self-contained HTML report (:func:`xh2cm.analysis.report.report`)."""
+        return _report.report(path, self._ds, **kwargs)

@@ -177,6 +177,12 @@ VARIABLE_QUANTITY: dict[str, str] = {
     "ter": "carbon_flux",
     "nee": "carbon_flux",
     "cue": "fraction",
+    # further model outputs and inputs read by the analysis methods
+    "tr": "evaporation",
+    "es": "evaporation",
+    "ei": "evaporation",
+    "sw": "radiative_flux",
+    "par": "radiative_flux",
 }
 
 # spelling variants of single factors

@@ -1,0 +1,184 @@
+"""Evaluation of a run (or any dataset) against observations: skill scores per cell and
+per region, on the full series, the mean seasonal cycle and the anomalies.
+
+For every variable found in both datasets (by the discovery rules of
+:mod:`xh2cm.analysis.variables`, units converted), values are paired where both
+are finite and scored with NSE, KGE (and its r, α, β), Pearson r, RMSE and bias
+(:mod:`xh2cm.analysis.np_scores`):
+
+- ``full``: the series at ``freq`` (``"D"`` daily, ``"MS"`` monthly means);
+- ``msc``: the 12-month mean seasonal cycle of the monthly means, plus the phase
+  error (months from the observed to the simulated peak, circular, in −6 … 6)
+  and the amplitude ratio (simulated / observed max − min);
+- ``iav``: monthly anomalies from each dataset's own mean seasonal cycle.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from typing import Literal
+
+import numpy as np
+import pandas as pd
+import xarray as xr
+
+from xh2cm.analysis import np_scores
+from xh2cm.analysis.regions import RegionsArg, regional_means
+from xh2cm.analysis.variables import ANALYSIS_VARIABLES, get, merge_attrs, time_step
+
+SCORES = ("nse", "kge", "r", "alpha", "beta", "rmse", "bias", "n")
+COMPONENTS = ("full", "msc", "iav")
+_SCORE_ATTRS = {
+    "nse": ("1", "Nash-Sutcliffe efficiency"),
+    "kge": ("1", "Kling-Gupta efficiency"),
+    "r": ("1", "Pearson correlation"),
+    "alpha": ("1", "ratio of standard deviations (simulated / observed)"),
+    "beta": ("1", "ratio of means (simulated / observed)"),
+    "rmse": ("see units", "root-mean-square error"),
+    "bias": ("see units", "mean error (simulated - observed)"),
+    "n": ("1", "number of paired values"),
+    "phase_error": ("month", "months from the observed to the simulated seasonal peak"),
+    "amplitude_ratio": ("1", "seasonal amplitude ratio (simulated / observed)"),
+}
+
+
+def _scores(s: np.ndarray, o: np.ndarray) -> np.ndarray:
+    k, r, a, b = np_scores.kge(s, o)
+    return np.stack([np_scores.nse(s, o), k, r, a, b, np_scores.rmse(s, o),
+                     np_scores.bias(s, o), np_scores.count(s, o).astype(float)], -1)
+
+
+def _seasonal(s: np.ndarray, o: np.ndarray) -> np.ndarray:
+    """Phase error (months) and amplitude ratio of two 12-month cycles (last axis)."""
+    ok = np.isfinite(s).all(-1) & np.isfinite(o).all(-1)
+    s0, o0 = np.nan_to_num(s), np.nan_to_num(o)
+    d = (np.argmax(s0, -1) - np.argmax(o0, -1) + 6) % 12 - 6
+    with np.errstate(invalid="ignore", divide="ignore"):
+        amp = np.ptp(s0, -1) / np.ptp(o0, -1)
+    return np.stack([np.where(ok, d, np.nan), np.where(ok, amp, np.nan)], -1)
+
+
+def _apply(f: Callable[..., np.ndarray], s: xr.DataArray, o: xr.DataArray, dim: str,
+           n: int) -> xr.DataArray:
+    return xr.apply_ufunc(f, s, o, input_core_dims=[[dim], [dim]], output_core_dims=[["k"]],
+                          dask="parallelized", output_dtypes=[float],
+                          dask_gufunc_kwargs={"output_sizes": {"k": n}, "allow_rechunk": True})
+
+
+def _monthly(da: xr.DataArray) -> xr.DataArray:
+    return da if time_step(da) == "monthly" else da.resample(time="MS").mean()
+
+
+def _components(s: xr.DataArray, o: xr.DataArray, freq: str) -> xr.DataArray:
+    """``(component, ..., k)``: scores of the three components, then phase/amplitude."""
+    both = s.notnull() & o.notnull()
+    s, o = s.where(both), o.where(both)
+    full_s, full_o = (s, o) if freq == "D" else (_monthly(s), _monthly(o))
+    ms, mo = _monthly(s), _monthly(o)
+    cs, co = ms.groupby("time.month").mean("time"), mo.groupby("time.month").mean("time")
+    cs, co = cs.reindex(month=np.arange(1, 13)), co.reindex(month=np.arange(1, 13))
+    a_s = (ms.groupby("time.month") - cs).drop_vars("month", errors="ignore")
+    a_o = (mo.groupby("time.month") - co).drop_vars("month", errors="ignore")
+    nanpair = xr.full_like(_apply(_seasonal, cs, co, "month", 2), np.nan)
+    parts = [
+        xr.concat([_apply(_scores, full_s, full_o, "time", 8), nanpair], "k"),
+        xr.concat([_apply(_scores, cs, co, "month", 8), _apply(_seasonal, cs, co, "month", 2)],
+                  "k"),
+        xr.concat([_apply(_scores, a_s, a_o, "time", 8), nanpair], "k"),
+    ]
+    return xr.concat(parts, dim="component").assign_coords(component=list(COMPONENTS))
+
+
+def evaluate(
+    sim: xr.Dataset,
+    obs: xr.Dataset,
+    *,
+    by: Literal["region"] | None = None,
+    freq: Literal["D", "MS"] = "MS",
+    variables: Sequence[str] | None = None,
+    regions: RegionsArg = "srex",
+    names: Mapping[str, str] | None = None,
+    obs_names: Mapping[str, str] | None = None,
+) -> xr.Dataset | pd.DataFrame:
+    """Score ``sim`` against ``obs`` for every variable both have.
+
+    Parameters
+    ----------
+    sim : xarray.Dataset
+        Model output (or any dataset to be scored).
+    obs : xarray.Dataset
+        Observations on the same grid (their own date range; only shared times
+        count).
+    by : {None, "region"}
+        None: maps per cell (a Dataset); ``"region"``: scores of area-weighted
+        regional means (and ``global``) as a tidy :class:`pandas.DataFrame`.
+    freq : {"D", "MS"}
+        Resolution of the ``full`` component; ``"D"`` needs daily data on both
+        sides.
+    variables : sequence of str, optional
+        Variables to score (default: every analysis variable found in both).
+    regions : str, regionmask.Regions or DataArray
+        Region set for ``by="region"`` (offline default ``"srex"``).
+    names, obs_names : mapping, optional
+        Explicit variable names in ``sim`` and ``obs``.
+
+    Returns
+    -------
+    xarray.Dataset or pandas.DataFrame
+        Dataset: scores (:data:`SCORES`, ``phase_error``, ``amplitude_ratio``) on
+        ``(variable, component, *spatial)``; RMSE and bias are in the units given
+        by the ``units`` coordinate of ``variable``. DataFrame: one row per
+        variable, region and component.
+
+    Raises
+    ------
+    KeyError
+        If no variable is found in both, or a requested one is missing.
+    ValueError
+        For ``freq="D"`` with monthly data, or no shared time step.
+    """
+    wanted = list(variables) if variables is not None else list(ANALYSIS_VARIABLES)
+    pairs: dict[str, tuple[xr.DataArray, xr.DataArray]] = {}
+    for name in wanted:
+        try:
+            s = get(sim, name, names=names, needed_by="evaluate()")
+            o = get(obs, name, names=obs_names, needed_by="evaluate() (observations)")
+        except KeyError:
+            if variables is not None:
+                raise
+            continue
+        pairs[name] = (s, o)
+    if not pairs:
+        raise KeyError("evaluate() found no variable in both the run and the observations "
+                       f"(run: {[str(v) for v in sim.data_vars]}, observations: "
+                       f"{[str(v) for v in obs.data_vars]}); pass variables= and obs_names=")
+    results = []
+    for name, (s, o) in pairs.items():
+        if freq == "D":
+            for what, da in (("run", s), ("observations", o)):
+                if time_step(da) != "daily":
+                    raise ValueError(f"evaluate(freq='D'): the {what}' {name!r} is "
+                                     f"{time_step(da)}; use freq='MS'")
+        elif time_step(o) == "monthly" or time_step(s) == "monthly":
+            s, o = _monthly(s), _monthly(o)
+        s, o = xr.align(s, o, join="inner")
+        if s.sizes.get("time", 0) < 2:
+            raise ValueError(f"evaluate(): the run and the observations of {name!r} share "
+                             "fewer than two time steps; check their date ranges")
+        if by == "region":
+            s, o = regional_means(s, regions), regional_means(o, regions)
+        results.append(_components(s, o, freq).expand_dims(variable=[name]))
+    res = xr.concat(results, dim="variable")
+    keys = [*SCORES, "phase_error", "amplitude_ratio"]
+    units = [ANALYSIS_VARIABLES[v][0] for v in pairs]
+    out = xr.Dataset({k: merge_attrs(res.isel(k=i), *_SCORE_ATTRS[k])
+                      for i, k in enumerate(keys)})
+    out = out.assign_coords(units=("variable", units))
+    out.attrs = {"title": "xh2cm evaluation", "freq": freq}
+    if by is None:
+        return out
+    if by != "region":
+        raise ValueError(f"by={by!r}; use None (per cell) or 'region'")
+    df = out.to_dataframe().reset_index()
+    cols = ["variable", "region", "component", *keys, "units"]
+    return df[[c for c in cols if c in df.columns]]

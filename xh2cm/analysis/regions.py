@@ -1,0 +1,294 @@
+"""Cell areas on the sphere, region masks (regionmask, offline) and regional budgets.
+
+Areas: a ``cell_area`` / ``areacella`` variable (m2) when the dataset has one
+(CF ``cell_measures`` or standard name ``cell_area``), else from latitude and
+longitude bounds (``lat_bnds`` / ``lon_bnds`` or the CF ``bounds`` attribute),
+else from the spacing of a regular grid:
+``A = R² · Δλ · (sin φ_north − sin φ_south)`` with R = 6,371,008.8 m (the IUGG
+mean Earth radius), so a full 1° grid sums to 4πR² = 510.07e6 km².
+
+Regions: regionmask's built-in sets that ship with the package and need no
+download (``"giorgi"``, ``"srex"``); ``"ar6.land"`` when regionmask has it in its
+cache (it is downloaded on first use, which this package never does: offline it
+is refused with a message); a :class:`regionmask.Regions`; or an integer
+DataArray of region numbers on the spatial grid (NaN or -1 outside regions).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Hashable
+from typing import Any, Literal
+
+import numpy as np
+import xarray as xr
+
+from xh2cm.analysis.variables import merge_attrs
+
+#: Mean Earth radius (IUGG), m.
+EARTH_RADIUS = 6_371_008.8
+#: Days per year used to express daily rates as yearly totals.
+DAYS_PER_YEAR = 365.25
+#: Built-in region sets (no download).
+OFFLINE_REGIONS = ("giorgi", "srex")
+
+RegionsArg = str | Any | xr.DataArray
+
+
+def _coord(ds: xr.Dataset | xr.DataArray, names: tuple[str, ...]) -> xr.DataArray | None:
+    for n in names:
+        if n in ds.coords:
+            return ds.coords[n]
+    return None
+
+
+def lat_lon(ds: xr.Dataset | xr.DataArray) -> tuple[xr.DataArray, xr.DataArray]:
+    """The latitude and longitude coordinates (``lat``/``latitude``, ``lon``/``longitude``)."""
+    lat = _coord(ds, ("lat", "latitude"))
+    lon = _coord(ds, ("lon", "longitude"))
+    if lat is None or lon is None:
+        raise ValueError("areas and regions need latitude and longitude coordinates named "
+                         "'lat'/'latitude' and 'lon'/'longitude' (dims: "
+                         f"{list(map(str, ds.dims))})")
+    return lat, lon
+
+
+def _edges(c: np.ndarray, lo: float | None = None, hi: float | None = None) -> np.ndarray:
+    """Cell edges of a regular 1-D coordinate (midpoints, ends extrapolated)."""
+    if c.size < 2:
+        raise ValueError("a grid needs at least two cells along latitude and longitude to "
+                         "infer cell sizes; give a 'cell_area' variable or coordinate bounds")
+    mid = (c[1:] + c[:-1]) / 2
+    e = np.concatenate([[c[0] - (mid[0] - c[0])], mid, [c[-1] + (c[-1] - mid[-1])]])
+    return np.clip(e, lo, hi) if lo is not None else e
+
+
+def cell_area(ds: xr.Dataset | xr.DataArray) -> xr.DataArray:
+    """Area of every grid cell (m2) on the sphere; see the module docstring for the rules.
+
+    Examples
+    --------
+    >>> import numpy as np, xarray as xr
+    >>> grid = xr.Dataset(coords={"lat": np.arange(-89.5, 90), "lon": np.arange(0.5, 360)})
+    >>> total = float(cell_area(grid).sum())
+    >>> round(total / (4 * np.pi * EARTH_RADIUS**2), 9)
+    1.0
+    """
+    if isinstance(ds, xr.Dataset):
+        for name, v in ds.data_vars.items():
+            if str(name).lower() in ("cell_area", "areacella") or \
+                    v.attrs.get("standard_name") == "cell_area":
+                units = str(v.attrs.get("units", "m2")).replace(" ", "").replace("^", "")
+                scale = {"m2": 1.0, "km2": 1e6}.get(units)
+                if scale is None:
+                    raise ValueError(f"cell area variable {name!r} has units {units!r}; "
+                                     "expected 'm2' or 'km2'")
+                return (v * scale).assign_attrs(units="m2", long_name="cell area",
+                                                standard_name="cell_area")
+    lat, lon = lat_lon(ds)
+    if lat.ndim != 1 or lon.ndim != 1:
+        raise ValueError("cell areas of a curvilinear grid cannot be inferred; give a "
+                         "'cell_area' variable (m2)")
+    lat_b = _bounds(ds, lat)
+    lon_b = _bounds(ds, lon)
+    if lat_b is None:
+        lat_b = _edges(np.asarray(lat.values, float), -90.0, 90.0)
+    if lon_b is None:
+        lon_b = _edges(np.asarray(lon.values, float))
+    if isinstance(lat_b, np.ndarray) and lat_b.ndim == 1:
+        south, north = lat_b[:-1], lat_b[1:]
+        west, east = lon_b[:-1], lon_b[1:]
+    else:
+        south, north = lat_b[:, 0], lat_b[:, 1]
+        west, east = lon_b[:, 0], lon_b[:, 1]
+    band = np.abs(np.sin(np.deg2rad(north)) - np.sin(np.deg2rad(south)))
+    width = np.deg2rad(np.abs(np.asarray(east) - np.asarray(west)))
+    area = EARTH_RADIUS**2 * band[:, None] * width[None, :]
+    return xr.DataArray(area, dims=(lat.dims[0], lon.dims[0]),
+                        coords={lat.dims[0]: lat.values, lon.dims[0]: lon.values},
+                        attrs={"units": "m2", "long_name": "cell area",
+                               "standard_name": "cell_area"})
+
+
+def _bounds(ds: xr.Dataset | xr.DataArray, c: xr.DataArray) -> np.ndarray | None:
+    """``(n, 2)`` bounds of coordinate ``c`` from its CF ``bounds`` attribute or
+    ``<name>_bnds``, if the dataset has them."""
+    if not isinstance(ds, xr.Dataset):
+        return None
+    name = c.attrs.get("bounds") or f"{c.name}_bnds"
+    if name in ds.variables:
+        return np.asarray(ds[name].values, float).reshape(-1, 2)
+    return None
+
+
+def region_mask(ds: xr.Dataset | xr.DataArray, regions: RegionsArg = "srex"
+                ) -> tuple[xr.DataArray, dict[int, tuple[str, str]]]:
+    """Region number of every cell (NaN outside any region) and ``number -> (abbreviation,
+    name)`` of the regions.
+
+    Raises
+    ------
+    ValueError
+        For an unknown region set, or ``"ar6.land"`` when regionmask would have to
+        download it.
+    """
+    if isinstance(regions, xr.DataArray):
+        mask = regions.where(regions >= 0)
+        ids = [int(v) for v in np.unique(mask.values[np.isfinite(mask.values)])]
+        labels = regions.attrs.get("region_names")
+        return mask, {n: (str(n), str(labels[i]) if labels is not None and i < len(labels)
+                          else f"region {n}") for i, n in enumerate(ids)}
+    import regionmask
+
+    rset = _builtin_regions(regions) if isinstance(regions, str) else regions
+    if not isinstance(rset, regionmask.Regions):
+        raise TypeError("regions must be a region-set name, a regionmask.Regions or a "
+                        f"DataArray, not {type(regions).__name__}")
+    lat, lon = lat_lon(ds)
+    return rset.mask(lon, lat), {int(n): (rset[n].abbrev, rset[n].name) for n in rset.numbers}
+
+
+def _builtin_regions(name: str) -> Any:
+    import regionmask
+
+    defined = regionmask.defined_regions
+    if name in OFFLINE_REGIONS:
+        return getattr(defined, name)
+    if name in ("ar6.land", "ar6.all"):
+        try:
+            return getattr(defined.ar6, name.split(".")[1])
+        except Exception as err:  # regionmask downloads AR6 on first use
+            raise ValueError(
+                f"regions={name!r}: regionmask could not load the AR6 regions without a "
+                f"download ({type(err).__name__}); xh2cm works offline. Use one of "
+                f"{list(OFFLINE_REGIONS)}, a regionmask.Regions, or a mask DataArray") from None
+    raise ValueError(f"unknown region set {name!r}; use one of "
+                     f"{[*OFFLINE_REGIONS, 'ar6.land']}, a regionmask.Regions or a DataArray")
+
+
+def _total_units(units: str) -> tuple[float, str] | None:
+    """Factor and units that turn an area integral of ``units`` (per m2) into a budget."""
+    return {
+        "g m-2 d-1": (DAYS_PER_YEAR / 1e15, "Pg yr-1"),       # carbon: PgC yr-1
+        "mm d-1": (1e-3 * DAYS_PER_YEAR / 1e9, "km3 yr-1"),   # water flux: km3 yr-1
+        "mm": (1e-3 / 1e9, "km3"),                             # water storage: km3
+    }.get(units)
+
+
+def regional(ds: xr.Dataset, regions: RegionsArg = "srex",
+             how: Literal["mean", "sum"] = "mean",
+             variables: list[str] | None = None) -> xr.Dataset:
+    """Area-weighted regional means or totals, plus a ``global`` land entry.
+
+    Parameters
+    ----------
+    ds : xarray.Dataset
+        Model output or observations on a latitude–longitude grid (cells outside
+        land are NaN and count as no area).
+    regions : str, regionmask.Regions or DataArray
+        Region set (see the module docstring); default ``"srex"`` (offline).
+    how : {"mean", "sum"}
+        ``"mean"``: area-weighted mean over the region's cells with data, in the
+        variable's units. ``"sum"``: the area integral as a budget: carbon fluxes
+        (g m-2 d-1) in PgC yr-1, water fluxes (mm d-1) in km3 yr-1, water storages
+        (mm) in km3; other variables are left out.
+    variables : list of str, optional
+        Which data variables (default: all with the spatial dims).
+
+    Returns
+    -------
+    xarray.Dataset
+        Each variable on ``(region, *other dims)``; coordinates ``region`` (the
+        abbreviation, ``"global"`` last), ``region_name`` and ``area`` (m2 of the
+        region's cells with data in the first variable).
+
+    Examples
+    --------
+    >>> import numpy as np, xarray as xr
+    >>> grid = xr.Dataset(coords={"lat": np.arange(-89.5, 90), "lon": np.arange(-179.5, 180)})
+    >>> ds = grid.assign(gpp=(("lat", "lon"), np.ones((180, 360)), {"units": "g m-2 d-1"}))
+    >>> budget = regional(ds, how="sum")
+    >>> round(float(budget.gpp.sel(region="global")), 1)  # 1 gC m-2 d-1 over the globe
+    186.3
+    """
+    area = cell_area(ds)
+    space = tuple(area.dims)
+    mask, table = region_mask(ds, regions)
+    on_grid = {int(n) for n in np.unique(mask.values[np.isfinite(mask.values)])}
+    numbers = [n for n in table if n in on_grid]
+    selected = variables or [str(v) for v, da in ds.data_vars.items()
+                             if set(space) <= set(da.dims) and np.issubdtype(da.dtype, np.number)
+                             and str(v).lower() not in ("cell_area", "areacella")]
+    out: dict[Hashable, xr.DataArray] = {}
+    first_area = None
+    for name in selected:
+        da = ds[name]
+        units = str(da.attrs.get("units", ""))
+        conv = _total_units(units) if how == "sum" else (1.0, units)
+        if conv is None:
+            continue
+        has = da.notnull()
+        has = has.any([d for d in da.dims if d not in space])
+        w = area.where(has)
+        parts = []
+        for n in [*numbers, None]:
+            sel = w if n is None else w.where(mask == n)
+            if how == "mean":
+                parts.append((da * sel).sum(space) / sel.sum(space))
+            else:
+                parts.append((da * sel).sum(space) * conv[0])
+        val = xr.concat(parts, dim="region")
+        out[name] = merge_attrs(val, conv[1], f"{da.attrs.get('long_name', name)} "
+                                f"({'area-weighted mean' if how == 'mean' else 'total'})",
+                                "area: mean" if how == "mean" else "area: sum")
+        if first_area is None:
+            first_area = xr.concat([w.where(mask == n).sum(space) for n in numbers]
+                                   + [w.sum(space)], dim="region")
+    if not out:
+        raise ValueError(
+            f"regional(how={how!r}) found no variable to aggregate among {selected}: totals "
+            "need units of g m-2 d-1 (carbon), mm d-1 (water flux) or mm (water storage)")
+    res = xr.Dataset(out)
+    res = res.assign_coords(region=[*(table[n][0] for n in numbers), "global"],
+                            region_name=("region", [*(table[n][1] for n in numbers),
+                                                    "global land"]))
+    if first_area is not None:
+        res = res.assign_coords(area=("region", np.asarray(first_area.values, float),
+                                      {"units": "m2", "long_name": "area of cells with data"}))
+    res.attrs = {"title": f"xh2cm regional {how}",
+                 "regions": regions if isinstance(regions, str) else "user-defined"}
+    return res
+
+
+def regional_means(da: xr.DataArray, regions: RegionsArg | None = "srex") -> xr.DataArray:
+    """Area-weighted means over each region's cells with data, and over all (``global``),
+    on a ``region`` dim (by abbreviation); ``regions=None``: ``global`` only."""
+    area = cell_area(da)
+    space = tuple(area.dims)
+    w = area.where(da.notnull())
+    parts, labels = [], []
+    if regions is not None:
+        mask, table = region_mask(da, regions)
+        for n, (abbrev, _) in table.items():
+            sel = w.where(mask == n)
+            parts.append((da * sel).sum(space) / sel.sum(space))
+            labels.append(abbrev)
+    parts.append((da * w).sum(space) / w.sum(space))
+    labels.append("global")
+    return xr.concat(parts, dim="region").assign_coords(region=labels)
+
+
+def weighted_mean_series(da: xr.DataArray, region: str | None = None,
+                         regions: RegionsArg = "srex") -> xr.DataArray:
+    """Area-weighted mean over space of ``da``: over all its cells with data (``region``
+    None or ``"global"``) or over one region's (by abbreviation)."""
+    area = cell_area(da)
+    space = tuple(area.dims)
+    w = area.where(da.notnull())
+    if region is not None and region != "global":
+        mask, table = region_mask(da, regions)
+        number = {abbrev: n for n, (abbrev, _) in table.items()}.get(str(region))
+        if number is None:
+            raise ValueError(f"region {region!r} is not in the region set; known: "
+                             f"{[a for a, _ in table.values()]} and 'global'")
+        w = w.where(mask == number)
+    return (da * w).sum(space) / w.sum(space)
