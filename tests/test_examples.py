@@ -32,3 +32,13 @@ def test_twin_experiment_example_runs(tmp_path):
     # started from truth's networks: held-out fit is already near perfect
     assert result["nse_test"]["gpp (monthly)"]["pooled"] > 0.95
     assert result["initial_constants"]["beta_base"] == pytest.approx(0.005, rel=1e-5)
+
+
+@pytest.mark.slow
+def test_analysis_example_runs(tmp_path):
+    result = _load("analysis").main(["--n-lat", "6", "--n-lon", "12", "--years", "2",
+                                     "--hidden", "8", "--out", str(tmp_path)])
+    assert (tmp_path / "report.html").stat().st_size > 100_000
+    assert result["lue"] == "refused"  # the demo forcing has no shortwave radiation
+    assert result["pue_median"] > 0 and result["pulse_events"] > 0
+    assert set(result["kge_global"]) == {"gpp", "et", "nee"}
