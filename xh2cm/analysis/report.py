@@ -62,7 +62,7 @@ def report(path: str | os.PathLike, ds: xr.Dataset, *, obs: xr.Dataset | None = 
     import holoviews as hv
     from bokeh.embed import file_html
     from bokeh.layouts import column
-    from bokeh.models import Div
+    from bokeh.models.widgets.markups import Div
     from bokeh.resources import INLINE
 
     items: list[Any] = [Div(text=f"<h1>{html.escape(title)}</h1><p>{_summary(ds)}</p>")]
@@ -117,7 +117,7 @@ def report(path: str | os.PathLike, ds: xr.Dataset, *, obs: xr.Dataset | None = 
 
 
 def _table(df: pd.DataFrame) -> Any:
-    from bokeh.models import Div
+    from bokeh.models.widgets.markups import Div
 
     return Div(text=df.to_html(index=False, border=0, na_rep=""))
 
