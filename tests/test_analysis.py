@@ -297,3 +297,27 @@ def test_accessor_forwards(rng):
     ds = grid_ds({"prec": prec, "gpp": 0.5 * prec})
     xr.testing.assert_identical(ds.h2cm.pue(), pue(ds))
     xr.testing.assert_identical(ds.h2cm.regional("giorgi"), regional(ds, "giorgi"))
+
+
+def test_observation_product_gets_the_same_pue_as_model_output(rng):
+    nt, prec = _daily(rng)
+    k = np.linspace(0.3, 1.4, 12).reshape(3, 4)
+    model_like = grid_ds({"prec": prec, "gpp": k * prec})
+    product = xr.Dataset(
+        {"GPP_product": (("time", "lat", "lon"), k * prec / 86400 / 1000,
+                         {"units": "kg m-2 s-1", "standard_name":
+                          "gross_primary_productivity_of_biomass_expressed_as_carbon"}),
+         "pr": (("time", "lat", "lon"), prec / 86400, {"units": "kg m-2 s-1"})},
+        coords=model_like.coords)
+    xr.testing.assert_allclose(pue(product), pue(model_like))
+
+
+def test_regional_and_lue_stay_lazy_on_dask(rng):
+    nt, prec = _daily(rng)
+    sw = rng.uniform(50, 300, prec.shape)
+    ds = grid_ds({"gpp": 0.5 * prec, "fapar": np.full(prec.shape, 0.5), "rsds": sw})
+    lazy = ds.chunk({"lat": 1})
+    for f in (lambda d: regional(d, "giorgi", how="sum"), lambda d: lue(d)):
+        deferred = f(lazy)
+        assert any(v.chunks is not None for v in deferred.data_vars.values())
+        xr.testing.assert_allclose(f(ds), deferred.compute())
