@@ -162,12 +162,16 @@ def test_mask_on_other_grid_refused():
         prepare(ds, mask=mask)
 
 
-def test_static_nan_skips_cell():
+def test_static_nan_or_inf_refused_or_filled_when_asked():
+    # issue 10: a gap in a static predictor is refused, never skipped silently
     ds = toy_forcing()
     ds["clay"][0, 1] = np.nan
-    with pytest.warns(UserWarning, match="'clay'"):
-        prep = prepare(ds, static=["clay"])
-    assert prep.n_valid == 11
+    with pytest.raises(ValueError, match=r"static predictor 'clay'.*1 land cell\(s\).*lat="):
+        prepare(ds, static=["clay"])
+    ds["clay"][0, 2] = np.inf
+    with pytest.warns(UserWarning, match=r"'clay'.*2 land cell\(s\).*mean"):
+        prep = prepare(ds, static=["clay"], fill="interpolate")
+    assert prep.n_valid == 12 and np.isfinite(prep.static[0].values).all()
 
 
 def test_no_cell_to_run():

@@ -49,6 +49,9 @@ class H2CMAccessor:
         in time and warns with a count.
     names : mapping, optional
         Explicit ``{catalog name: dataset variable}`` for forcing.
+    check_ranges : bool
+        Refuse forcing outside plausible ranges after unit conversion (the usual sign
+        of a mislabelled unit, e.g. kelvin labelled degC); False opts out.
     """
 
     def __init__(self, ds: xr.Dataset):
@@ -62,6 +65,7 @@ class H2CMAccessor:
         mask: MaskArg = None,
         fill: FillArg = None,
         names: Mapping[str, str] | None = None,
+        check_ranges: bool = True,
     ) -> InputReport:
         """Validate the dataset as model input and report how it was read
         (:func:`xh2cm.xr.report.check_dataset`, which documents the arguments).
@@ -84,7 +88,8 @@ class H2CMAccessor:
         >>> report.to_dict()["forcing"]["tair"]["source"]
         'tair'
         """
-        return check_dataset(self._ds, model, static=static, mask=mask, fill=fill, names=names)
+        return check_dataset(self._ds, model, static=static, mask=mask, fill=fill, names=names,
+                             check_ranges=check_ranges)
 
     def forcing(
         self,
@@ -93,6 +98,7 @@ class H2CMAccessor:
         fill: FillArg = None,
         names: Mapping[str, str] | None = None,
         masked: bool = True,
+        check_ranges: bool = True,
     ) -> xr.Dataset:
         """The forcing as the model sees it: ``rn, prec, tair, vpd, co2`` in catalog units
         (:func:`xh2cm.xr.prepare.forcing_dataset`).
@@ -105,7 +111,8 @@ class H2CMAccessor:
         >>> list(f.data_vars), f.tair.attrs["units"]
         (['rn', 'prec', 'tair', 'vpd', 'co2'], 'degC')
         """
-        return forcing_dataset(self._ds, mask=mask, fill=fill, names=names, masked=masked)
+        return forcing_dataset(self._ds, mask=mask, fill=fill, names=names, masked=masked,
+                               check_ranges=check_ranges)
 
     def run(
         self,
@@ -115,6 +122,7 @@ class H2CMAccessor:
         mask: MaskArg = None,
         fill: FillArg = None,
         names: Mapping[str, str] | None = None,
+        check_ranges: bool = True,
     ) -> xr.Dataset:
         """Run ``model`` on this dataset (:func:`xh2cm.xr.run.run_dataset`).
 
@@ -126,7 +134,8 @@ class H2CMAccessor:
         >>> out.et.attrs["units"], out.sizes["time"]
         ('mm d-1', 365)
         """
-        return run_dataset(self._ds, model, spinup=spinup, mask=mask, fill=fill, names=names)
+        return run_dataset(self._ds, model, spinup=spinup, mask=mask, fill=fill, names=names,
+                           check_ranges=check_ranges)
 
     def init_model(
         self,
@@ -137,6 +146,7 @@ class H2CMAccessor:
         fill: FillArg = None,
         names: Mapping[str, str] | None = None,
         max_cells: int | None = 10_000,
+        check_ranges: bool = True,
         **config_kwargs: Any,
     ) -> H2CM:
         """A fresh model whose input standardisation comes from this dataset
@@ -151,7 +161,8 @@ class H2CMAccessor:
         8
         """
         return init_model_from_dataset(self._ds, static, seed, mask=mask, fill=fill,
-                                       names=names, max_cells=max_cells, **config_kwargs)
+                                       names=names, max_cells=max_cells,
+                                       check_ranges=check_ranges, **config_kwargs)
 
     def fit(self, obs: xr.Dataset | None = None, model: H2CM | None = None,
             **kwargs: Any) -> tuple[H2CM, xr.Dataset]:

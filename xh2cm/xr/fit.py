@@ -176,6 +176,7 @@ def fit_dataset(
     mask: MaskArg = None,
     fill: FillArg = None,
     names: Mapping[str, str] | None = None,
+    check_ranges: bool = True,
     min_valid: float = 0.5,
     model_seed: int = 0,
     model_kwargs: Mapping[str, Any] | None = None,
@@ -262,7 +263,8 @@ def fit_dataset(
     cfg = _train_config(config, train_kwargs)
     kinds = term_kinds(kinds)
     static_arg = tuple(model.config.static_names) if model is not None else static
-    prep = prepare(ds, static=static_arg, mask=mask, fill=fill, names=names)
+    prep = prepare(ds, static=static_arg, mask=mask, fill=fill, names=names,
+                   check_ranges=check_ranges)
     observations = prepare_observations(ds if obs is None else obs, prep, names=obs_names,
                                         variables=variables, min_valid=min_valid,
                                         daily=daily_observations(kinds))

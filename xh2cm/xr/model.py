@@ -45,6 +45,7 @@ def init_model_from_dataset(
     fill: FillArg = None,
     names: Mapping[str, str] | None = None,
     max_cells: int | None = 10_000,
+    check_ranges: bool = True,
     **config_kwargs: Any,
 ) -> H2CM:
     """A fresh model whose input standardisation comes from ``ds``.
@@ -79,5 +80,6 @@ def init_model_from_dataset(
     >>> model.config.static_names == xh2cm.datasets.static_names(ds)
     True
     """
-    prep = prepare(ds, static=static, mask=mask, fill=fill, names=names)
+    prep = prepare(ds, static=static, mask=mask, fill=fill, names=names,
+                   check_ranges=check_ranges)
     return init_model_from_prepared(prep, prep.cells(max_cells, seed), seed, **config_kwargs)

@@ -169,7 +169,8 @@ def cell_arrays(forcing: xr.Dataset, static: Sequence[xr.DataArray], time_dim: H
 
 
 def forcing_dataset(ds: xr.Dataset, *, mask: MaskArg = None, fill: FillArg = None,
-                    names: Mapping[str, str] | None = None, masked: bool = True) -> xr.Dataset:
+                    names: Mapping[str, str] | None = None, masked: bool = True,
+                    check_ranges: bool = True) -> xr.Dataset:
     """The forcing as the model sees it: ``rn, prec, tair, vpd, co2`` in catalog units.
 
     Parameters
@@ -187,7 +188,8 @@ def forcing_dataset(ds: xr.Dataset, *, mask: MaskArg = None, fill: FillArg = Non
         CF attributes from the catalog; ``co2`` keeps its own dims (scalar,
         ``(time,)`` or gridded). Lazy if the input is dask-backed.
     """
-    prep = prepare(ds, static=(), mask=mask, fill=fill, names=names)
+    prep = prepare(ds, static=(), mask=mask, fill=fill, names=names,
+                   check_ranges=check_ranges)
     out = prep.forcing
     if masked:
         out = out.map(
@@ -228,6 +230,7 @@ def prepare(
     mask: MaskArg = None,
     fill: FillArg = None,
     names: Mapping[str, str] | None = None,
+    check_ranges: bool = True,
 ) -> Prepared:
     """Find, convert and validate model input.
 
@@ -246,6 +249,10 @@ def prepare(
         linearly in time (nearest value at the ends) and warns with a count.
     names : mapping, optional
         Explicit ``{catalog name: dataset variable}`` for forcing.
+    check_ranges : bool
+        Refuse forcing outside plausible ranges after unit conversion
+        (:data:`xh2cm.xr.validate.PLAUSIBLE`, e.g. temperature in K labelled degC);
+        False opts out.
 
     Returns
     -------
@@ -268,9 +275,14 @@ def prepare(
     mask_names = [n for n in (mask, getattr(mask_da, "name", None)) if isinstance(n, str)]
     static_names, static_das = _static(ds, static, grid, read, mask_names)
     summ = _summarise(read.forcing, static_das, grid, time_dim)
-    valid, notes = _valid_cells(summ, land, static_names, read.labels, mask_desc)
+    valid, notes = _valid_cells(summ, land, read.labels, mask_desc)
+    static_das, static_notes = _static_gaps(static_names, static_das, summ, valid, grid, fill)
+    notes += static_notes
+    _check_inf(read, summ, valid, grid, time_dim)
     notes += _nan_in_land(read, summ, valid, grid, fill, time_dim)
     _check_precipitation(summ, valid, grid, read.info["prec"].source)
+    if check_ranges:
+        _check_ranges(read, summ, valid, time_dim)
     for note in notes:
         _warn(note)
     return Prepared(
@@ -370,15 +382,20 @@ def _static(ds: xr.Dataset, static: Sequence[str] | None, grid: xr.DataArray, re
 def _summarise(fds: xr.Dataset, static: Sequence[xr.DataArray], grid: xr.DataArray,
                time_dim: str) -> dict[str, np.ndarray]:
     """One pass over the data: all-NaN cells, NaN counts, precipitation minimum, static NaN."""
-    summary = {}
+    summary: dict[str, xr.DataArray] = {}
     for name, da in fds.data_vars.items():
         isnull = da.isnull()
         tdims = [time_dim] if time_dim in da.dims else []
         summary[f"{name}/allnan"] = isnull.all(tdims)
         summary[f"{name}/nnan"] = isnull.sum(tdims)
+        finite = da.where(np.isfinite(da))
+        summary[f"{name}/min"] = finite.min(tdims, skipna=True)
+        summary[f"{name}/max"] = finite.max(tdims, skipna=True)
+        summary[f"{name}/ninf"] = xr.apply_ufunc(np.isinf, da, dask="allowed").sum(tdims)
     summary["prec/min"] = fds["prec"].min(time_dim, skipna=True)
     for i, da in enumerate(static):
         summary[f"static{i}/nan"] = da.isnull()
+        summary[f"static{i}/inf"] = xr.apply_ufunc(np.isinf, da, dask="allowed")
     return {
         str(k): v.broadcast_like(grid).transpose(*grid.dims).values
         for k, v in xr.Dataset(summary).compute().data_vars.items()
@@ -386,9 +403,8 @@ def _summarise(fds: xr.Dataset, static: Sequence[xr.DataArray], grid: xr.DataArr
 
 
 def _valid_cells(summ: Mapping[str, np.ndarray], land: np.ndarray,
-                 static_names: Sequence[str], labels: Mapping[str, str], mask_desc: str
-                 ) -> tuple[np.ndarray, list[str]]:
-    """Land cells with complete forcing and static data, and notes on the cells skipped."""
+                 labels: Mapping[str, str], mask_desc: str) -> tuple[np.ndarray, list[str]]:
+    """Land cells with forcing data, and a note on land cells skipped for lack of it."""
     notes: list[str] = []
     missing_any = np.zeros(land.shape, dtype=bool)
     has_data = np.zeros(land.shape, dtype=bool)
@@ -407,20 +423,45 @@ def _valid_cells(summ: Mapping[str, np.ndarray], land: np.ndarray,
             "they are skipped (NaN output)"
         )
     valid = land & ~missing_any
-    for i, name in enumerate(static_names):
-        bad = valid & summ[f"static{i}/nan"]
-        if bad.any():
-            notes.append(
-                f"{int(bad.sum())} land cell(s) have NaN in static predictor {name!r}; "
-                "they are skipped (NaN output)"
-            )
-            valid &= ~bad
     if not valid.any():
+        if not land.any():
+            cause = f"the land mask ({mask_desc}) marks no cell as land"
+        elif not (land & has_data).any():
+            cause = "no land cell has any forcing data (all NaN there)"
+        else:
+            which = [n for n in catalog.FORCING_NAMES if (land & summ[f"{n}/allnan"]).all()]
+            cause = f"every land cell lacks {', '.join(labels[n] for n in which) or 'some forcing'}"
         raise ValueError(
             f"no cell to run: of {valid.size} cell(s), {int(land.sum())} are land "
-            f"(mask: {mask_desc}) and none has complete forcing and static data"
+            f"(mask: {mask_desc}): {cause}"
         )
     return valid, notes
+
+
+def _static_gaps(names: Sequence[str], arrays: list[xr.DataArray],
+                 summ: Mapping[str, np.ndarray], valid: np.ndarray, grid: xr.DataArray,
+                 fill: FillArg) -> tuple[list[xr.DataArray], list[str]]:
+    """NaN or inf in a static predictor on cells that run: refused, or (``fill=``) replaced
+    by the predictor's mean over those cells, with a note."""
+    out, notes = list(arrays), []
+    for i, name in enumerate(names):
+        bad = valid & (summ[f"static{i}/nan"] | summ[f"static{i}/inf"])
+        if not bad.any():
+            continue
+        pos = np.unravel_index(int(np.flatnonzero(bad)[0]), bad.shape)
+        where = validate.describe_point(grid, dict(zip(grid.dims, map(int, pos), strict=True)))
+        if fill is None:
+            raise ValueError(
+                f"static predictor {name!r} is NaN or infinite in {int(bad.sum())} land "
+                f"cell(s), e.g. at {where}; the networks cannot use a missing predictor. Fill "
+                f"it (e.g. ds[{name!r}] = ds[{name!r}].fillna(ds[{name!r}].mean())), exclude "
+                "those cells with mask=, or pass fill='interpolate' to use its mean there")
+        good = np.asarray(arrays[i].values, float)[valid & ~bad]
+        mean = float(good.mean()) if good.size else 0.0
+        out[i] = arrays[i].where(np.isfinite(arrays[i]), mean)
+        notes.append(f"fill={fill!r}: static predictor {name!r} was NaN or infinite in "
+                     f"{int(bad.sum())} land cell(s); set to its mean {mean:.6g}")
+    return out, notes
 
 
 def _nan_in_land(read: _Read, summ: Mapping[str, np.ndarray], valid: np.ndarray,
@@ -457,6 +498,47 @@ def _nan_in_land(read: _Read, summ: Mapping[str, np.ndarray], valid: np.ndarray,
             f"(affecting {int(bad_cells.sum())} land cell(s))"
         )
     return notes
+
+
+def _check_inf(read: _Read, summ: Mapping[str, np.ndarray], valid: np.ndarray,
+               grid: xr.DataArray, time_dim: str) -> None:
+    """Refuse infinite forcing in cells that run, naming the variable, count and a place."""
+    for name in catalog.FORCING_NAMES:
+        ninf = np.where(valid, summ[f"{name}/ninf"], 0)
+        if not ninf.any():
+            continue
+        da = read.forcing[name]
+        bad = ninf > 0
+        if set(grid.dims) <= set(da.dims):
+            example = validate.first_nan_example(xr.where(np.isinf(da), np.nan, 0.0), bad,
+                                                 time_dim)
+        else:
+            t = int(np.argmax(np.isinf(np.asarray(da.values)).reshape(da.sizes[time_dim], -1)
+                              .any(-1)))
+            example = validate.describe_point(da, {time_dim: t})
+        n_values = int(ninf.sum()) if set(grid.dims) <= set(da.dims) else int(
+            np.isinf(da).sum())
+        raise ValueError(validate.inf_message(read.labels[name], read.info[name].source,
+                                              int(bad.sum()), n_values, example))
+
+
+def _check_ranges(read: _Read, summ: Mapping[str, np.ndarray], valid: np.ndarray,
+                  time_dim: str) -> None:
+    """Refuse forcing outside its plausible range, or a series whose peak is implausibly
+    small, with the likely unit slip (:data:`xh2cm.xr.validate.PLAUSIBLE`)."""
+    n_time = read.forcing.sizes[time_dim]
+    for name, (lo, hi) in validate.PLAUSIBLE.items():
+        low = np.where(valid, summ[f"{name}/min"], np.inf)
+        high = np.where(valid, summ[f"{name}/max"], -np.inf)
+        bad = valid & ((low < lo) | (high > hi))
+        if bad.any():
+            raise ValueError(validate.range_message(
+                read.labels[name], name, float(low[valid].min()), float(high[valid].max()),
+                int(bad.sum())))
+        peak = validate.PLAUSIBLE_PEAK.get(name)
+        top = float(high[valid].max())
+        if peak is not None and n_time >= validate.MIN_DAYS_FOR_PEAK and top < peak:
+            raise ValueError(validate.peak_message(read.labels[name], name, top, n_time))
 
 
 def _check_precipitation(summ: Mapping[str, np.ndarray], valid: np.ndarray,

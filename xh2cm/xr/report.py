@@ -98,6 +98,7 @@ def check_dataset(
     mask: MaskArg = None,
     fill: FillArg = None,
     names: Mapping[str, str] | None = None,
+    check_ranges: bool = True,
 ) -> InputReport:
     """Validate ``ds`` as model input and report how it was read (``ds.h2cm.check``).
 
@@ -120,4 +121,4 @@ def check_dataset(
     if static is None and model is not None:
         static = tuple(model.config.static_names)
     return InputReport.from_prepared(prepare(ds, static=static, mask=mask, fill=fill,
-                                             names=names))
+                                             names=names, check_ranges=check_ranges))

@@ -183,6 +183,7 @@ def run_dataset(
     fill: FillArg = None,
     names: Mapping[str, str] | None = None,
     dtype: Any = np.float32,
+    check_ranges: bool = True,
 ) -> xr.Dataset:
     """Run an H2CM model on a daily forcing Dataset.
 
@@ -208,6 +209,8 @@ def run_dataset(
         Explicit ``{catalog name: dataset variable}`` for forcing.
     dtype : numpy dtype
         Output float type.
+    check_ranges : bool
+        Refuse implausible forcing (see :func:`xh2cm.xr.prepare.prepare`).
 
     Returns
     -------
@@ -223,6 +226,7 @@ def run_dataset(
         For input problems (see :func:`xh2cm.xr.prepare.prepare`).
     """
     prep = prepare(
-        ds, static=tuple(model.config.static_names), mask=mask, fill=fill, names=names
+        ds, static=tuple(model.config.static_names), mask=mask, fill=fill, names=names,
+        check_ranges=check_ranges,
     )
     return simulate_prepared(prep, model, spinup=spinup, dtype=dtype)

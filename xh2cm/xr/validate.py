@@ -220,3 +220,77 @@ def spatial_dims_of(forcing: dict[str, xr.DataArray], time_dim: str) -> tuple[Ha
                 "all forcing must share the same (time, spatial...) dims"
             )
     return spatial
+
+
+#: Plausible ranges of daily forcing in catalog units, ``(low, high)``; values outside are
+#: refused (``check_ranges=False`` opts out). Daily means: tair -90 … 60 degC, prec 0 … 2000
+#: mm d-1, vpd 0 … 150 hPa, rn -300 … 600 W m-2; co2 150 … 2000 ppm.
+PLAUSIBLE: dict[str, tuple[float, float]] = {
+    "rn": (-300.0, 600.0),
+    "prec": (0.0, 2000.0),
+    "tair": (-90.0, 60.0),
+    "vpd": (0.0, 150.0),
+    "co2": (150.0, 2000.0),
+}
+#: Smallest plausible *largest* value over a series of at least :data:`MIN_DAYS_FOR_PEAK`
+#: days: a series that never exceeds it is almost surely in other units (e.g. m d-1 of
+#: precipitation labelled mm d-1 is 1000 times too small).
+PLAUSIBLE_PEAK: dict[str, float] = {"rn": 30.0, "prec": 0.5, "vpd": 0.3}
+MIN_DAYS_FOR_PEAK = 30
+
+
+def _likely_mistake(name: str, low: float, high: float) -> str:
+    """A guess at the unit slip behind values ``low … high`` (catalog units)."""
+    lo, hi = PLAUSIBLE.get(name, (-np.inf, np.inf))
+    if name == "tair" and low > 150:
+        return "looks like kelvin labelled degC: set units 'K'"
+    if name == "prec" and high > hi:
+        return ("looks like accumulated or per-step totals, or units too small by a factor "
+                "(e.g. kg m-2 s-1 labelled kg m-2 d-1)")
+    if name == "prec" and high < PLAUSIBLE_PEAK["prec"]:
+        return ("values ~1000 times too small: looks like m d-1 (ERA5 'tp' is in m) or "
+                "kg m-2 s-1 labelled mm d-1; set the units attribute to what they are")
+    if name == "vpd" and high > hi:
+        return "looks like Pa labelled hPa: set units 'Pa'"
+    if name == "vpd" and high < PLAUSIBLE_PEAK["vpd"]:
+        return "values too small: looks like kPa labelled Pa, or a fraction"
+    if name == "rn" and high > hi:
+        return ("looks like an accumulated energy (J m-2 per day, as ERA5's 'ssr'/'str') "
+                "labelled W m-2: set units 'J m-2 d-1'")
+    if name == "rn" and high < PLAUSIBLE_PEAK["rn"]:
+        return "values too small: looks like MJ m-2 d-1 labelled W m-2"
+    if name == "co2" and high < 1:
+        return "looks like a mole fraction in mol mol-1 labelled ppm: set units 'mol mol-1'"
+    if name == "co2" and low > hi:
+        return "looks like ppb labelled ppm: set units 'ppb'"
+    return "check the values and the units attribute"
+
+
+def range_message(label: str, name: str, low: float, high: float, n_cells: int) -> str:
+    """Error text for forcing outside its plausible range (after unit conversion)."""
+    lo, hi = PLAUSIBLE[name]
+    units = {"rn": "W m-2", "prec": "mm d-1", "tair": "degC", "vpd": "hPa", "co2": "ppm"}[name]
+    return (
+        f"{label} is implausible after conversion to {units}: values {low:.6g} … {high:.6g} "
+        f"in {n_cells} cell(s), plausible {lo:g} … {hi:g}; {_likely_mistake(name, low, high)}. "
+        "If the values are right, pass check_ranges=False"
+    )
+
+
+def peak_message(label: str, name: str, high: float, n_time: int) -> str:
+    """Error text for a series whose largest value is implausibly small."""
+    units = {"rn": "W m-2", "prec": "mm d-1", "vpd": "hPa"}[name]
+    return (
+        f"{label} never exceeds {high:.6g} {units} in {n_time} days over all cells, "
+        f"implausible for daily {name}; {_likely_mistake(name, -np.inf, high)}. If the values "
+        "are right, pass check_ranges=False"
+    )
+
+
+def inf_message(label: str, source: str, n_cells: int, n_values: int, example: str) -> str:
+    """Error text for infinite values inside land cells."""
+    return (
+        f"{label} has infinite values inside land cells: {n_values} value(s) in {n_cells} "
+        f"cell(s), e.g. at {example}. Replace them (e.g. ds[{source!r}] = "
+        f"ds[{source!r}].where(np.isfinite(ds[{source!r}]))) and fill or mask those cells"
+    )

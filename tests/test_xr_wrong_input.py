@@ -1,0 +1,59 @@
+"""Wrong input fails loudly (issue 10): mislabelled units, inf, implausible values."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from xh2cm.xr.prepare import prepare
+from xh2cm.xr.testing import toy_forcing
+
+
+def _relabel(ds, var, units, factor=1.0, offset=0.0):
+    ds = ds.copy()
+    ds[var] = ds[var] * factor + offset
+    ds[var].attrs["units"] = units
+    return ds
+
+
+@pytest.mark.parametrize(
+    ("var", "units", "factor", "offset", "match"),
+    [
+        ("tas", "degC", 1.0, 0.0, "kelvin labelled degC"),                  # K labelled degC
+        ("pr", "mm d-1", 86.4, 0.0, "1000 times too small.*m d-1"),         # m d-1 as mm d-1
+        ("vpd", "hPa", 1000.0, 0.0, "Pa labelled hPa"),                     # Pa as hPa
+        ("rnet", "W m-2", 86400.0, 0.0, "accumulated energy.*J m-2"),       # J m-2 d-1 as W m-2
+        ("co2", "ppm", 1e-6, 0.0, "mol mol-1 labelled ppm"),               # mol mol-1 as ppm
+    ],
+)
+def test_mislabelled_units_are_refused(var, units, factor, offset, match):
+    ds = toy_forcing(n_time=60)
+    if var == "pr":  # kg m-2 s-1 -> m d-1 values, labelled mm d-1
+        ds = _relabel(ds, "pr", units, 86400.0 / 1000.0)
+    else:
+        ds = _relabel(ds, var, units, factor, offset)
+    with pytest.raises(ValueError, match=match) as err:
+        prepare(ds)
+    assert "check_ranges=False" in str(err.value)
+    prepare(ds, check_ranges=False)  # the explicit opt-out
+
+
+def test_inf_is_refused_with_its_place():
+    ds = toy_forcing()
+    ds["tas"][3, 1, 2] = np.inf
+    with pytest.raises(ValueError, match=r"'tair'.*infinite.*1 value\(s\) in 1 cell.*lat="):
+        prepare(ds)
+
+
+def test_inf_on_dask_names_the_variable():
+    ds = toy_forcing().chunk({"lat": 1})
+    ds["vpd"] = ds["vpd"].where(ds["vpd"].time != ds.time[4], np.inf)
+    with pytest.raises(ValueError, match="'vpd'.*infinite"):
+        prepare(ds)
+
+
+def test_no_cell_to_run_gives_its_cause():
+    ds = toy_forcing()
+    ds["tas"] = ds["tas"] * np.nan
+    with pytest.raises(ValueError, match="no cell to run.*lacks air temperature"):
+        prepare(ds)
