@@ -57,3 +57,43 @@ def test_no_cell_to_run_gives_its_cause():
     ds["tas"] = ds["tas"] * np.nan
     with pytest.raises(ValueError, match="no cell to run.*lacks air temperature"):
         prepare(ds)
+
+
+def _grid_var(ds, values, **attrs):
+    import xarray as xr
+
+    return xr.DataArray(values, dims=("lat", "lon"), coords={"lat": ds.lat, "lon": ds.lon},
+                        attrs=attrs)
+
+
+def test_cmip_sftlf_in_percent_is_a_mask_not_a_predictor():
+    ds = toy_forcing(static=("clay",))
+    pct = np.array([[100.0, 80.0, 40.0, 0.0], [100, 100, 51, 49], [0, 0, 0, 100]])
+    ds["sftlf"] = _grid_var(ds, pct, units="%", standard_name="land_area_fraction")
+    prep = prepare(ds, static=None)
+    assert prep.static_names == ("clay",)           # never a static predictor
+    assert prep.n_land == 6 and "%" in prep.mask     # 0.5 applied to the fraction
+    prep = prepare(ds, mask="sftlf", static=None)
+    assert prep.n_land == 6
+    ds["sftlf"].attrs["units"] = "1"
+    with pytest.raises(ValueError, match="percent.*'%'"):
+        prepare(ds)
+
+
+def test_era5_lsm_with_a_time_dim_and_flipped_latitude():
+    ds = toy_forcing(static=("clay",))
+    lsm = _grid_var(ds, np.array([[1.0, 0.7, 0.2, 0.0]] * 3), units="(0 - 1)")
+    lsm.attrs["units"] = "1"
+    lsm = lsm.isel(lat=slice(None, None, -1)).expand_dims(time=[ds.time.values[0]])
+    ds = ds.drop_vars([]).assign(lsm=lsm.isel(time=0, drop=True).expand_dims(valid_time=1))
+    prep = prepare(ds, static=None)
+    assert prep.n_land == 6 and prep.static_names == ("clay",)
+
+
+def test_integer_static_variables_are_reported_not_dropped_silently():
+    ds = toy_forcing(static=("clay",))
+    ds["soil_class"] = _grid_var(ds, np.arange(12).reshape(3, 4))
+    with pytest.warns(UserWarning, match=r"\['soil_class'\].*not used as static predictors"):
+        prep = prepare(ds, static=None)
+    assert "soil_class" not in prep.static_names
+    assert prepare(ds, static=["clay", "soil_class"]).static_names == ("clay", "soil_class")

@@ -21,7 +21,14 @@ import xarray as xr
 from xh2cm import catalog
 from xh2cm.xr import validate
 from xh2cm.xr.units import convert, describe_conversion, units_of
-from xh2cm.xr.variables import auto_static_names, find_forcing, find_mask, find_static
+from xh2cm.xr.variables import (
+    ROLE_ATTR,
+    auto_static_names,
+    find_forcing,
+    find_mask,
+    find_static,
+    is_mask_name,
+)
 
 #: A land mask argument: a DataArray, a variable name, False (none) or None (look for one).
 MaskArg = xr.DataArray | str | bool | None
@@ -212,6 +219,11 @@ def _warn(message: str) -> None:
 def _align(da: xr.DataArray, template: xr.DataArray, what: str) -> xr.DataArray:
     """Broadcast ``da`` onto ``template``'s spatial grid, refusing coordinate mismatches."""
     da = da.reset_coords(drop=True)
+    for d in template.dims:  # the same coordinates in another order (e.g. latitude flipped)
+        if (d in da.indexes and d in template.indexes
+                and not da.indexes[d].equals(template.indexes[d])
+                and da.indexes[d].sort_values().equals(template.indexes[d].sort_values())):
+            da = da.reindex({d: template.indexes[d]})
     try:
         da, _ = xr.align(da, template, join="exact")
     except ValueError as err:
@@ -273,11 +285,11 @@ def prepare(
     mask_da, mask_desc = find_mask(ds, mask)
     land = _land(mask_da, mask_desc, grid)
     mask_names = [n for n in (mask, getattr(mask_da, "name", None)) if isinstance(n, str)]
-    static_names, static_das = _static(ds, static, grid, read, mask_names)
+    static_names, static_das, static_notes = _static(ds, static, grid, read, mask_names)
     summ = _summarise(read.forcing, static_das, grid, time_dim)
     valid, notes = _valid_cells(summ, land, read.labels, mask_desc)
-    static_das, static_notes = _static_gaps(static_names, static_das, summ, valid, grid, fill)
-    notes += static_notes
+    static_das, gap_notes = _static_gaps(static_names, static_das, summ, valid, grid, fill)
+    notes += static_notes + gap_notes
     _check_inf(read, summ, valid, grid, time_dim)
     notes += _nan_in_land(read, summ, valid, grid, fill, time_dim)
     _check_precipitation(summ, valid, grid, read.info["prec"].source)
@@ -366,17 +378,28 @@ def _land(mask: xr.DataArray | None, desc: str, grid: xr.DataArray) -> np.ndarra
 
 
 def _static(ds: xr.Dataset, static: Sequence[str] | None, grid: xr.DataArray, read: _Read,
-            mask_names: Sequence[str]) -> tuple[tuple[str, ...], list[xr.DataArray]]:
-    """Static predictor names (auto-detected if None, never forcing or the mask) and their
-    arrays on the grid."""
+            mask_names: Sequence[str]
+            ) -> tuple[tuple[str, ...], list[xr.DataArray], list[str]]:
+    """Static predictor names (auto-detected if None, never forcing or the mask), their
+    arrays on the grid, and a note on integer variables that auto-detection leaves out."""
+    notes = []
     if static is None:
-        static = auto_static_names(ds, read.spatial, [*read.sources, *mask_names])
+        exclude = [*read.sources, *mask_names]
+        static = auto_static_names(ds, read.spatial, exclude)
+        ints = [str(n) for n, da in ds.data_vars.items()
+                if np.issubdtype(da.dtype, np.integer) and da.dims
+                and set(da.dims) <= set(read.spatial) and str(n) not in exclude
+                and not is_mask_name(n, da.attrs)]
+        if ints and not any(v.attrs.get(ROLE_ATTR) for v in ds.data_vars.values()):
+            notes.append(f"integer-typed variable(s) {ints} are not used as static predictors "
+                         "(codes such as soil or land-cover classes are not numbers); to use "
+                         f"them as numbers pass static=[...] naming them")
     names = tuple(static)
     arrays = [
         _align(da.astype(float), grid, f"static predictor {da.name!r}")
         for da in find_static(ds, names, read.spatial)
     ]
-    return names, arrays
+    return names, arrays, notes
 
 
 def _summarise(fds: xr.Dataset, static: Sequence[xr.DataArray], grid: xr.DataArray,

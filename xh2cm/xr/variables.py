@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Hashable, Mapping, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import xarray as xr
@@ -44,7 +45,10 @@ ALIASES: dict[str, tuple[str, ...]] = {
 ROLE_ATTR = "xh2cm_role"
 
 #: Variable names recognised as a land mask (case-insensitive).
-MASK_NAMES: tuple[str, ...] = ("land_mask", "landmask", "lsm", "mask")
+MASK_NAMES: tuple[str, ...] = ("land_mask", "landmask", "lsm", "mask", "sftlf",
+                               "land_area_fraction", "landfrac")
+#: CF standard names of land masks and land fractions.
+MASK_STANDARD_NAMES: tuple[str, ...] = ("land_binary_mask", "land_area_fraction")
 
 
 @dataclass(frozen=True)
@@ -221,8 +225,10 @@ def find_mask(
     mask : DataArray, str, bool or None
         A boolean / 0-1 / land-fraction DataArray, the name of a variable in
         ``ds``, ``False`` to ignore any mask variable, or None to look for a
-        variable named one of :data:`MASK_NAMES`. Fractions count as land
-        where > 0.5; NaN counts as not land.
+        variable named one of :data:`MASK_NAMES` or with a standard name of
+        :data:`MASK_STANDARD_NAMES`. Fractions count as land where > 0.5, read
+        in their ``units`` (``%``, as CMIP's ``sftlf``, or ``1``); NaN counts as
+        not land; a time dimension of length 1 (ERA5's ``lsm``) is dropped.
 
     Returns
     -------
@@ -235,6 +241,9 @@ def find_mask(
     if mask is None or mask is True:
         lower = {str(v).lower(): str(v) for v in ds.data_vars}
         cands = [lower[n] for n in MASK_NAMES if n in lower]
+        cands += [str(v) for v, da in ds.data_vars.items()
+                  if da.attrs.get("standard_name") in MASK_STANDARD_NAMES
+                  and str(v) not in cands]
         if len(cands) > 1:
             raise ValueError(
                 f"several land-mask variables {cands}; pass mask=<name> to pick one "
@@ -253,14 +262,33 @@ def find_mask(
         raise TypeError(
             f"mask must be a DataArray, a variable name, False or None, not {type(mask)}"
         )
+    extra = [d for d in mask.dims if d not in ds.dims or "time" in str(d).lower()
+             or str(d) in ("valid_time", "t")]
+    for d in extra:
+        if mask.sizes[d] != 1:
+            raise ValueError(f"land mask ({desc}) has dim {d!r} of size {mask.sizes[d]}; a mask "
+                             f"is static: select one step (e.g. mask.isel({d}=0))")
+    mask = mask.squeeze(extra, drop=True) if extra else mask
     if mask.dtype == bool:
         return mask, desc
-    return (mask.fillna(0) > 0.5), desc
+    units = str(mask.attrs.get("units", "1")).strip().lower()
+    frac = mask.fillna(0).astype(float)
+    if units in ("%", "percent"):
+        frac = frac / 100.0
+        desc += " (% land)"
+    elif units not in ("1", "", "-", "0-1", "fraction", "none", "dimensionless"):
+        raise ValueError(f"land mask ({desc}) has units {units!r}; expected '1' (fraction or "
+                         "0/1) or '%'")
+    elif float(frac.max()) > 1.0 + 1e-6:
+        raise ValueError(f"land mask ({desc}) has values up to {float(frac.max()):g} with units "
+                         f"{units!r}: a land fraction in percent? Set its units attribute to '%'")
+    return frac > 0.5, desc
 
 
-def is_mask_name(name: Hashable) -> bool:
-    """Whether a variable name is one of :data:`MASK_NAMES`."""
-    return str(name).lower() in MASK_NAMES
+def is_mask_name(name: Hashable, attrs: Mapping[str, Any] | None = None) -> bool:
+    """Whether a variable is a land mask by name (:data:`MASK_NAMES`) or standard name."""
+    return str(name).lower() in MASK_NAMES or (attrs or {}).get(
+        "standard_name") in MASK_STANDARD_NAMES
 
 
 def auto_static_names(
@@ -288,7 +316,7 @@ def auto_static_names(
         std = da.attrs.get("standard_name", "")
         if (
             str(name) in skip
-            or is_mask_name(name)
+            or is_mask_name(name, da.attrs)
             or str(name).lower() in ("lat", "lon", "latitude", "longitude")
             or std in ("latitude", "longitude", "cell_area")
             or not np.issubdtype(da.dtype, np.floating)
