@@ -36,6 +36,7 @@ import xarray as xr
 
 from xh2cm import __version__
 from xh2cm.catalog import FORCING
+from xh2cm.humidity import saturation_vapour_pressure
 
 if TYPE_CHECKING:  # pragma: no cover
     from xh2cm.core import H2CM  # noqa: F401  (JAX is imported lazily)
@@ -170,11 +171,6 @@ def _toa_insolation(lat: np.ndarray, doy: np.ndarray) -> np.ndarray:
     )
 
 
-def _sat_vapour_pressure(tc: np.ndarray) -> np.ndarray:
-    """Saturation vapour pressure over water (hPa), Magnus formula, ``tc`` in degC."""
-    return 6.112 * np.exp(17.67 * tc / (tc + 243.5))
-
-
 def _co2_series(time: pd.DatetimeIndex) -> np.ndarray:
     """Global CO2 (ppm): ~370 ppm in 2001, +2 ppm yr-1, small seasonal cycle peaking in May."""
     year = time.year + (time.day_of_year - 0.5) / 365.25
@@ -246,7 +242,7 @@ def _weather(
     # --- humidity, clouds, vapour pressure deficit (hPa)
     wetness = p_clim / (p_clim + 2.0)
     rh = np.clip(0.25 + 0.55 * wetness + 0.12 * wet + 0.06 * n_h, 0.08, 0.97)
-    vpd = _sat_vapour_pressure(tair) * (1.0 - rh)
+    vpd = saturation_vapour_pressure(tair) * (1.0 - rh)
     cloud = np.clip(
         0.2 + 0.45 * wet + 0.3 * wetness + 0.1 * rng.standard_normal((nt, nc)), 0.0, 1.0
     )

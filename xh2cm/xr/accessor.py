@@ -27,7 +27,7 @@ from xh2cm.analysis.evaluate import evaluate as evaluate_
 from xh2cm.analysis.regions import regional as regions_regional
 from xh2cm.xr.fit import fit_dataset
 from xh2cm.xr.model import init_model_from_dataset
-from xh2cm.xr.prepare import FillArg, MaskArg, forcing_dataset
+from xh2cm.xr.prepare import CO2Arg, FillArg, MaskArg, forcing_dataset
 from xh2cm.xr.report import InputReport, check_dataset
 from xh2cm.xr.run import run_dataset
 
@@ -66,6 +66,7 @@ class H2CMAccessor:
         fill: FillArg = None,
         names: Mapping[str, str] | None = None,
         check_ranges: bool = True,
+        co2: CO2Arg = None,
     ) -> InputReport:
         """Validate the dataset as model input and report how it was read
         (:func:`xh2cm.xr.report.check_dataset`, which documents the arguments).
@@ -89,7 +90,7 @@ class H2CMAccessor:
         'tair'
         """
         return check_dataset(self._ds, model, static=static, mask=mask, fill=fill, names=names,
-                             check_ranges=check_ranges)
+                             check_ranges=check_ranges, co2=co2)
 
     def forcing(
         self,
@@ -99,6 +100,7 @@ class H2CMAccessor:
         names: Mapping[str, str] | None = None,
         masked: bool = True,
         check_ranges: bool = True,
+        co2: CO2Arg = None,
     ) -> xr.Dataset:
         """The forcing as the model sees it: ``rn, prec, tair, vpd, co2`` in catalog units
         (:func:`xh2cm.xr.prepare.forcing_dataset`).
@@ -112,7 +114,7 @@ class H2CMAccessor:
         (['rn', 'prec', 'tair', 'vpd', 'co2'], 'degC')
         """
         return forcing_dataset(self._ds, mask=mask, fill=fill, names=names, masked=masked,
-                               check_ranges=check_ranges)
+                               check_ranges=check_ranges, co2=co2)
 
     def run(
         self,
@@ -123,6 +125,7 @@ class H2CMAccessor:
         fill: FillArg = None,
         names: Mapping[str, str] | None = None,
         check_ranges: bool = True,
+        co2: CO2Arg = None,
     ) -> xr.Dataset:
         """Run ``model`` on this dataset (:func:`xh2cm.xr.run.run_dataset`).
 
@@ -135,7 +138,7 @@ class H2CMAccessor:
         ('mm d-1', 365)
         """
         return run_dataset(self._ds, model, spinup=spinup, mask=mask, fill=fill, names=names,
-                           check_ranges=check_ranges)
+                           check_ranges=check_ranges, co2=co2)
 
     def init_model(
         self,
@@ -147,6 +150,7 @@ class H2CMAccessor:
         names: Mapping[str, str] | None = None,
         max_cells: int | None = 10_000,
         check_ranges: bool = True,
+        co2: CO2Arg = None,
         **config_kwargs: Any,
     ) -> H2CM:
         """A fresh model whose input standardisation comes from this dataset
@@ -162,7 +166,7 @@ class H2CMAccessor:
         """
         return init_model_from_dataset(self._ds, static, seed, mask=mask, fill=fill,
                                        names=names, max_cells=max_cells,
-                                       check_ranges=check_ranges, **config_kwargs)
+                                       check_ranges=check_ranges, co2=co2, **config_kwargs)
 
     def fit(self, obs: xr.Dataset | None = None, model: H2CM | None = None,
             **kwargs: Any) -> tuple[H2CM, xr.Dataset]:

@@ -19,7 +19,7 @@ import xarray as xr
 
 from xh2cm.xr.model import init_model_from_prepared
 from xh2cm.xr.observations import Observations, prepare_observations
-from xh2cm.xr.prepare import FillArg, MaskArg, Prepared, prepare
+from xh2cm.xr.prepare import CO2Arg, FillArg, MaskArg, Prepared, prepare
 
 if TYPE_CHECKING:
     from xh2cm.core import H2CM
@@ -177,6 +177,7 @@ def fit_dataset(
     fill: FillArg = None,
     names: Mapping[str, str] | None = None,
     check_ranges: bool = True,
+    co2: CO2Arg = None,
     min_valid: float = 0.5,
     model_seed: int = 0,
     model_kwargs: Mapping[str, Any] | None = None,
@@ -264,7 +265,7 @@ def fit_dataset(
     kinds = term_kinds(kinds)
     static_arg = tuple(model.config.static_names) if model is not None else static
     prep = prepare(ds, static=static_arg, mask=mask, fill=fill, names=names,
-                   check_ranges=check_ranges)
+                   check_ranges=check_ranges, co2=co2)
     observations = prepare_observations(ds if obs is None else obs, prep, names=obs_names,
                                         variables=variables, min_valid=min_valid,
                                         daily=daily_observations(kinds))

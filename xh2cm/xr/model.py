@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import xarray as xr
 
-from xh2cm.xr.prepare import FillArg, MaskArg, Prepared, prepare
+from xh2cm.xr.prepare import CO2Arg, FillArg, MaskArg, Prepared, prepare
 
 if TYPE_CHECKING:
     from xh2cm.core import H2CM
@@ -46,6 +46,7 @@ def init_model_from_dataset(
     names: Mapping[str, str] | None = None,
     max_cells: int | None = 10_000,
     check_ranges: bool = True,
+    co2: CO2Arg = None,
     **config_kwargs: Any,
 ) -> H2CM:
     """A fresh model whose input standardisation comes from ``ds``.
@@ -81,5 +82,5 @@ def init_model_from_dataset(
     True
     """
     prep = prepare(ds, static=static, mask=mask, fill=fill, names=names,
-                   check_ranges=check_ranges)
+                   check_ranges=check_ranges, co2=co2)
     return init_model_from_prepared(prep, prep.cells(max_cells, seed), seed, **config_kwargs)

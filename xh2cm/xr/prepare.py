@@ -20,7 +20,14 @@ import xarray as xr
 
 from xh2cm import catalog
 from xh2cm.xr import validate
-from xh2cm.xr.units import convert, describe_conversion, units_of
+from xh2cm.xr.derive import ALTERNATIVES, DERIVATIONS, derive
+from xh2cm.xr.units import (
+    VARIABLE_QUANTITY,
+    convert,
+    describe_conversion,
+    per_day_if_accumulated,
+    units_of,
+)
 from xh2cm.xr.variables import (
     ROLE_ATTR,
     auto_static_names,
@@ -28,12 +35,16 @@ from xh2cm.xr.variables import (
     find_mask,
     find_static,
     is_mask_name,
+    missing_message,
 )
 
 #: A land mask argument: a DataArray, a variable name, False (none) or None (look for one).
 MaskArg = xr.DataArray | str | bool | None
 #: The ``fill=`` option: None refuses NaN inside land cells.
 FillArg = Literal["interpolate"] | None
+#: The ``co2=`` option: a number (ppm) or a ``(time,)`` DataArray (any time step, units
+#: attribute or ppm), used instead of a CO2 variable of the dataset.
+CO2Arg = float | int | xr.DataArray | None
 
 #: Names of the internal variables of :meth:`Prepared.model_input`.
 VALID = "__valid__"
@@ -177,7 +188,8 @@ def cell_arrays(forcing: xr.Dataset, static: Sequence[xr.DataArray], time_dim: H
 
 def forcing_dataset(ds: xr.Dataset, *, mask: MaskArg = None, fill: FillArg = None,
                     names: Mapping[str, str] | None = None, masked: bool = True,
-                    check_ranges: bool = True) -> xr.Dataset:
+                    check_ranges: bool = True,
+                    co2: CO2Arg = None) -> xr.Dataset:
     """The forcing as the model sees it: ``rn, prec, tair, vpd, co2`` in catalog units.
 
     Parameters
@@ -196,7 +208,7 @@ def forcing_dataset(ds: xr.Dataset, *, mask: MaskArg = None, fill: FillArg = Non
         ``(time,)`` or gridded). Lazy if the input is dask-backed.
     """
     prep = prepare(ds, static=(), mask=mask, fill=fill, names=names,
-                   check_ranges=check_ranges)
+                   check_ranges=check_ranges, co2=co2)
     out = prep.forcing
     if masked:
         out = out.map(
@@ -243,6 +255,7 @@ def prepare(
     fill: FillArg = None,
     names: Mapping[str, str] | None = None,
     check_ranges: bool = True,
+    co2: CO2Arg = None,
 ) -> Prepared:
     """Find, convert and validate model input.
 
@@ -265,6 +278,10 @@ def prepare(
         Refuse forcing outside plausible ranges after unit conversion
         (:data:`xh2cm.xr.validate.PLAUSIBLE`, e.g. temperature in K labelled degC);
         False opts out.
+    co2 : number or DataArray, optional
+        Atmospheric CO2 when the dataset has none (or to replace it): ppm, or a
+        ``(time,)`` series in any time step (annual and monthly values are
+        interpolated to the days).
 
     Returns
     -------
@@ -280,6 +297,7 @@ def prepare(
     validate.check_fill(fill)
     time_dim = validate.find_time_dim(ds)
     validate.check_time(ds, time_dim)
+    ds, names = _with_co2(ds, co2, names, time_dim)
     read = _read_forcing(ds, names, time_dim)
     grid = _grid(read)
     mask_da, mask_desc = find_mask(ds, mask)
@@ -313,6 +331,33 @@ def prepare(
     )
 
 
+def _with_co2(ds: xr.Dataset, co2: CO2Arg, names: Mapping[str, str] | None, time_dim: str
+              ) -> tuple[xr.Dataset, Mapping[str, str] | None]:
+    """``ds`` with the ``co2=`` argument as its CO2 variable (annual or monthly series
+    interpolated linearly to the days, held constant beyond its ends)."""
+    if co2 is None:
+        return ds, names
+    if isinstance(co2, str):
+        raise ValueError(f"co2={co2!r}: give a number in ppm or a (time,) DataArray of CO2 "
+                         "(annual or monthly values are interpolated to days)")
+    key = "co2 argument"
+    if isinstance(co2, xr.DataArray):
+        if set(co2.dims) - {time_dim} - set(ds.dims):
+            raise ValueError(f"co2= has dims {co2.dims}; give a number or a ({time_dim!r},) "
+                             "series (or one on the forcing's dims)")
+        units = co2.attrs.get("units", "ppm")
+        if time_dim in co2.dims and not co2.indexes[time_dim].equals(ds.indexes[time_dim]):
+            if co2.isnull().any():
+                raise ValueError("co2= series has missing values; fill them first (e.g. "
+                                 "co2.interpolate_na('time'))")
+            co2 = co2.interp({time_dim: ds[time_dim]}, kwargs={"fill_value": (
+                float(co2.isel({time_dim: 0})), float(co2.isel({time_dim: -1})))})
+        da = co2.assign_attrs(units=units)
+    else:
+        da = xr.DataArray(float(co2), attrs={"units": "ppm"})
+    return ds.assign({key: da}), {**dict(names or {}), "co2": key}
+
+
 @dataclass
 class _Read:
     """Forcing found and converted (a step of :func:`prepare`)."""
@@ -326,8 +371,9 @@ class _Read:
 
 
 def _read_forcing(ds: xr.Dataset, names: Mapping[str, str] | None, time_dim: str) -> _Read:
-    """Find each forcing variable, read its units, convert it to catalog units."""
-    matches = find_forcing(ds, names)
+    """Find each forcing variable, read its units (accumulated daily sums as per day),
+    convert it to catalog units; derive VPD and net radiation if absent."""
+    matches = find_forcing(ds, names, optional=tuple(DERIVATIONS))
     raw: dict[str, xr.DataArray] = {}
     info: dict[str, ForcingInfo] = {}
     labels: dict[str, str] = {}
@@ -337,7 +383,8 @@ def _read_forcing(ds: xr.Dataset, names: Mapping[str, str] | None, time_dim: str
             f"{catalog.FORCING[name].long_name} {name!r} (dataset variable {m.source!r})"
         )
         validate.check_time_chunks(da, labels[name], time_dim)
-        units = units_of(da.attrs, name, m.source)
+        units = per_day_if_accumulated(units_of(da.attrs, name, m.source),
+                                       VARIABLE_QUANTITY[name], da.attrs)
         info[name] = ForcingInfo(
             name, m.source, m.rule, units, describe_conversion(units, variable=name)
         )
@@ -355,8 +402,22 @@ def _read_forcing(ds: xr.Dataset, names: Mapping[str, str] | None, time_dim: str
         da = convert(da, info[name].units, variable=name)
         da.attrs = catalog.FORCING[name].attrs()
         forcing[name] = da.rename(name)
-    return _Read(xr.Dataset(forcing, coords=coords), info, labels,
-                 [m.source for m in matches.values()], spatial, coords)
+    sources = [m.source for m in matches.values()]
+    for name in [n for n in catalog.FORCING_NAMES if n not in matches]:
+        got = derive(ds, name, forcing["tair"])
+        if got is None:
+            raise ValueError(missing_message(name, [str(v) for v in ds.data_vars]) + "; "
+                             + ALTERNATIVES[name])
+        order = [d for d in (time_dim, *spatial) if d in got.data.dims]
+        da = got.data.reset_coords(drop=True).transpose(*order)
+        da.attrs = catalog.FORCING[name].attrs()
+        forcing[name] = da.rename(name)
+        source = "+".join(got.sources)
+        info[name] = ForcingInfo(name, source, got.rule, catalog.FORCING[name].units, "none")
+        labels[name] = f"{catalog.FORCING[name].long_name} {name!r} ({got.rule})"
+        sources += list(got.sources)
+    forcing = {n: forcing[n] for n in catalog.FORCING_NAMES}
+    return _Read(xr.Dataset(forcing, coords=coords), info, labels, sources, spatial, coords)
 
 
 def _grid(read: _Read) -> xr.DataArray:

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any
 import xarray as xr
 
 from xh2cm import catalog
-from xh2cm.xr.prepare import FillArg, ForcingInfo, MaskArg, Prepared, prepare
+from xh2cm.xr.prepare import CO2Arg, FillArg, ForcingInfo, MaskArg, Prepared, prepare
 
 if TYPE_CHECKING:
     from xh2cm.core import H2CM
@@ -99,6 +99,7 @@ def check_dataset(
     fill: FillArg = None,
     names: Mapping[str, str] | None = None,
     check_ranges: bool = True,
+    co2: CO2Arg = None,
 ) -> InputReport:
     """Validate ``ds`` as model input and report how it was read (``ds.h2cm.check``).
 
@@ -121,4 +122,4 @@ def check_dataset(
     if static is None and model is not None:
         static = tuple(model.config.static_names)
     return InputReport.from_prepared(prepare(ds, static=static, mask=mask, fill=fill,
-                                             names=names, check_ranges=check_ranges))
+                                             names=names, check_ranges=check_ranges, co2=co2))

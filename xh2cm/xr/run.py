@@ -24,6 +24,7 @@ from xh2cm import __version__, catalog
 from xh2cm.xr.prepare import (
     STATIC_PREFIX,
     VALID,
+    CO2Arg,
     FillArg,
     MaskArg,
     Prepared,
@@ -184,6 +185,7 @@ def run_dataset(
     names: Mapping[str, str] | None = None,
     dtype: Any = np.float32,
     check_ranges: bool = True,
+    co2: CO2Arg = None,
 ) -> xr.Dataset:
     """Run an H2CM model on a daily forcing Dataset.
 
@@ -227,6 +229,6 @@ def run_dataset(
     """
     prep = prepare(
         ds, static=tuple(model.config.static_names), mask=mask, fill=fill, names=names,
-        check_ranges=check_ranges,
+        check_ranges=check_ranges, co2=co2,
     )
     return simulate_prepared(prep, model, spinup=spinup, dtype=dtype)

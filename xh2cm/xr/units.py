@@ -62,6 +62,7 @@ _PRECIP = {
     "kg m-2 s-1": SECONDS_PER_DAY,
     "mm s-1": SECONDS_PER_DAY,
     "mm h-1": 24.0,
+    "m h-1": 24e3,
     "m s-1": SECONDS_PER_DAY * 1e3,
     "m d-1": 1e3,
     "cm d-1": 10.0,
@@ -149,7 +150,8 @@ QUANTITIES: dict[str, Quantity] = {
         Quantity(
             "fraction",
             "1",
-            {"1": (1.0, 0.0), "-": (1.0, 0.0), "": (1.0, 0.0), "%": (0.01, 0.0)},
+            {"1": (1.0, 0.0), "-": (1.0, 0.0), "": (1.0, 0.0), "%": (0.01, 0.0),
+             "kg kg-1": (1.0, 0.0), "g kg-1": (1e-3, 0.0)},
         ),
     ]
 }
@@ -209,6 +211,8 @@ _ALIASES = {
     "degrees_kelvin": "k",
     "fraction": "1",
     "dimensionless": "1",
+    "micromol": "umol",
+    "gc": "g",
 }
 
 _FACTOR = re.compile(r"^([a-z_%]+)(-?\d+)?$")
@@ -237,7 +241,8 @@ def normalize(units: str) -> tuple:
     for a, b in (("µ", "u"), ("μ", "u"), ("°", "deg"), ("**", ""), ("^", ""), ("·", " ")):
         s = s.replace(a, b)
     s = re.sub(r"\bdeg(?:ree)?s?[ _]+([ck])\b", r"deg\1", s)  # "degrees C" -> "degc"
-    if s in ("", "-", "1", "none"):
+    s = re.sub(r"mol\s*co2\b", "mol", s)  # "umolCO2 mol-1" (flux-tower files)
+    if s in ("", "-", "1", "none", "(0 - 1)", "0-1"):
         return ()
     try:
         return ("<number>", float(s))
@@ -378,6 +383,39 @@ def convert(
     out: Any = values
     out = out * scale
     return cast(T, out + offset if offset else out)
+
+
+#: Quantities whose values are rates; a unit without a time factor means an accumulation.
+_RATES = ("precipitation_rate", "water_flux", "evaporation", "radiative_flux")
+
+
+def per_day_if_accumulated(units: str, quantity: str, attrs: Mapping[str, Any] | None = None
+                           ) -> str:
+    """Units of a daily accumulated amount read as a rate per day.
+
+    ERA5's daily sums carry ``"m"`` (precipitation) or ``"J m**-2"`` (radiation), and
+    CF marks them with ``cell_methods: "time: sum"``: a rate quantity whose units have
+    no time factor is taken as the amount per (daily) step, i.e. ``units + " d-1"``.
+    Anything else is returned unchanged.
+
+    Examples
+    --------
+    >>> per_day_if_accumulated("J m**-2", "radiative_flux", {"cell_methods": "time: sum"})
+    'J m**-2 d-1'
+    >>> per_day_if_accumulated("W m-2", "radiative_flux")
+    'W m-2'
+    """
+    if quantity not in _RATES:
+        return units
+    try:
+        factors = normalize(units)
+    except ValueError:
+        return units
+    if not factors or factors[0] == "<number>":
+        return units
+    if any(name in ("s", "d", "h", "min", "w", "kw", "mw") for name, _ in factors):  # W = J s-1
+        return units
+    return f"{units} d-1"
 
 
 def describe_conversion(

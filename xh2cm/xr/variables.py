@@ -34,11 +34,12 @@ for _name, _info in catalog.FORCING.items():  # keep in sync with the catalog
 
 #: Accepted variable names per forcing (compared case-insensitively).
 ALIASES: dict[str, tuple[str, ...]] = {
+    # model names, CMIP, ERA5, FLUXNET/AmeriFlux (gap-filled '_F' columns)
     "rn": ("rn", "rnet", "net_radiation", "netrad"),
-    "prec": ("prec", "pr", "precip", "precipitation", "tp"),
-    "tair": ("tair", "tas", "t2m", "ta", "temperature"),
-    "vpd": ("vpd", "vapour_pressure_deficit", "vapor_pressure_deficit"),
-    "co2": ("co2", "co2_ppm", "xco2"),
+    "prec": ("prec", "pr", "precip", "precipitation", "tp", "p_f", "p"),
+    "tair": ("tair", "tas", "t2m", "ta", "temperature", "ta_f"),
+    "vpd": ("vpd", "vapour_pressure_deficit", "vapor_pressure_deficit", "vpd_f"),
+    "co2": ("co2", "co2_ppm", "xco2", "co2_f_mds"),
 }
 
 #: Attribute that marks a variable's role; ``"static"`` marks a static predictor.
@@ -162,7 +163,8 @@ def discover(
     return out
 
 
-def find_forcing(ds: xr.Dataset, names: Mapping[str, str] | None = None) -> dict[str, Match]:
+def find_forcing(ds: xr.Dataset, names: Mapping[str, str] | None = None,
+                 optional: Sequence[str] = ()) -> dict[str, Match]:
     """Locate every forcing variable of :data:`xh2cm.catalog.FORCING_NAMES`.
 
     Parameters
@@ -171,6 +173,8 @@ def find_forcing(ds: xr.Dataset, names: Mapping[str, str] | None = None) -> dict
         User data.
     names : mapping, optional
         Explicit ``{catalog name: dataset variable}`` overrides.
+    optional : sequence of str
+        Forcing that may be missing (the caller derives it, :mod:`xh2cm.xr.derive`).
 
     Returns
     -------
@@ -192,12 +196,13 @@ def find_forcing(ds: xr.Dataset, names: Mapping[str, str] | None = None) -> dict
     found = discover(ds, catalog.FORCING_NAMES, STANDARD_NAMES, ALIASES, names,
                      describe=_describe)
     for name in catalog.FORCING_NAMES:
-        if name not in found:
-            raise ValueError(_missing_message(name, [str(v) for v in ds.data_vars]))
+        if name not in found and name not in optional:
+            raise ValueError(missing_message(name, [str(v) for v in ds.data_vars]))
     return found
 
 
-def _missing_message(name: str, data_vars: Sequence[str]) -> str:
+def missing_message(name: str, data_vars: Sequence[str]) -> str:
+    """Error text for a forcing variable that is not in the dataset."""
     info = catalog.FORCING[name]
     msg = (
         f"{_describe(name)} not found: no data variable has standard_name in "
@@ -266,8 +271,8 @@ def find_mask(
              or str(d) in ("valid_time", "t")]
     for d in extra:
         if mask.sizes[d] != 1:
-            raise ValueError(f"land mask ({desc}) has dim {d!r} of size {mask.sizes[d]}; a mask "
-                             f"is static: select one step (e.g. mask.isel({d}=0))")
+            raise ValueError(f"land mask ({desc}) has dim {d!r} of size {mask.sizes[d]}; a "
+                             f"mask is static: select one step (e.g. mask.isel({d}=0))")
     mask = mask.squeeze(extra, drop=True) if extra else mask
     if mask.dtype == bool:
         return mask, desc
@@ -276,7 +281,7 @@ def find_mask(
     if units in ("%", "percent"):
         frac = frac / 100.0
         desc += " (% land)"
-    elif units not in ("1", "", "-", "0-1", "fraction", "none", "dimensionless"):
+    elif units not in ("1", "", "-", "0-1", "(0 - 1)", "fraction", "none", "dimensionless"):
         raise ValueError(f"land mask ({desc}) has units {units!r}; expected '1' (fraction or "
                          "0/1) or '%'")
     elif float(frac.max()) > 1.0 + 1e-6:

@@ -1,0 +1,134 @@
+"""Forcing derived from the usual alternatives when a dataset does not carry it directly.
+
+- **VPD** (hPa), with air temperature and :mod:`xh2cm.humidity` (one saturation
+  vapour pressure formula, Bolton 1980), from, in order of preference:
+  dewpoint (ERA5 ``d2m``), relative humidity (CMIP ``hurs``, %), vapour pressure
+  (``eair``, ``ea``, ``e``), specific humidity (``huss``) with surface pressure
+  (``ps``/``sp``, else the standard 1013.25 hPa, said in the report).
+- **Net radiation** (W m-2) from net shortwave + net longwave (ERA5 ``ssr + str``) or
+  from the four components (CMIP ``rsds − rsus + rlds − rlus``; FLUXNET
+  ``SW_IN − SW_OUT + LW_IN − LW_OUT``).
+
+Inputs are found by the discovery rules of :mod:`xh2cm.xr.variables` (standard
+name, then common names) and converted from their units; accumulated daily sums
+(ERA5's ``J m**-2``, ``m``) are read as per-day amounts
+(:func:`xh2cm.xr.units.per_day_if_accumulated`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import xarray as xr
+
+from xh2cm import humidity
+from xh2cm.xr.units import convert, per_day_if_accumulated
+from xh2cm.xr.variables import discover
+
+#: ``role -> (CF standard names, common names, quantity, units converted to)``.
+ROLES: dict[str, tuple[tuple[str, ...], tuple[str, ...], str, str]] = {
+    "dewpoint": (("dew_point_temperature",), ("d2m", "tdps", "dewpoint", "td", "tdew"),
+                 "temperature", "degC"),
+    "rh": (("relative_humidity",), ("hurs", "rh", "relative_humidity", "rhum"), "fraction",
+           "%"),
+    "e": (("water_vapor_partial_pressure_in_air",), ("eair", "ea", "e", "vap", "vp"),
+          "pressure", "hPa"),
+    "q": (("specific_humidity",), ("huss", "q2m", "specific_humidity", "qair"), "fraction",
+          "1"),
+    "ps": (("surface_air_pressure", "air_pressure_at_mean_sea_level"),
+           ("ps", "sp", "pa", "psurf", "pres"), "pressure", "hPa"),
+    "sw_net": (("surface_net_downward_shortwave_flux",), ("ssr", "rsns", "swnet", "sw_net"),
+               "radiative_flux", "W m-2"),
+    "lw_net": (("surface_net_downward_longwave_flux",), ("str", "rlns", "lwnet", "lw_net"),
+               "radiative_flux", "W m-2"),
+    "sw_in": (("surface_downwelling_shortwave_flux_in_air",),
+              ("rsds", "ssrd", "sw_in", "sw_in_f", "swdown"), "radiative_flux", "W m-2"),
+    "sw_out": (("surface_upwelling_shortwave_flux_in_air",), ("rsus", "sw_out", "swup"),
+               "radiative_flux", "W m-2"),
+    "lw_in": (("surface_downwelling_longwave_flux_in_air",),
+              ("rlds", "strd", "lw_in", "lw_in_f", "lwdown"), "radiative_flux", "W m-2"),
+    "lw_out": (("surface_upwelling_longwave_flux_in_air",), ("rlus", "lw_out", "lwup"),
+               "radiative_flux", "W m-2"),
+}
+
+
+@dataclass(frozen=True)
+class Derived:
+    """A derived forcing variable and how it was made."""
+
+    data: xr.DataArray
+    sources: tuple[str, ...]
+    rule: str
+
+
+def _find(ds: xr.Dataset, role: str) -> tuple[xr.DataArray, str] | None:
+    stds, aliases, quantity, units = ROLES[role]
+    found = discover(ds, (role,), {role: stds}, {role: aliases})
+    if role not in found:
+        return None
+    name = found[role].source
+    da = ds[name]
+    given = da.attrs.get("units")
+    if given is None:
+        raise ValueError(f"{role} (dataset variable {name!r}) has no 'units' attribute; set it, "
+                         f"e.g. ds[{name!r}].attrs['units'] = {units!r}")
+    given = per_day_if_accumulated(str(given), quantity, da.attrs)
+    return convert(da.astype(float), given, units, variable=role, quantity=quantity), name
+
+
+def _vpd(ds: xr.Dataset, tair_c: xr.DataArray) -> Derived | None:
+    if (d := _find(ds, "dewpoint")) is not None:
+        return Derived(humidity.vpd_from_dewpoint(tair_c, d[0]), (d[1],),
+                       f"derived: es(T) - es(dewpoint {d[1]!r})")
+    if (r := _find(ds, "rh")) is not None:
+        return Derived(humidity.vpd_from_relative_humidity(tair_c, r[0]), (r[1],),
+                       f"derived: es(T) * (1 - RH/100), RH {r[1]!r}")
+    if (e := _find(ds, "e")) is not None:
+        return Derived(humidity.vpd_from_vapour_pressure(tair_c, e[0]), (e[1],),
+                       f"derived: es(T) - e, vapour pressure {e[1]!r}")
+    if (q := _find(ds, "q")) is not None:
+        p = _find(ds, "ps")
+        pressure = humidity.STANDARD_PRESSURE_HPA if p is None else p[0]
+        e_q = humidity.vapour_pressure_from_specific_humidity(q[0], pressure)
+        where = f"pressure {p[1]!r}" if p is not None else "standard pressure 1013.25 hPa"
+        return Derived(humidity.vpd_from_vapour_pressure(tair_c, e_q),
+                       (q[1],) + (() if p is None else (p[1],)),
+                       f"derived: es(T) - e(q {q[1]!r}, {where})")
+    return None
+
+
+def _rn(ds: xr.Dataset, tair_c: xr.DataArray) -> Derived | None:
+    sw, lw = _find(ds, "sw_net"), _find(ds, "lw_net")
+    if sw is not None and lw is not None:
+        return Derived(sw[0] + lw[0], (sw[1], lw[1]), f"derived: {sw[1]!r} + {lw[1]!r}")
+    parts = [_find(ds, r) for r in ("sw_in", "sw_out", "lw_in", "lw_out")]
+    if all(p is not None for p in parts):
+        (a, na), (b, nb), (c, nc), (d, nd) = parts  # type: ignore[misc]
+        return Derived(a - b + c - d, (na, nb, nc, nd),
+                       f"derived: {na!r} - {nb!r} + {nc!r} - {nd!r}")
+    return None
+
+
+#: How each derivable forcing is made.
+DERIVATIONS: dict[str, Callable[[xr.Dataset, xr.DataArray], Derived | None]] = {
+    "vpd": _vpd,
+    "rn": _rn,
+}
+
+#: What would do, for messages.
+ALTERNATIVES: dict[str, str] = {
+    "vpd": ("or let it be derived: give dewpoint ('d2m', degC or K), relative humidity "
+            "('hurs', %), vapour pressure ('eair'/'ea'/'e') or specific humidity ('huss', "
+            "kg kg-1, with surface pressure 'ps' if you have it) together with air temperature"),
+    "rn": ("or let it be derived: give net shortwave and net longwave ('ssr' and 'str', "
+           "ERA5) or all four components ('rsds', 'rsus', 'rlds', 'rlus')"),
+}
+
+
+def derive(ds: xr.Dataset, name: str, tair_c: xr.DataArray) -> Derived | None:
+    """``name`` (``"vpd"`` or ``"rn"``) in catalog units from alternatives in ``ds``, or None.
+
+    ``tair_c`` is the air temperature in degC (needed for VPD).
+    """
+    return DERIVATIONS[name](ds, tair_c)
