@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 import jax.numpy as jnp
 import numpy as np
 
+from xh2cm.calendars import month_codes
 from xh2cm.catalog import FORCING_NAMES, MONTHLY_OBS
 from xh2cm.core.model import Forcing, check_forcing
 from xh2cm.core.types import StaticPredictors
@@ -19,7 +20,8 @@ def month_calendar(dates: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarra
     Parameters
     ----------
     dates : ndarray
-        ``(time,)`` datetime64 (any resolution), in increasing order.
+        ``(time,)`` datetime64 (any resolution) or cftime dates (any calendar), in
+        increasing order.
 
     Returns
     -------
@@ -30,9 +32,8 @@ def month_calendar(dates: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarra
     month_code : ndarray
         ``(n_months,)`` int64 ``year * 12 + month - 1`` of each month.
     """
-    m = np.asarray(dates, "datetime64[M]").astype(np.int64)  # months since 1970-01
-    codes, month_index = np.unique(m, return_inverse=True)
-    code = codes + 1970 * 12
+    codes, month_index = np.unique(month_codes(dates), return_inverse=True)
+    code = codes
     return month_index.astype(np.int32), (code % 12).astype(np.int32), code
 
 

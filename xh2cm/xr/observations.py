@@ -32,12 +32,11 @@ from collections.abc import Hashable, Mapping, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
-import pandas as pd
 import xarray as xr
 
 from xh2cm import catalog
+from xh2cm.calendars import day_codes, days_since_epoch, month_codes
 from xh2cm.catalog import MONTHLY_OBS, OBS_NAMES, STATIC_OBS
-from xh2cm.constants import SECONDS_PER_DAY
 from xh2cm.xr.prepare import Prepared, VariableSource
 from xh2cm.xr.units import convert, describe_conversion
 from xh2cm.xr.variables import Match, discover
@@ -191,14 +190,14 @@ def _on_grid(da: xr.DataArray, prep: Prepared, label: str) -> xr.DataArray:
 
 
 def _series(da: xr.DataArray, time_dim: Hashable, prep: Prepared
-            ) -> tuple[pd.DatetimeIndex, np.ndarray, float]:
-    """Time stamps with data, values ``(time, n_grid)`` and the median step (days)."""
+            ) -> tuple[np.ndarray, np.ndarray, float]:
+    """Time stamps with data (datetime64 or cftime), values ``(time, n_grid)`` and the
+    median step (days, in the data's calendar)."""
     # time stamps without any data (e.g. a monthly variable on a Dataset whose time axis
     # was joined with a daily one) do not define the resolution
     da = da.dropna(time_dim, how="all")
-    otime = pd.DatetimeIndex(da[time_dim].values)
-    step = float(np.median(np.diff(otime.values).astype("timedelta64[s]").astype(float))
-                 ) / SECONDS_PER_DAY if otime.size > 1 else 30.0
+    otime = np.asarray(da[time_dim].values)
+    step = float(np.median(np.diff(days_since_epoch(otime)))) if otime.size > 1 else 30.0
     vals = np.asarray(da.transpose(time_dim, *prep.spatial_dims).values, np.float64)
     return otime, vals.reshape(vals.shape[0], int(prep.valid.size)), step
 
@@ -219,18 +218,18 @@ def _bin_means(vals: np.ndarray, pos: np.ndarray, n_bins: int, expected: np.ndar
 def _monthly(da: xr.DataArray, time_dim: Hashable, prep: Prepared, label: str,
              min_valid: float) -> tuple[np.ndarray, str]:
     """``(n_months, n_grid)`` monthly means on the forcing's months, and the resolution."""
-    ftime = pd.DatetimeIndex(prep.forcing[prep.time_dim].values)
-    fcodes, fdays = np.unique(np.asarray(ftime.values, "datetime64[M]"), return_counts=True)
+    ftime = np.asarray(prep.forcing[prep.time_dim].values)
+    fcodes, fdays = np.unique(month_codes(ftime), return_counts=True)
     otime, vals, step = _series(da, time_dim, prep)
     if otime.size == 0:  # nothing on the forcing's cells
         return np.full((fcodes.size, int(prep.valid.size)), np.nan), "no data"
-    ocodes = np.asarray(otime.values, "datetime64[M]")
+    ocodes = month_codes(otime)
     pos = np.clip(np.searchsorted(fcodes, ocodes), 0, fcodes.size - 1)
     hit = fcodes[pos] == ocodes
     out_shape = (fcodes.size, vals.shape[1])
     if step <= _SUBMONTHLY_MAX:
-        day0, day1 = ftime[0].normalize(), ftime[-1].normalize()
-        inside = hit & (otime.normalize() >= day0) & (otime.normalize() <= day1)
+        fday, oday = day_codes(ftime), day_codes(otime)
+        inside = hit & (oday >= fday[0]) & (oday <= fday[-1])
         expected = np.maximum(fdays / max(step, 1.0), 1.0)
         mean = _bin_means(vals[inside], pos[inside], fcodes.size, expected, min_valid)
         return mean, f"sub-monthly (every {step:g} days)"
@@ -248,7 +247,7 @@ def _monthly(da: xr.DataArray, time_dim: Hashable, prep: Prepared, label: str,
 def _daily(da: xr.DataArray, time_dim: Hashable, prep: Prepared, label: str,
            min_valid: float) -> np.ndarray:
     """``(n_days, n_grid)`` daily means on the forcing's days (daily or finer input)."""
-    fdays = pd.DatetimeIndex(prep.forcing[prep.time_dim].values).normalize()
+    fdays = day_codes(prep.forcing[prep.time_dim].values)
     otime, vals, step = _series(da, time_dim, prep)
     if otime.size == 0:
         return np.full((fdays.size, int(prep.valid.size)), np.nan)
@@ -256,7 +255,7 @@ def _daily(da: xr.DataArray, time_dim: Hashable, prep: Prepared, label: str,
         raise ValueError(
             f"{label} has a time step of about {step:g} days, but a loss term compares it "
             "daily; give daily (or finer) values, or compare it monthly (drop it from kinds=)")
-    odays = otime.normalize()
+    odays = day_codes(otime)
     pos = np.clip(np.searchsorted(fdays, odays), 0, fdays.size - 1)
     hit = fdays[pos] == odays
     expected = np.full(fdays.size, max(1.0 / step, 1.0))
