@@ -246,3 +246,30 @@ def test_set_head_bias_out_of_range(model, name, value):
 def test_set_head_bias_unknown_name(model):
     with pytest.raises(KeyError, match="beta_snow"):
         set_head_bias(model, "beta_snow", 0.5)
+
+
+# ----------------------------------------------------------------------------- damaged files
+def _damaged(path, how):
+    raw = bytearray(path.read_bytes())
+    line_end = raw.index(b"\n")
+    if how == "truncated":
+        return bytes(raw[: line_end + 1 + (len(raw) - line_end) // 2])
+    if how == "bit-flipped":
+        raw[line_end + 1 + 200] ^= 0x10
+        return bytes(raw)
+    header = json.loads(raw[:line_end])
+    if how == "edited-config":
+        header["config"]["sm_max_scale"] = 7.0
+    elif how == "edited-shape":
+        header["config"]["hidden_size"] += 1
+        header.pop("sha256")  # as if from a file without a checksum
+    return json.dumps(header).encode() + b"\n" + bytes(raw[line_end + 1:])
+
+
+@pytest.mark.parametrize("how", ["truncated", "bit-flipped", "edited-config", "edited-shape"])
+def test_damaged_model_file_is_refused_cleanly(tmp_path, model, how):
+    path = tmp_path / "m.eqx"
+    save_model(path, model)
+    path.write_bytes(_damaged(path, how))
+    with pytest.raises(ValueError, match="not a valid xh2cm model file"):
+        load_model(path)

@@ -218,3 +218,35 @@ def test_spinup_gradient_same_loss_other_gradient(twin, data):
     d2 = float(m2.constants.beta_base - model.constants.beta_base)
     assert np.isfinite(d2) and d2 != pytest.approx(d1, rel=1e-3)
     assert not _leaves_equal(m1.net_a, m2.net_a)  # the spin-up path reaches the networks too
+
+
+def test_checkpoint_dir_of_another_run_is_refused_or_overwritten(twin, data, tmp_path):
+    cells = np.arange(data.n_cells)
+    cfg = FAST.replace(epochs=1, checkpoint_dir=str(tmp_path))
+    train(twin.fresh_model(), data, cells[:32], config=cfg)
+    first = sorted(p.name for p in tmp_path.iterdir())
+    with pytest.raises(ValueError, match="already holds 1 checkpoint.*resume=True.*overwrite"):
+        train(twin.fresh_model(), data, cells[:30], config=cfg)
+    assert sorted(p.name for p in tmp_path.iterdir()) == first  # nothing pruned or mixed
+    train(twin.fresh_model(), data, cells[:30], config=cfg.replace(overwrite=True))
+    with pytest.raises(ValueError, match=r"different run; what differs: .*training cells"):
+        train(twin.fresh_model(), data, cells[:32], config=cfg.replace(resume=True))
+    with pytest.raises(ValueError, match=r"learning_rate: 0\.003 -> 0\.02"):
+        train(twin.fresh_model(), data, cells[:30],
+              config=cfg.replace(resume=True, learning_rate=0.02))
+
+
+def test_resume_on_empty_folder_says_it_starts_fresh(twin, data, tmp_path):
+    cfg = FAST.replace(epochs=1, checkpoint_dir=str(tmp_path / "new"), resume=True)
+    with pytest.warns(UserWarning, match="holds no checkpoint: starting a fresh run"):
+        train(twin.fresh_model(), data, np.arange(32), config=cfg)
+
+
+def test_finished_run_continues_for_more_epochs(twin, data, tmp_path):
+    cells = np.arange(32)
+    cfg = FAST.replace(epochs=1, checkpoint_dir=str(tmp_path))
+    one, h1 = train(twin.fresh_model(), data, cells, config=cfg)
+    two, h2 = train(twin.fresh_model(), data, cells, config=cfg.replace(epochs=2, resume=True))
+    assert [r["epoch"] for r in h2.records] == [1, 2]
+    assert h2.records[0] == h1.records[0]
+    assert not _leaves_equal(one, two)

@@ -9,6 +9,8 @@ floats are stored bit for bit.
 
 from __future__ import annotations
 
+import hashlib
+import io
 import json
 import os
 from pathlib import Path
@@ -30,17 +32,29 @@ def write_tree_file(path: str | os.PathLike, header: dict[str, Any], tree: Any, 
                     atomic: bool = False) -> Path:
     """Write a JSON ``header`` line and the array leaves of ``tree`` to ``path``.
 
-    ``atomic``: write to ``path.tmp`` first and rename, so a reader never sees a
-    half-written file (checkpoints).
+    The header also records a SHA-256 of the rest of the header and the leaves' bytes
+    (``"sha256"``), so that a truncated, corrupted or edited file is recognised on
+    reading. ``atomic``: write
+    to ``path.tmp`` first and rename, so a reader never sees a half-written file.
     """
     path = Path(path)
+    buf = io.BytesIO()
+    eqx.tree_serialise_leaves(buf, tree)
+    payload = buf.getvalue()
+    header = {**header, "sha256": _digest(header, payload)}
     target = path.with_name(path.name + ".tmp") if atomic else path
     with open(target, "wb") as fh:
         fh.write((json.dumps(header) + "\n").encode())
-        eqx.tree_serialise_leaves(fh, tree)
+        fh.write(payload)
     if atomic:
         os.replace(target, path)
     return path
+
+
+def _digest(header: dict[str, Any], payload: bytes) -> str:
+    """SHA-256 of the header (without its checksum, keys sorted) and the leaves."""
+    meta = json.dumps({k: v for k, v in header.items() if k != "sha256"}, sort_keys=True)
+    return hashlib.sha256(meta.encode() + b"\n" + payload).hexdigest()
 
 
 def read_header_line(path: str | os.PathLike, fmt: str, version: int, what: str
@@ -72,11 +86,28 @@ def read_header_line(path: str | os.PathLike, fmt: str, version: int, what: str
 def read_tree_file(path: str | os.PathLike, like: T, fmt: str, version: int, what: str
                    ) -> tuple[T, dict[str, Any]]:
     """Read a file of :func:`write_tree_file` into a pytree shaped like ``like``;
-    return ``(tree, header)``."""
+    return ``(tree, header)``.
+
+    Raises
+    ------
+    ValueError
+        ``"not a valid <what>: ..."`` if the leaves do not match the header's checksum
+        (a truncated, corrupted or edited file) or do not fit ``like`` (leaf shapes
+        other than the header's configuration implies).
+    """
     header = read_header_line(path, fmt, version, what)
     with open(path, "rb") as fh:
         fh.readline()
-        tree = eqx.tree_deserialise_leaves(fh, like)
+        payload = fh.read()
+    digest = header.get("sha256")
+    if digest is not None and _digest(header, payload) != digest:
+        raise ValueError(f"not a valid {what}: {path} does not match its checksum (truncated, "
+                         "corrupted or edited after it was written)")
+    try:
+        tree = eqx.tree_deserialise_leaves(io.BytesIO(payload), like)
+    except Exception as err:  # equinox/numpy errors on leaves of the wrong size or kind
+        raise ValueError(f"not a valid {what}: {path} does not fit the structure its header "
+                         f"describes ({type(err).__name__}: {err})") from None
     return tree, header
 
 

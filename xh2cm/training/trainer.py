@@ -42,9 +42,11 @@ from __future__ import annotations
 import dataclasses
 import functools
 import hashlib
+import json
 import logging
 import math
 import time
+import warnings
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal
@@ -140,7 +142,16 @@ class TrainConfig:
     keep_checkpoints : int
         Keep only the newest this many (0: all).
     resume : bool
-        Continue from the newest checkpoint in ``checkpoint_dir`` if any.
+        Continue from the newest checkpoint in ``checkpoint_dir`` (a warning says so
+        when there is none and the run starts fresh). The run's settings, loss and
+        cells must be those of the checkpoint (the error lists what differs), except
+        ``epochs``: resuming a finished run with a larger ``epochs`` continues it
+        with its optimizer state (the learning-rate schedule then spans the new
+        total).
+    overwrite : bool
+        Without ``resume``, a ``checkpoint_dir`` that already holds checkpoints is
+        refused (so that two runs never mix there); ``overwrite=True`` deletes them
+        first.
     progress : bool
         Show a tqdm progress bar with the current loss.
     """
@@ -167,6 +178,7 @@ class TrainConfig:
     checkpoint_every: int = 1
     keep_checkpoints: int = 2
     resume: bool = False
+    overwrite: bool = False
     progress: bool = True
 
     def __post_init__(self) -> None:
@@ -357,16 +369,30 @@ class History:
                    bool(d["stopped_early"]), d["best_epoch"])
 
 
-def _fingerprint(config: TrainConfig, spec: LossSpec, train_cells: np.ndarray,
-                 val_cells: np.ndarray | None) -> str:
-    keep = {k: v for k, v in dataclasses.asdict(config).items()
-            if k not in ("checkpoint_dir", "checkpoint_every", "keep_checkpoints", "resume",
-                         "progress")}
-    h = hashlib.sha256(repr((keep, spec)).encode())
-    h.update(np.ascontiguousarray(train_cells, np.int64).tobytes())
-    if val_cells is not None:
-        h.update(b"val" + np.ascontiguousarray(val_cells, np.int64).tobytes())
-    return h.hexdigest()[:16]
+#: TrainConfig fields that do not define a run: where and how often it is saved, and its
+#: length (a finished run may be continued for more epochs, see :class:`TrainConfig`).
+_NOT_IDENTITY = ("checkpoint_dir", "checkpoint_every", "keep_checkpoints", "resume",
+                 "progress", "overwrite", "epochs")
+
+
+def _cells_digest(cells: np.ndarray | None) -> str:
+    if cells is None:
+        return "none"
+    arr = np.ascontiguousarray(cells, np.int64)
+    return f"{arr.size} cells, sha256 {hashlib.sha256(arr.tobytes()).hexdigest()[:12]}"
+
+
+def _identity(config: TrainConfig, spec: LossSpec, train_cells: np.ndarray,
+              val_cells: np.ndarray | None) -> dict[str, str]:
+    """What makes a run this run: settings, loss, cells (compared on resume)."""
+    out = {k: repr(v) for k, v in dataclasses.asdict(config).items() if k not in _NOT_IDENTITY}
+    out.update({"loss": repr(spec), "training cells": _cells_digest(train_cells),
+                "validation cells": _cells_digest(val_cells)})
+    return out
+
+
+def _fingerprint(identity: dict[str, str]) -> str:
+    return hashlib.sha256(json.dumps(identity, sort_keys=True).encode()).hexdigest()[:16]
 
 
 def _evaluate(model: H2CM, data: TrainingData, cells: np.ndarray, size: int,
@@ -399,6 +425,7 @@ class _Setup:
     scales: dict[str, float]
     jscales: dict[str, jax.Array]
     segment: int | None
+    identity: dict[str, str]
     fingerprint: str
 
 
@@ -440,22 +467,42 @@ def _set_up(data: TrainingData, train_cells: np.ndarray, val_cells: np.ndarray |
     return _Setup(config, spec, data, train_cells, val, bs, steps, optimizer, sched,
                   dict(scales), {k: jnp.asarray(v, jnp.float32) for k, v in scales.items()},
                   config.segment_for(data.n_time),
-                  _fingerprint(config, spec, train_cells, val))
+                  identity := _identity(config, spec, train_cells, val), _fingerprint(identity))
 
 
 def _start(model: H2CM, s: _Setup) -> _Run:
     """A fresh run, or the one in the newest checkpoint when ``config.resume``."""
     opt_state = s.optimizer.init(eqx.filter(model, trainable_filter(model)))
     run = _Run(model, opt_state, model, History(s.spec.names, scales=dict(s.scales)))
-    path = ckpt.latest_checkpoint(s.config.checkpoint_dir) if (
-        s.config.resume and s.config.checkpoint_dir) else None
-    if path is None:
+    folder = s.config.checkpoint_dir
+    existing = ckpt.list_checkpoints(folder) if folder else []
+    if not s.config.resume:
+        if existing and s.config.overwrite:
+            for p in existing:
+                p.unlink()
+            log.info("overwrite=True: removed %d checkpoint(s) from %s", len(existing), folder)
+        elif existing:
+            raise ValueError(
+                f"checkpoint_dir {folder} already holds {len(existing)} checkpoint(s) of a run "
+                f"(the newest: {existing[-1].name}); pass resume=True to continue that run, "
+                "overwrite=True to delete them and start afresh, or use another folder")
         return run
+    if not existing:
+        warnings.warn(f"resume=True, but {folder} holds no checkpoint: starting a fresh run",
+                      UserWarning, stacklevel=4)
+        return run
+    path = existing[-1]
     (model, opt_state, best), state = ckpt.load_checkpoint(path, (model, opt_state, model))
     if state["fingerprint"] != s.fingerprint:
-        raise ValueError(f"checkpoint {path} belongs to a different run (other "
-                         "settings, cells or loss terms); use another checkpoint_dir "
-                         "or resume=False")
+        old = state.get("identity", {})
+        diff = [f"{k}: {old.get(k, '?')} -> {v}" for k, v in s.identity.items()
+                if old.get(k) != v] if old else ["(saved before run settings were recorded)"]
+        raise ValueError(f"checkpoint {path} belongs to a different run; what differs: "
+                         f"{'; '.join(diff)}. Use another checkpoint_dir, the same settings, "
+                         "or overwrite=True (with resume=False) to start afresh")
+    if state.get("epochs", s.config.epochs) < s.config.epochs:
+        log.info("continuing a run of %d epochs to %d; the learning-rate schedule now spans "
+                 "%d epochs", state["epochs"], s.config.epochs, s.config.epochs)
     log.info("resumed from %s at epoch %d", path, state["epoch"])
     return _Run(model, opt_state, best, History.from_json(state["history"]), state["epoch"],
                 state["best_val"], state["bad"])
@@ -509,7 +556,8 @@ def _save(run: _Run, s: _Setup, last: bool) -> None:
     if not c.checkpoint_dir or not ((run.epoch % max(c.checkpoint_every, 1) == 0) or last):
         return
     state = {"epoch": run.epoch, "best_val": run.best_val, "bad": run.bad,
-             "history": run.history.to_json(), "fingerprint": s.fingerprint}
+             "history": run.history.to_json(), "fingerprint": s.fingerprint,
+             "identity": s.identity, "epochs": c.epochs}
     ckpt.save_checkpoint(ckpt.checkpoint_path(c.checkpoint_dir, run.epoch),
                          (run.model, run.opt_state, run.best), state)
     ckpt.prune_checkpoints(c.checkpoint_dir, c.keep_checkpoints)
