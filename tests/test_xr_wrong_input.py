@@ -97,3 +97,42 @@ def test_integer_static_variables_are_reported_not_dropped_silently():
         prep = prepare(ds, static=None)
     assert "soil_class" not in prep.static_names
     assert prepare(ds, static=["clay", "soil_class"]).static_names == ("clay", "soil_class")
+
+
+@pytest.mark.parametrize(("sizes", "n_time", "match"), [
+    (None, 0, "0 day"), (None, 1, "1 day"), ({"lat": 0, "lon": 4}, 40, "no cells.*'lat'")])
+def test_degenerate_data(sizes, n_time, match):
+    with pytest.raises(ValueError, match=match):
+        prepare(toy_forcing(sizes, n_time=n_time))
+
+
+def test_nan_in_a_global_co2_series_does_not_talk_about_cells():
+    ds = toy_forcing(co2="series")
+    ds["co2"][5] = np.nan
+    with pytest.raises(ValueError, match=r"1 value\(s\) among its 40 time steps") as err:
+        prepare(ds)
+    assert "cell" not in str(err.value)
+
+
+def test_few_sites_get_a_valid_validation_split():
+    import xarray as xr
+
+    from xh2cm.xr.fit import fit_dataset
+
+    ds = toy_forcing({"site": 5}, n_time=60, static=())
+    obs = xr.Dataset({"gpp": (ds.tas * 0 + 1.0).assign_attrs(units="g m-2 d-1")})
+    _, history = fit_dataset(ds, obs, epochs=0, progress=False, static=[])
+    roles = history.cell_role.values
+    assert (roles == 2).sum() >= 1 and (roles == 1).sum() >= 1
+    one = toy_forcing({"site": 1}, n_time=60, static=())
+    with pytest.raises(ValueError, match="validation=None"):
+        fit_dataset(one, obs.isel(site=[0]), epochs=0, progress=False, static=[])
+
+
+def test_missing_observation_points_to_obs_names():
+    import xarray as xr
+
+    from xh2cm.xr.observations import find_observations
+
+    with pytest.raises(ValueError, match=r"obs_names=\{'gpp'"):
+        find_observations(xr.Dataset({"lai": ("x", [1.0])}))

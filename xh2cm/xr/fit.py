@@ -104,7 +104,10 @@ def _split(prep: Prepared, used: np.ndarray, validation: Any, seed: int
     elif isinstance(validation, float | int) and 0 < validation < 1:
         from xh2cm.training.cv import spatial_kfold
 
-        k = max(2, round(1.0 / float(validation)))
+        if n < 2:
+            raise ValueError(f"validation={validation}: only {n} cell to train on, none can be "
+                             "held out; pass validation=None")
+        k = min(max(2, round(1.0 / float(validation))), n)  # few sites: fewer, larger folds
         lat, lon = _cell_coords(prep)
         if lat is None or lon is None or n < 4 * k:
             folds = spatial_kfold(np.zeros(n), np.zeros(n), k, method="random", seed=seed)

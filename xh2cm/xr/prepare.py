@@ -299,6 +299,7 @@ def prepare(
     validate.check_time(ds, time_dim)
     ds, names = _with_co2(ds, co2, names, time_dim)
     read = _read_forcing(ds, names, time_dim)
+    _check_sizes(read, time_dim)
     grid = _grid(read)
     mask_da, mask_desc = find_mask(ds, mask)
     land = _land(mask_da, mask_desc, grid)
@@ -418,6 +419,19 @@ def _read_forcing(ds: xr.Dataset, names: Mapping[str, str] | None, time_dim: str
         sources += list(got.sources)
     forcing = {n: forcing[n] for n in catalog.FORCING_NAMES}
     return _Read(xr.Dataset(forcing, coords=coords), info, labels, sources, spatial, coords)
+
+
+def _check_sizes(read: _Read, time_dim: str) -> None:
+    """Refuse degenerate input: no days, a single day, or no cells."""
+    n_time = read.forcing.sizes[time_dim]
+    if n_time < 2:
+        raise ValueError(f"the forcing has {n_time} day(s) along {time_dim!r}; the model runs "
+                         "over a daily series of at least 2 days (and needs a year or more "
+                         "for a meaningful spin-up)")
+    empty = [str(d) for d in read.spatial if read.forcing.sizes[d] == 0]
+    if empty:
+        raise ValueError(f"the forcing has no cells: spatial dim(s) {empty} have size 0 "
+                         "(check a selection such as ds.sel(lat=slice(...)) for its order)")
 
 
 def _grid(read: _Read) -> xr.DataArray:
@@ -563,12 +577,13 @@ def _nan_in_land(read: _Read, summ: Mapping[str, np.ndarray], valid: np.ndarray,
         gridded = set(grid.dims) <= set(da.dims)
         # co2 without spatial dims: count its own values, not once per cell
         n_values = int(nnan.sum()) if gridded else int(da.isnull().sum())
+        if fill is None and not gridded:  # one series for all cells (e.g. global CO2)
+            t = int(np.argmax(np.isnan(np.asarray(da.values).reshape(n_time, -1)).any(-1)))
+            raise ValueError(validate.series_nan_message(
+                labels[name], info[name].source, n_values, n_time,
+                validate.describe_point(da, {time_dim: t})))
         if fill is None:
-            if gridded:
-                example = validate.first_nan_example(da, bad_cells, time_dim)
-            else:
-                t = int(np.argmax(np.isnan(np.asarray(da.values).reshape(n_time, -1)).any(-1)))
-                example = validate.describe_point(da, {time_dim: t})
+            example = validate.first_nan_example(da, bad_cells, time_dim)
             raise ValueError(
                 validate.nan_message(
                     labels[name], info[name].source, int(bad_cells.sum()), n_values,

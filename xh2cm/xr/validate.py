@@ -144,6 +144,17 @@ def nan_message(label: str, source: str, nan_cells: int, nan_values: int, exampl
     )
 
 
+def series_nan_message(label: str, source: str, nan_values: int, n_time: int,
+                       example: str) -> str:
+    """Error text for NaN in a series shared by all cells (e.g. a global CO2 series)."""
+    return (
+        f"{label} has missing values (NaN): {nan_values} value(s) among its {n_time} time "
+        f"steps, e.g. "
+        f"at {example}. Fill them (e.g. ds[{source!r}] = ds[{source!r}].interpolate_na("
+        "'time')) or pass fill='interpolate'"
+    )
+
+
 def negative_precip_message(source: str, minimum: float, n_cells: int, example: str) -> str:
     """Error text for negative precipitation."""
     return (
