@@ -134,3 +134,19 @@ def test_auto_static():
     assert names == ["clay", "elev"]
     ds["elev"].attrs["xh2cm_role"] = "static"  # explicit marking wins
     assert auto_static_names(ds, ("lat", "lon")) == ["elev"]
+
+
+def test_names_set_once_as_an_option():
+    import xh2cm
+
+    ds = toy_forcing()
+    ds = ds.rename(tas="t_surface_custom")
+    with pytest.raises(ValueError, match="'tair' not found"):
+        find_forcing(ds)
+    with xh2cm.set_options(names={"tair": "t_surface_custom", "vpd": "absent_here"}):
+        found = find_forcing(ds)
+        assert found["tair"].source == "t_surface_custom"
+        assert found["vpd"].source == "vpd"  # the option's absent variable is ignored
+        assert find_forcing(ds, names={"tair": "pr"})["tair"].source == "pr"  # a call wins
+    with pytest.raises(ValueError, match="not found"):
+        find_forcing(ds)  # the with-block restored the defaults

@@ -8,12 +8,13 @@ __version__ = "0.1.0"
 
 from xh2cm import catalog, datasets  # noqa: E402
 from xh2cm.xr import accessor as _accessor  # noqa: F401,E402  (registers ds.h2cm)
+from xh2cm.xr.options import set_options  # noqa: E402
 
 #: Core names re-exported lazily (they import JAX).
 _CORE = ("H2CM", "ModelConfig", "init_model", "simulate", "save_model", "load_model",
          "global_constants")
 
-__all__ = ["catalog", "datasets", *_CORE]
+__all__ = ["catalog", "datasets", "set_options", *_CORE]
 
 
 def __getattr__(name: str) -> object:

@@ -37,6 +37,7 @@ import xarray as xr
 from xh2cm import catalog
 from xh2cm.calendars import day_codes, days_since_epoch, month_codes
 from xh2cm.catalog import MONTHLY_OBS, OBS_NAMES, STATIC_OBS
+from xh2cm.xr.options import merged
 from xh2cm.xr.prepare import Prepared, VariableSource
 from xh2cm.xr.units import convert, describe_conversion
 from xh2cm.xr.variables import Match, discover
@@ -156,6 +157,7 @@ def find_observations(obs: xr.Dataset, names: Mapping[str, str] | None = None,
     if unknown:
         raise ValueError(f"unknown observation constraints {sorted(unknown)}; "
                          f"known: {list(OBS_NAMES)}")
+    names = merged("obs_names", names, obs.data_vars, keys=wanted)
     out = discover(obs, wanted, STANDARD_NAMES, ALIASES, names,
                    describe=lambda k: f"observation {k!r}", names_arg="obs_names")
     if not out:

@@ -19,6 +19,7 @@ import numpy as np
 import xarray as xr
 
 from xh2cm import catalog
+from xh2cm.xr.options import merged
 
 #: Accepted CF standard names per forcing (the catalog's first).
 STANDARD_NAMES: dict[str, tuple[str, ...]] = {
@@ -193,6 +194,7 @@ def find_forcing(ds: xr.Dataset, names: Mapping[str, str] | None = None,
     >>> find_forcing(ds)["prec"].rule
     "standard_name 'lwe_precipitation_rate'"
     """
+    names = merged("names", names, ds.data_vars)
     found = discover(ds, catalog.FORCING_NAMES, STANDARD_NAMES, ALIASES, names,
                      describe=_describe)
     for name in catalog.FORCING_NAMES:
