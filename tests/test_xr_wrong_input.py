@@ -136,3 +136,15 @@ def test_missing_observation_points_to_obs_names():
 
     with pytest.raises(ValueError, match=r"obs_names=\{'gpp'"):
         find_observations(xr.Dataset({"lai": ("x", [1.0])}))
+
+
+def test_land_cell_skipped_for_missing_forcing_is_counted_in_the_report():
+    from xh2cm.xr.report import check_dataset
+
+    ds = toy_forcing()
+    ds["tas"][:, 0, 0] = np.nan
+    with pytest.warns(UserWarning, match=r"1 land cell\(s\) have no data at all for air temp"):
+        report = check_dataset(ds)
+    d = report.to_dict()
+    assert d["n_land"] == 12 and d["n_valid"] == 11
+    assert any("no data at all" in n for n in d["notes"])
