@@ -16,7 +16,7 @@ Examples
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any, Literal, Unpack
 
 import pandas as pd
 import xarray as xr
@@ -27,7 +27,7 @@ from xh2cm.analysis.evaluate import evaluate as evaluate_
 from xh2cm.analysis.regions import regional as regions_regional
 from xh2cm.xr.fit import fit_dataset
 from xh2cm.xr.model import init_model_from_dataset
-from xh2cm.xr.prepare import CO2Arg, FillArg, MaskArg, forcing_dataset
+from xh2cm.xr.prepare import CO2Arg, FillArg, InputOptions, MaskArg, forcing_dataset
 from xh2cm.xr.report import InputReport, check_dataset
 from xh2cm.xr.run import run_dataset
 
@@ -52,22 +52,18 @@ class H2CMAccessor:
     check_ranges : bool
         Refuse forcing outside plausible ranges after unit conversion (the usual sign
         of a mislabelled unit, e.g. kelvin labelled degC); False opts out.
+    co2 : number or DataArray, optional
+        CO2 (ppm) when the dataset has none: a number or a ``(time,)`` series.
+
+    These are :class:`xh2cm.xr.prepare.InputOptions`, documented in
+    :func:`xh2cm.xr.prepare.prepare`.
     """
 
     def __init__(self, ds: xr.Dataset):
         self._ds = ds
 
-    def check(
-        self,
-        model: H2CM | None = None,
-        *,
-        static: Sequence[str] | None = None,
-        mask: MaskArg = None,
-        fill: FillArg = None,
-        names: Mapping[str, str] | None = None,
-        check_ranges: bool = True,
-        co2: CO2Arg = None,
-    ) -> InputReport:
+    def check(self, model: H2CM | None = None, *, static: Sequence[str] | None = None,
+              **options: Unpack[InputOptions]) -> InputReport:
         """Validate the dataset as model input and report how it was read
         (:func:`xh2cm.xr.report.check_dataset`, which documents the arguments).
 
@@ -89,19 +85,9 @@ class H2CMAccessor:
         >>> report.to_dict()["forcing"]["tair"]["source"]
         'tair'
         """
-        return check_dataset(self._ds, model, static=static, mask=mask, fill=fill, names=names,
-                             check_ranges=check_ranges, co2=co2)
+        return check_dataset(self._ds, model, static=static, **options)
 
-    def forcing(
-        self,
-        *,
-        mask: MaskArg = None,
-        fill: FillArg = None,
-        names: Mapping[str, str] | None = None,
-        masked: bool = True,
-        check_ranges: bool = True,
-        co2: CO2Arg = None,
-    ) -> xr.Dataset:
+    def forcing(self, *, masked: bool = True, **options: Unpack[InputOptions]) -> xr.Dataset:
         """The forcing as the model sees it: ``rn, prec, tair, vpd, co2`` in catalog units
         (:func:`xh2cm.xr.prepare.forcing_dataset`).
 
@@ -113,20 +99,10 @@ class H2CMAccessor:
         >>> list(f.data_vars), f.tair.attrs["units"]
         (['rn', 'prec', 'tair', 'vpd', 'co2'], 'degC')
         """
-        return forcing_dataset(self._ds, mask=mask, fill=fill, names=names, masked=masked,
-                               check_ranges=check_ranges, co2=co2)
+        return forcing_dataset(self._ds, masked=masked, **options)
 
-    def run(
-        self,
-        model: H2CM,
-        *,
-        spinup: bool | int = True,
-        mask: MaskArg = None,
-        fill: FillArg = None,
-        names: Mapping[str, str] | None = None,
-        check_ranges: bool = True,
-        co2: CO2Arg = None,
-    ) -> xr.Dataset:
+    def run(self, model: H2CM, *, spinup: bool | int = True,
+            **options: Unpack[InputOptions]) -> xr.Dataset:
         """Run ``model`` on this dataset (:func:`xh2cm.xr.run.run_dataset`).
 
         Examples
@@ -137,8 +113,7 @@ class H2CMAccessor:
         >>> out.et.attrs["units"], out.sizes["time"]
         ('mm d-1', 365)
         """
-        return run_dataset(self._ds, model, spinup=spinup, mask=mask, fill=fill, names=names,
-                           check_ranges=check_ranges, co2=co2)
+        return run_dataset(self._ds, model, spinup=spinup, **options)
 
     def init_model(
         self,

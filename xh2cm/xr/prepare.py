@@ -13,7 +13,7 @@ import warnings
 from collections.abc import Hashable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from types import FrameType
-from typing import Literal
+from typing import Literal, TypedDict, Unpack
 
 import numpy as np
 import xarray as xr
@@ -45,6 +45,17 @@ FillArg = Literal["interpolate"] | None
 #: The ``co2=`` option: a number (ppm) or a ``(time,)`` DataArray (any time step, units
 #: attribute or ppm), used instead of a CO2 variable of the dataset.
 CO2Arg = float | int | xr.DataArray | None
+
+
+class InputOptions(TypedDict, total=False):
+    """How forcing is read: the keyword arguments of :func:`prepare` that every method
+    reading forcing accepts (``mask``, ``fill``, ``names``, ``check_ranges``, ``co2``)."""
+
+    mask: MaskArg
+    fill: FillArg
+    names: Mapping[str, str] | None
+    check_ranges: bool
+    co2: CO2Arg
 
 #: Names of the internal variables of :meth:`Prepared.model_input`.
 VALID = "__valid__"
@@ -186,18 +197,14 @@ def cell_arrays(forcing: xr.Dataset, static: Sequence[xr.DataArray], time_dim: H
     return out, arr
 
 
-def forcing_dataset(ds: xr.Dataset, *, mask: MaskArg = None, fill: FillArg = None,
-                    names: Mapping[str, str] | None = None, masked: bool = True,
-                    check_ranges: bool = True,
-                    co2: CO2Arg = None) -> xr.Dataset:
+def forcing_dataset(ds: xr.Dataset, *, masked: bool = True,
+                    **options: Unpack[InputOptions]) -> xr.Dataset:
     """The forcing as the model sees it: ``rn, prec, tair, vpd, co2`` in catalog units.
 
     Parameters
     ----------
     ds : xarray.Dataset
         Daily forcing.
-    mask, fill, names
-        As for :func:`prepare`.
     masked : bool
         Set cells the model does not run on (ocean, no data) to NaN.
 
@@ -206,9 +213,11 @@ def forcing_dataset(ds: xr.Dataset, *, mask: MaskArg = None, fill: FillArg = Non
     xarray.Dataset
         CF attributes from the catalog; ``co2`` keeps its own dims (scalar,
         ``(time,)`` or gridded). Lazy if the input is dask-backed.
+
+    Other keyword arguments (``mask``, ``fill``, ``names``, ``check_ranges``, ``co2``)
+    are those of :func:`prepare`.
     """
-    prep = prepare(ds, static=(), mask=mask, fill=fill, names=names,
-                   check_ranges=check_ranges, co2=co2)
+    prep = prepare(ds, static=(), **options)
     out = prep.forcing
     if masked:
         out = out.map(

@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Unpack
 
 import xarray as xr
 
 from xh2cm import catalog
-from xh2cm.xr.prepare import CO2Arg, FillArg, ForcingInfo, MaskArg, Prepared, prepare
+from xh2cm.xr.prepare import ForcingInfo, InputOptions, Prepared, prepare
 
 if TYPE_CHECKING:
     from xh2cm.core import H2CM
@@ -95,11 +95,7 @@ def check_dataset(
     model: H2CM | None = None,
     *,
     static: Sequence[str] | None = None,
-    mask: MaskArg = None,
-    fill: FillArg = None,
-    names: Mapping[str, str] | None = None,
-    check_ranges: bool = True,
-    co2: CO2Arg = None,
+    **options: Unpack[InputOptions],
 ) -> InputReport:
     """Validate ``ds`` as model input and report how it was read (``ds.h2cm.check``).
 
@@ -111,8 +107,9 @@ def check_dataset(
         If given, its ``config.static_names`` are the static predictors.
     static : sequence of str, optional
         Static predictors; default: the model's, else auto-detected.
-    mask, fill, names
-        As for :func:`xh2cm.xr.prepare.prepare`.
+    **options
+        ``mask``, ``fill``, ``names``, ``check_ranges``, ``co2``: as for
+        :func:`xh2cm.xr.prepare.prepare`.
 
     Raises
     ------
@@ -121,5 +118,4 @@ def check_dataset(
     """
     if static is None and model is not None:
         static = tuple(model.config.static_names)
-    return InputReport.from_prepared(prepare(ds, static=static, mask=mask, fill=fill,
-                                             names=names, check_ranges=check_ranges, co2=co2))
+    return InputReport.from_prepared(prepare(ds, static=static, **options))

@@ -13,8 +13,8 @@ import datetime as _dt
 import json
 import types
 import uuid
-from collections.abc import Hashable, Mapping
-from typing import TYPE_CHECKING, Any
+from collections.abc import Hashable
+from typing import TYPE_CHECKING, Any, Unpack
 
 import dask.array as dsa
 import numpy as np
@@ -24,9 +24,7 @@ from xh2cm import __version__, catalog
 from xh2cm.xr.prepare import (
     STATIC_PREFIX,
     VALID,
-    CO2Arg,
-    FillArg,
-    MaskArg,
+    InputOptions,
     Prepared,
     cell_arrays,
     prepare,
@@ -180,12 +178,8 @@ def run_dataset(
     model: H2CM,
     *,
     spinup: bool | int = True,
-    mask: MaskArg = None,
-    fill: FillArg = None,
-    names: Mapping[str, str] | None = None,
     dtype: Any = np.float32,
-    check_ranges: bool = True,
-    co2: CO2Arg = None,
+    **options: Unpack[InputOptions],
 ) -> xr.Dataset:
     """Run an H2CM model on a daily forcing Dataset.
 
@@ -202,17 +196,11 @@ def run_dataset(
         The model.
     spinup : bool or int
         Spin-up passes over the forcing before the run.
-    mask : DataArray, str, bool or None
-        Land mask (True/1/fraction > 0.5 = land); None looks for a
-        ``land_mask``/``landmask``/``lsm``/``mask`` variable, False ignores it.
-    fill : {None, "interpolate"}
-        None refuses NaN inside land cells; ``"interpolate"`` fills them.
-    names : mapping, optional
-        Explicit ``{catalog name: dataset variable}`` for forcing.
     dtype : numpy dtype
         Output float type.
-    check_ranges : bool
-        Refuse implausible forcing (see :func:`xh2cm.xr.prepare.prepare`).
+    **options
+        How forcing is read: ``mask``, ``fill``, ``names``, ``check_ranges``, ``co2``
+        (see :func:`xh2cm.xr.prepare.prepare`).
 
     Returns
     -------
@@ -228,7 +216,5 @@ def run_dataset(
         For input problems (see :func:`xh2cm.xr.prepare.prepare`).
     """
     prep = prepare(
-        ds, static=tuple(model.config.static_names), mask=mask, fill=fill, names=names,
-        check_ranges=check_ranges, co2=co2,
-    )
+        ds, static=tuple(model.config.static_names), **options)
     return simulate_prepared(prep, model, spinup=spinup, dtype=dtype)
