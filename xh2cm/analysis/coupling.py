@@ -68,6 +68,11 @@ def water_carbon_coupling(
 ) -> xr.Dataset:
     """Correlation, slope and p-value of carbon anomalies on water anomalies.
 
+    The per-cell and inversion-scale couplings of Humphrey et al. (2018, Nature 560,
+    628–631) and Jung et al. (2017, Nature 541, 516–520); p-values from the t
+    distribution of r with n − 2 degrees of freedom (serial correlation of monthly
+    anomalies makes them optimistic; detrend or use ``freq="YS"`` for IAV).
+
     Parameters
     ----------
     ds : xarray.Dataset

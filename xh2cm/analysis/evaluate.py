@@ -102,6 +102,11 @@ def evaluate(
 ) -> xr.Dataset | pd.DataFrame:
     """Score ``sim`` against ``obs`` for every variable both have.
 
+    NSE after Nash and Sutcliffe (1970, J. Hydrol. 10, 282–290), KGE and its
+    decomposition after Gupta et al. (2009, J. Hydrol. 377, 80–91); the split into
+    seasonal cycle and anomalies follows the evaluation of Jung et al. (2020,
+    Biogeosciences 17, 1343–1365).
+
     Parameters
     ----------
     sim : xarray.Dataset

@@ -47,6 +47,9 @@ def rain_pulse(
 ) -> xr.Dataset:
     """Composite respiration response to rain after dry spells, per cell.
 
+    The Birch effect (Birch 1958, Plant Soil 10, 9–31; Jarvis et al. 2007, Tree
+    Physiol. 27, 929–940): see the module docstring for the event definition.
+
     Parameters
     ----------
     ds : xarray.Dataset

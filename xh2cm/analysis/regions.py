@@ -179,6 +179,11 @@ def regional(ds: xr.Dataset, regions: RegionsArg = "srex",
              variables: list[str] | None = None) -> xr.Dataset:
     """Area-weighted regional means or totals, plus a ``global`` land entry.
 
+    Cell areas are those of the sphere (:func:`cell_area`; the spherical-zone formula,
+    e.g. Snyder 1987, USGS Prof. Paper 1395); regions are regionmask's (Hauser et al.
+    2024, doi:10.5281/zenodo.3981244): Giorgi and Francisco (2000) or SREX (Seneviratne
+    et al. 2012, IPCC SREX ch. 3).
+
     Parameters
     ----------
     ds : xarray.Dataset
