@@ -29,7 +29,7 @@ from xh2cm.xr.fit import fit_dataset
 from xh2cm.xr.model import init_model_from_dataset
 from xh2cm.xr.prepare import CO2Arg, FillArg, InputOptions, MaskArg, forcing_dataset
 from xh2cm.xr.report import InputReport, check_dataset
-from xh2cm.xr.run import run_dataset
+from xh2cm.xr.run import Freq, run_dataset
 
 if TYPE_CHECKING:
     from xh2cm.core import H2CM
@@ -102,6 +102,7 @@ class H2CMAccessor:
         return forcing_dataset(self._ds, masked=masked, **options)
 
     def run(self, model: H2CM, *, spinup: bool | int = True,
+            outputs: Sequence[str] | None = None, freq: Freq = None,
             **options: Unpack[InputOptions]) -> xr.Dataset:
         """Run ``model`` on this dataset (:func:`xh2cm.xr.run.run_dataset`).
 
@@ -113,7 +114,8 @@ class H2CMAccessor:
         >>> out.et.attrs["units"], out.sizes["time"]
         ('mm d-1', 365)
         """
-        return run_dataset(self._ds, model, spinup=spinup, **options)
+        return run_dataset(self._ds, model, spinup=spinup, outputs=outputs, freq=freq,
+                           **options)
 
     def init_model(
         self,
