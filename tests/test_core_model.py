@@ -580,3 +580,13 @@ def test_sm_max_scale_sets_how_fast_adam_moves_the_soil_capacity(arrays, make_st
     # 50 steps: DESIGN's parametrisation gets ~20 mm of the 170 mm, the scaled one nearly all
     assert 0 < moved[1.0] < 40.0, moved
     assert moved[100.0] > 150.0, moved
+
+
+def test_bucket_avoids_power_of_two_multiples_and_bounds_padding():
+    from xh2cm.core.api import bucket
+
+    sizes = range(1, 20_000)
+    assert all(bucket(n) >= n for n in sizes)
+    assert all(bucket(n) % 16 for n in sizes if bucket(n) >= 128)  # odd multiples of 8
+    assert max((bucket(n) - n) / n for n in range(128, 20_000)) < 0.12
+    assert len({bucket(n) for n in range(1_000, 2_000)}) <= 17  # compiles shared by blocks
