@@ -1,0 +1,7 @@
+"""Readers of real-world files into xarray (no JAX): flux-tower CSVs and their daily
+aggregation. Pure array helpers (:mod:`~xh2cm.io.gaps`) below, pandas/xarray readers above."""
+
+from xh2cm.io.daily import measured_days, to_daily
+from xh2cm.io.fluxtower import read_site
+
+__all__ = ["measured_days", "read_site", "to_daily"]

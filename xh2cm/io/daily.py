@@ -1,0 +1,105 @@
+"""Daily values from half-hourly flux-tower data, with documented rules.
+
+- A half-hour belongs to the day in which it starts (its ``TIMESTAMP_END`` minus 30 min).
+- Precipitation is summed (mm d-1); every other variable is the mean of its valid
+  half-hours. A day with fewer than ``min_coverage`` of its 48 half-hours valid is
+  missing (NaN) for that variable.
+- ``<flux>_measured`` masks become ``<flux>_measured_fraction``: the share of the day's
+  half-hours that were measured (not gap fill); :func:`measured_days` turns it into a
+  mask for scoring on measured data.
+- The model's variables are added: ``vpd`` (hPa) from air temperature and vapour
+  pressure (:mod:`xh2cm.humidity`), ``et`` (mm d-1) from LE with a temperature-dependent
+  latent heat ``λ = 2.501 − 0.002361 T`` MJ kg-1, ``nee`` (gC m-2 d-1) from µmol CO2
+  m-2 s-1 (× 12.011e-6 · 86400 = 1.03775), and ``rn`` stays the daily mean (W m-2).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import xarray as xr
+
+from xh2cm.constants import MOLAR_MASS_C, SECONDS_PER_DAY
+from xh2cm.humidity import vpd_from_vapour_pressure
+
+#: Half-hours per day.
+PER_DAY = 48
+#: Variables summed per day; all others are averaged.
+SUMMED = ("prec",)
+
+
+def latent_heat(tc: xr.DataArray) -> xr.DataArray:
+    """Latent heat of vaporisation (MJ kg-1) at ``tc`` degC: 2.501 − 0.002361 T."""
+    return 2.501 - 0.002361 * tc
+
+
+def to_daily(ds: xr.Dataset, *, min_coverage: float = 0.75) -> xr.Dataset:
+    """Daily dataset from the half-hourly one of :func:`xh2cm.io.fluxtower.read_site`.
+
+    Parameters
+    ----------
+    ds : xarray.Dataset
+        Half-hourly data on ``(site, time)`` (time = end of each half-hour).
+    min_coverage : float
+        Share of a day's 48 half-hours that must be valid for the day's value.
+
+    Returns
+    -------
+    xarray.Dataset
+        Daily values (time = the day, 00:00), with ``units`` per day where summed, the
+        model's ``vpd``, ``et``, ``nee`` and ``<flux>_measured_fraction``.
+
+    Examples
+    --------
+    >>> import numpy as np, pandas as pd, xarray as xr
+    >>> t = pd.date_range("2020-01-01 00:30", periods=96, freq="30min")
+    >>> hh = xr.Dataset({"prec": ("time", np.full(96, 0.1), {"units": "mm"})},
+    ...                 coords={"time": t})
+    >>> to_daily(hh).prec.values.round(6).tolist()
+    [4.8, 4.8]
+    """
+    if not 0 < min_coverage <= 1:
+        raise ValueError(f"min_coverage must be in (0, 1], got {min_coverage}")
+    start = ds["time"] - np.timedelta64(30, "m")
+    day = start.dt.floor("D")
+    shifted = ds.assign_coords(time=day.values)
+    out = {}
+    for name, da in shifted.data_vars.items():
+        if "time" not in da.dims:
+            out[name] = da
+            continue
+        if str(name).endswith("_measured"):
+            frac = da.astype(float).groupby("time").sum() / PER_DAY
+            out[f"{name}_fraction"] = frac.assign_attrs(
+                units="1", long_name=f"share of the day's half-hours measured ({name})")
+            continue
+        ok = da.notnull().groupby("time").sum() >= min_coverage * PER_DAY
+        if name in SUMMED:
+            val = da.groupby("time").mean() * PER_DAY  # mean of valid half-hours x 48
+            attrs = {**da.attrs, "units": f"{da.attrs.get('units', 'mm')} d-1",
+                     "cell_methods": "time: sum"}
+        else:
+            val = da.groupby("time").mean()
+            attrs = {**da.attrs, "cell_methods": "time: mean"}
+        out[name] = val.where(ok).assign_attrs(attrs)
+    daily = xr.Dataset(out, attrs={**ds.attrs, "title": ds.attrs.get("title", "") + " (daily)"})
+    if "tair" in daily and "eair" in daily:
+        daily["vpd"] = vpd_from_vapour_pressure(daily.tair, 10.0 * daily.eair).assign_attrs(
+            units="hPa", long_name="vapour pressure deficit",
+            standard_name="water_vapor_saturation_deficit_in_air",
+            comment="es(T) - e, Bolton (1980), from daily means")
+    if "le" in daily and "tair" in daily:
+        daily["et"] = (daily.le * SECONDS_PER_DAY / (latent_heat(daily.tair) * 1e6)
+                       ).assign_attrs(units="mm d-1", long_name="evapotranspiration from LE",
+                                      comment="LE / lambda(T), lambda = 2.501 - 0.002361 T")
+    if "nee_umol" in daily:
+        daily["nee"] = (daily.nee_umol * MOLAR_MASS_C * 1e-6 * SECONDS_PER_DAY).assign_attrs(
+            units="g m-2 d-1", long_name="net ecosystem exchange as carbon (positive = "
+            "source)")
+    daily["time"].attrs = {"long_name": "day (half-hours starting that day)"}
+    return daily
+
+
+def measured_days(daily: xr.Dataset, name: str, min_fraction: float = 0.5) -> xr.DataArray:
+    """Days whose ``name`` flux was measured (not gap-filled) for at least ``min_fraction``
+    of the half-hours: the mask to score on measured data only."""
+    return daily[f"{name}_measured_fraction"] >= min_fraction
