@@ -118,3 +118,35 @@ def test_bad_files_name_file_and_column(small):
     with pytest.raises(ValueError, match=r"'TIMESTAMP_END' has 1 duplicated"):
         read_site(_write(tmp, pd.concat([f, f.iloc[[5]]]).sort_values("TIMESTAMP_END")),
                   good_x)
+
+
+@pytest.mark.slow
+def test_site_fit_with_a_time_validation_block_never_sees_the_test_period(bi1):
+    """Daily ET and NEE terms with a weight between them at one real site; the validation
+    block is the end of the training period; shuffling the test targets changes nothing."""
+    import jax
+
+    from xh2cm.xr.fit import fit_dataset
+
+    daily = to_daily(bi1).isel(time=slice(1, None))
+    obs = daily[["et", "nee"]]
+    kw = dict(static=[], epochs=3, batch_size=1, learning_rate=3e-3, progress=False,
+              kinds={"et": "daily", "nee": "daily"}, weights={"et": 0.7, "nee": 0.3},
+              priors=False, validation_start="2020-01-01", test_start="2020-04-01",
+              model_kwargs={"hidden_size": 8}, segment=None)
+    model, history = fit_dataset(daily, obs, **kw)
+    val = history["total"].sel(split="validation").values
+    assert np.isfinite(val).all() and history.attrs["validation_start"] == "2020-01-01"
+    rng = np.random.default_rng(0)
+    shuffled = obs.copy(deep=True)
+    late = shuffled.time >= np.datetime64("2020-04-01")
+    for v in ("et", "nee"):
+        values = shuffled[v].values
+        idx = np.flatnonzero(late.values)
+        values[0, idx] = values[0, rng.permutation(idx)]
+    again, history2 = fit_dataset(daily, shuffled, **kw)
+    same = jax.tree_util.tree_all(jax.tree_util.tree_map(
+        lambda a, b: bool(np.array_equal(a, b)), model, again))
+    assert same and int(history.attrs["best_epoch"]) == int(history2.attrs["best_epoch"])
+    # validation losses (which would move if test targets leaked into selection) are equal
+    np.testing.assert_array_equal(history["total"].values, history2["total"].values)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass, field
 
 import jax.numpy as jnp
@@ -100,6 +101,33 @@ class TrainingData:
                      else np.asarray(self.area, np.float32).reshape(nc))
         if self.static is not None:
             self.static = np.asarray(self.static, np.float32).reshape(nc, -1)
+
+    def split_time(self, first_day: int) -> tuple[TrainingData, TrainingData]:
+        """``(before, from)``: copies whose observations are kept only before day
+        ``first_day`` (months: those starting before it) or only from it on, NaN elsewhere.
+
+        For a validation block in time (a single site): train on the first, validate on
+        the second; forcing, cells and calendar are shared.
+        """
+        if not 0 < first_day < self.n_time:
+            raise ValueError(f"first_day must be inside the series (1 .. {self.n_time - 1}), "
+                             f"got {first_day}")
+        month_first = self.month_index[first_day]
+        late_month = np.arange(self.calendar_month.size) >= month_first
+        late_day = np.arange(self.n_time) >= first_day
+
+        def keep(late: bool) -> TrainingData:
+            def mask(v: np.ndarray, rows: np.ndarray) -> np.ndarray:
+                return np.where((rows if late else ~rows)[:, None], v, np.nan)
+
+            return dataclasses.replace(
+                self,
+                monthly={k: mask(v, late_month) for k, v in self.monthly.items()},
+                daily={k: mask(v, late_day) for k, v in self.daily.items()},
+                cue=(np.full_like(self.cue, np.nan) if late and self.cue is not None
+                     else self.cue))
+
+        return keep(False), keep(True)
 
     @property
     def n_cells(self) -> int:

@@ -416,6 +416,7 @@ class _Setup:
     config: TrainConfig
     spec: LossSpec
     data: TrainingData
+    val_data: TrainingData
     train_cells: np.ndarray
     val_cells: np.ndarray | None
     batch_size: int
@@ -445,7 +446,7 @@ class _Run:
 def _set_up(data: TrainingData, train_cells: np.ndarray, val_cells: np.ndarray | None,
             spec: LossSpec, config: TrainConfig,
             optimizer: optax.GradientTransformation | None,
-            scales: dict[str, float] | None) -> _Setup:
+            scales: dict[str, float] | None, val_data: TrainingData | None) -> _Setup:
     """Check the inputs; batch size, steps, optimizer, loss scales and checkpoint segment."""
     missing = [o for o in spec.daily_obs if o not in data.daily]
     if missing:
@@ -464,10 +465,17 @@ def _set_up(data: TrainingData, train_cells: np.ndarray, val_cells: np.ndarray |
         optimizer, sched = _build_optimizer(config, steps)
     if scales is None:
         scales = observation_scales(data.obs(train_cells), spec)
-    return _Setup(config, spec, data, train_cells, val, bs, steps, optimizer, sched,
+    if val_data is not None and (val_data.n_cells, val_data.n_time) != (data.n_cells,
+                                                                           data.n_time):
+        raise ValueError("val_data must hold the same cells and days as data (only its "
+                         "observations differ)")
+    identity = _identity(config, spec, train_cells, val)
+    if val_data is not None:
+        identity["validation data"] = "separate (e.g. a time block)"
+    return _Setup(config, spec, data, val_data or data, train_cells, val, bs, steps,
+                  optimizer, sched,
                   dict(scales), {k: jnp.asarray(v, jnp.float32) for k, v in scales.items()},
-                  config.segment_for(data.n_time),
-                  identity := _identity(config, spec, train_cells, val), _fingerprint(identity))
+                  config.segment_for(data.n_time), identity, _fingerprint(identity))
 
 
 def _start(model: H2CM, s: _Setup) -> _Run:
@@ -540,7 +548,7 @@ def _train_epoch(run: _Run, s: _Setup, bar: Any) -> dict[str, float]:
 def _validate(run: _Run, s: _Setup) -> dict[str, float]:
     """Validation loss terms; keeps the best model and counts epochs without progress."""
     assert s.val_cells is not None
-    val = _evaluate(run.model, s.data, s.val_cells, s.batch_size, s.jscales, s.spec,
+    val = _evaluate(run.model, s.val_data, s.val_cells, s.batch_size, s.jscales, s.spec,
                     s.config.spinup_cycles)
     if math.isfinite(val["total"]) and val["total"] < run.best_val - s.config.min_delta:
         run.best, run.best_val, run.bad = run.model, val["total"], 0
@@ -591,6 +599,7 @@ def train(model: H2CM, data: TrainingData, train_cells: np.ndarray,
           optimizer: optax.GradientTransformation | None = None,
           scales: dict[str, float] | None = None,
           callback: Callable[[int, H2CM, History], None] | None = None,
+          val_data: TrainingData | None = None,
           ) -> tuple[H2CM, History]:
     """Train ``model`` on ``data`` (DESIGN.md §5).
 
@@ -614,6 +623,10 @@ def train(model: H2CM, data: TrainingData, train_cells: np.ndarray,
         cells (:func:`~xh2cm.training.losses.observation_scales`).
     callback : callable, optional
         ``callback(epoch, model, history)`` after each epoch (and checkpoint).
+    val_data : TrainingData, optional
+        Validation observations when they differ from ``data``'s on the same cells and
+        days: e.g. a block of time at the end of a site's training period, withheld
+        from ``data`` (set NaN there) and kept only here (NaN elsewhere).
 
     Returns
     -------
@@ -623,7 +636,7 @@ def train(model: H2CM, data: TrainingData, train_cells: np.ndarray,
     """
     config = config or TrainConfig()
     setup = _set_up(data, train_cells, val_cells, spec or LossSpec.for_observations(
-        data.available), config, optimizer, scales)
+        data.available), config, optimizer, scales, val_data)
     run = _start(model, setup)
     bar = _progress(config, setup.steps, run.epoch)
     try:

@@ -15,8 +15,10 @@ from dataclasses import fields
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
+import pandas as pd
 import xarray as xr
 
+from xh2cm.calendars import day_codes
 from xh2cm.xr.model import init_model_from_prepared
 from xh2cm.xr.observations import Observations, prepare_observations
 from xh2cm.xr.prepare import CO2Arg, FillArg, MaskArg, Prepared, prepare
@@ -174,6 +176,8 @@ def fit_dataset(
     priors: bool = True,
     config: TrainConfig | None = None,
     validation: float | xr.DataArray | None = 0.1,
+    validation_start: str | None = None,
+    test_start: str | None = None,
     cells: xr.DataArray | None = None,
     static: Sequence[str] | None = None,
     mask: MaskArg = None,
@@ -220,6 +224,14 @@ def fit_dataset(
         Fraction of cells held out for validation / early stopping (spatially
         blocked folds when lat/lon are known), a boolean DataArray of
         validation cells, or None.
+    validation_start : str, optional
+        A date (``"2020-01-01"``): the observations from that day on form a validation
+        block in time (early stopping and model selection) and are withheld from
+        training; all cells train. For one or a few sites, where cells cannot be held
+        out. Overrides ``validation``. Pick a month start: monthly terms split by month.
+    test_start : str, optional
+        A date from which observations are never used, neither to train nor to
+        select the model: the test period, for data that run through it.
     cells : DataArray, optional
         Boolean: the cells available to training and validation (e.g. all but
         a test fold, see :func:`spatial_folds`); default: all valid cells.
@@ -273,19 +285,30 @@ def fit_dataset(
                                         variables=variables, min_valid=min_valid,
                                         daily=daily_observations(kinds))
     used = _used_cells(prep, cells)
-    train_pos, val_pos = _split(prep, used, validation, cfg.seed)
     data = _training_data(prep, observations, used)
+    val_data = None
+    if test_start is not None:
+        data, _ = data.split_time(_first_day(prep, test_start))
+    if validation_start is not None:
+        data, val_data = data.split_time(_first_day(prep, validation_start))
+        train_pos = val_pos = np.arange(used.size)
+    else:
+        train_pos, val_pos = _split(prep, used, validation, cfg.seed)
     spec = LossSpec.for_observations(data.available, weights, priors=priors, kinds=kinds)
     if model is None:
         model = init_model_from_prepared(prep, used[train_pos], model_seed,
                                          **dict(model_kwargs or {}))
     model, history = train(model, data, train_pos, val_pos if val_pos.size else None,
-                           spec=spec, config=cfg, callback=callback)
+                           spec=spec, config=cfg, callback=callback, val_data=val_data)
     role = np.zeros(prep.n_cells, np.int8)
-    role[used[train_pos]] = TRAIN
     role[used[val_pos]] = VALIDATION
-    return model, history_dataset(history, prep, role, observations,
-                                  {t: spec.term(t).kind for t in spec.terms})
+    role[used[train_pos]] = TRAIN  # a time block: every cell trains (and validates later)
+    out = history_dataset(history, prep, role, observations,
+                          {t: spec.term(t).kind for t in spec.terms})
+    for key, value in (("validation_start", validation_start), ("test_start", test_start)):
+        if value is not None:
+            out.attrs[key] = str(value)
+    return model, out
 
 
 def _train_config(config: TrainConfig | None, overrides: Mapping[str, Any]) -> TrainConfig:
@@ -298,6 +321,19 @@ def _train_config(config: TrainConfig | None, overrides: Mapping[str, Any]) -> T
         raise TypeError(f"unknown training options {sorted(bad)}; TrainConfig fields: "
                         f"{sorted(known)}")
     return (config or TrainConfig()).replace(**overrides)
+
+
+def _first_day(prep: Prepared, start: str) -> int:
+    """Index of the first forcing day on or after ``start`` (any calendar)."""
+    stamp = pd.Timestamp(start)
+    code = stamp.year * 10000 + stamp.month * 100 + stamp.day
+    days = day_codes(prep.forcing[prep.time_dim].values)
+    first = int(np.searchsorted(days, code))
+    if not 0 < first < days.size:
+        raise ValueError(f"validation_start={start!r} is not inside the forcing period "
+                         f"({days[0]} .. {days[-1]}); pick a date that leaves days before "
+                         "and after it")
+    return first
 
 
 def _used_cells(prep: Prepared, cells: xr.DataArray | None) -> np.ndarray:
