@@ -1,0 +1,95 @@
+"""Honest baselines for a site's daily fluxes, trained and scored on the same split as the
+hybrid model: (a) climatology, (b) linear regression on the day's weather.
+
+- **Climatology**: the training period's mean seasonal cycle (15-day smoothed, by day of
+  year).
+- **Linear regression** on radiation, radiation · VPD, radiation · soil water, air
+  temperature, VPD, soil water and LAI (those the data have), by least squares over the
+  training days.
+
+:func:`score_table` scores any set of predictions with the evaluation scores of
+:mod:`xh2cm.analysis.np_scores`, on all days and on measured days only.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+import numpy as np
+import pandas as pd
+import xarray as xr
+
+from xh2cm.analysis import np_scores
+from xh2cm.site.np_baselines import (
+    climatology_fit,
+    climatology_predict,
+    linear_fit,
+    linear_predict,
+)
+
+#: Weather features of the regression: name -> how it is made from a daily site Dataset.
+FEATURES: dict[str, tuple[str, ...]] = {
+    "rad": ("rn",), "rad_vpd": ("rn", "vpd"), "rad_swc": ("rn", "swc"), "tair": ("tair",),
+    "vpd": ("vpd",), "swc": ("swc",), "lai": ("lai",),
+}
+
+
+def features(ds: xr.Dataset) -> pd.DataFrame:
+    """The regression's design matrix (one row per day) from what ``ds`` has."""
+    cols = {}
+    for name, parts in FEATURES.items():
+        if all(p in ds for p in parts):
+            col = np.ones(ds.sizes["time"])
+            for p in parts:
+                col = col * np.asarray(ds[p].squeeze(drop=True).values, float)
+            cols[name] = col
+    if not cols:
+        raise KeyError("linear regression needs weather: none of rn, vpd, swc, tair, lai found")
+    return pd.DataFrame(cols, index=ds["time"].to_index())
+
+
+def climatology(train: xr.DataArray, times: xr.DataArray) -> xr.DataArray:
+    """Predictions on ``times`` of the training series' mean seasonal cycle."""
+    msc = climatology_fit(np.asarray(train.squeeze(drop=True).values, float),
+                          train["time"].dt.dayofyear.values)
+    pred = climatology_predict(msc, times.dt.dayofyear.values)
+    return xr.DataArray(pred, dims="time", coords={"time": times.values},
+                        attrs={**train.attrs, "long_name": f"climatology of {train.name}"})
+
+
+def linear_regression(train: xr.Dataset, target: str, test: xr.Dataset) -> xr.DataArray:
+    """Predictions on ``test`` days of a least-squares regression of ``train[target]`` on
+    the day's weather (:data:`FEATURES`)."""
+    x_train, x_test = features(train), features(test)
+    common = [c for c in x_train.columns if c in x_test.columns]
+    coef = linear_fit(x_train[common].to_numpy(),
+                      np.asarray(train[target].squeeze(drop=True).values, float))
+    pred = linear_predict(coef, x_test[common].to_numpy())
+    return xr.DataArray(pred, dims="time", coords={"time": test["time"].values},
+                        attrs={**train[target].attrs,
+                               "long_name": f"linear regression of {target} on {common}"})
+
+
+def score_table(predictions: Mapping[str, xr.DataArray], obs: xr.DataArray,
+                measured: xr.DataArray | None = None) -> pd.DataFrame:
+    """NSE, KGE, r, RMSE, bias and count of each prediction against ``obs`` (daily), on all
+    days and (with ``measured``) on measured days only.
+
+    KGE's bias ratio β = mean(sim) / mean(obs) explodes for a series whose mean is near
+    zero, as NEE's often is: read KGE of NEE with NSE, RMSE and bias beside it.
+    """
+    o = np.asarray(obs.squeeze(drop=True).values, float)
+    subsets = {"all days": np.ones(o.size, bool)}
+    if measured is not None:
+        subsets["measured days"] = np.asarray(measured.squeeze(drop=True).values, bool)
+    rows = []
+    for name, pred in predictions.items():
+        p = np.asarray(pred.squeeze(drop=True).values, float)
+        for label, keep in subsets.items():
+            s, t = np.where(keep, p, np.nan), np.where(keep, o, np.nan)
+            k, r, _, _ = np_scores.kge(s, t)
+            rows.append({"model": name, "days": label, "nse": float(np_scores.nse(s, t)),
+                         "kge": float(k), "r": float(r), "rmse": float(np_scores.rmse(s, t)),
+                         "bias": float(np_scores.bias(s, t)),
+                         "n": int(np_scores.count(s, t))})
+    return pd.DataFrame(rows)
