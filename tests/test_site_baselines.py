@@ -10,7 +10,7 @@ import pandas as pd
 import pytest
 import xarray as xr
 
-from xh2cm.site import climatology, linear_regression, score_table
+from xh2cm.site import climatology, linear_regression, process_model, score_table
 
 DATA = Path(__file__).resolve().parents[2] / "shared" / "data" / "fluxtower"
 
@@ -56,11 +56,15 @@ def test_baselines_on_the_real_us_bi1_split():
                                   DATA / "US-Bi1/US-Bi1-fluxes-test.csv")).isel(
             time=slice(1, None))
     assert str(test.time.values[0])[:10] == "2020-07-01"  # the test period follows training
+    process = process_model(train, test)
+    assert float(process.cue.std()) == 0 and float(process.wue.std()) == 0  # no networks
     preds = {"climatology": climatology(train.et, test.time),
-             "linear regression": linear_regression(train, "et", test)}
+             "linear regression": linear_regression(train, "et", test),
+             "process model": process.et}
     table = score_table(preds, test.et, measured_days(test, "le"))
     lin = table[(table.model == "linear regression") & (table.days == "all days")].iloc[0]
     clim = table[(table.model == "climatology") & (table.days == "all days")].iloc[0]
     # irrigated alfalfa: ET follows the day's radiation far better than the calendar
     assert lin.nse > 0.5 and lin.nse > clim.nse
     assert set(table.days) == {"all days", "measured days"}
+    assert len(table) == 6 and np.isfinite(table.nse).all()

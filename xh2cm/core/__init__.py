@@ -3,6 +3,7 @@
 from xh2cm.core.api import (
     global_constants,
     init_model,
+    process_only,
     set_global_constants,
     set_head_bias,
     simulate,
@@ -28,6 +29,7 @@ __all__ = [
     "global_constants",
     "init_model",
     "load_model",
+    "process_only",
     "read_header",
     "save_model",
     "set_global_constants",

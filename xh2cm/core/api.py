@@ -99,6 +99,60 @@ def set_global_constants(model: H2CM, **values: float) -> H2CM:
     return model
 
 
+#: Fixed parameter values of the process model alone (:func:`process_only`): typical
+#: levels, the same as the synthetic truth model's head levels where it sets one
+#: (:data:`xh2cm.datasets.TRUTH_HEAD_BIASES`), otherwise mid-range choices.
+PROCESS_DEFAULTS: dict[str, float] = {
+    "sm_max": 250.0,     # mm, soil storage capacity
+    "alpha_ei": 1.0,     # mm d-1 interception capacity per unit fAPAR
+    "alpha_melt": 3.0,   # mm d-1 K-1 degree-day factor
+    "alpha_soil": 0.7,   # share of water input recharging soil (scaled by wetness)
+    "alpha_gw": 0.5,     # groundwater share of the rest
+    "wue": 5.0,          # g kg-1 before CO2 scaling
+    "alpha_t": 0.7,      # transpiration scaling
+    "cue": 0.5,          # carbon-use efficiency
+    "fapar": 0.5,        # absorbed fraction of PAR
+    "rb": 0.8,           # gC m-2 d-1 basal heterotrophic respiration at 15 degC
+    "alpha_es": 0.3,     # soil evaporation scaling
+}
+
+
+def process_only(model: H2CM, values: Mapping[str, float] | None = None) -> H2CM:
+    """The process model alone: every network head gives a fixed value, whatever its input.
+
+    The output layer of each head gets zero weights and the bias that yields
+    ``values[name]`` (default :data:`PROCESS_DEFAULTS`), so the networks no longer
+    matter; the global constants are the model's (DESIGN's initial values for a fresh
+    model). The honest "no machine learning" baseline of a hybrid model.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from xh2cm.core import ModelConfig, init_model, simulate
+    >>> rng = np.random.default_rng(0)
+    >>> f = {"rn": rng.uniform(0, 200, (60, 2)), "prec": rng.exponential(2, (60, 2)),
+    ...      "tair": rng.normal(10, 8, (60, 2)), "vpd": rng.uniform(1, 20, (60, 2)),
+    ...      "co2": 400.0}
+    >>> out = simulate(process_only(init_model(ModelConfig(hidden_size=8))), f)
+    >>> float(out["cue"].min()) == float(out["cue"].max()) == 0.5
+    True
+    """
+    chosen = {**PROCESS_DEFAULTS, **dict(values or {})}
+    for name, value in chosen.items():
+        net, _ = _HEADS[name]
+        model = eqx.tree_at(_head_weight_getter(net), model,
+                            jnp.zeros_like(getattr(model, net).head.weight))
+        model = set_head_bias(model, name, value)
+    return model
+
+
+def _head_weight_getter(net: str) -> Callable[[H2CM], jax.Array]:
+    def get(m: H2CM) -> jax.Array:
+        return getattr(m, net).head.weight
+
+    return get
+
+
 def _constant_getter(name: str) -> Callable[[H2CM], jax.Array]:
     def get(m: H2CM) -> jax.Array:
         return getattr(m.constants, name)

@@ -4,6 +4,12 @@ Readers are in :mod:`xh2cm.io`; the hybrid fit is ``ds.h2cm.fit(obs, kinds={"et"
 "nee": "daily"}, validation_start=..., test_start=...)``.
 """
 
-from xh2cm.site.baselines import climatology, features, linear_regression, score_table
+from xh2cm.site.baselines import (
+    climatology,
+    features,
+    linear_regression,
+    process_model,
+    score_table,
+)
 
-__all__ = ["climatology", "features", "linear_regression", "score_table"]
+__all__ = ["climatology", "features", "linear_regression", "process_model", "score_table"]

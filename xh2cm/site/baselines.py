@@ -1,11 +1,15 @@
 """Honest baselines for a site's daily fluxes, trained and scored on the same split as the
-hybrid model: (a) climatology, (b) linear regression on the day's weather.
+hybrid model: (a) climatology, (b) linear regression on the day's weather, (c) the process
+model alone.
 
 - **Climatology**: the training period's mean seasonal cycle (15-day smoothed, by day of
   year).
 - **Linear regression** on radiation, radiation · VPD, radiation · soil water, air
   temperature, VPD, soil water and LAI (those the data have), by least squares over the
   training days.
+- **Process model alone**: H2CM's equations with every learned parameter fixed at a
+  documented value (:data:`xh2cm.core.api.PROCESS_DEFAULTS`) and DESIGN's initial global
+  constants: no networks, nothing fitted.
 
 :func:`score_table` scores any set of predictions with the evaluation scores of
 :mod:`xh2cm.analysis.np_scores`, on all days and on measured days only.
@@ -68,6 +72,18 @@ def linear_regression(train: xr.Dataset, target: str, test: xr.Dataset) -> xr.Da
     return xr.DataArray(pred, dims="time", coords={"time": test["time"].values},
                         attrs={**train[target].attrs,
                                "long_name": f"linear regression of {target} on {common}"})
+
+
+def process_model(train: xr.Dataset, test: xr.Dataset,
+                  values: Mapping[str, float] | None = None) -> xr.Dataset:
+    """Outputs on ``test`` of the process model alone (input standardisation from ``train``,
+    which the fixed parameters do not use; spun up on ``test``'s forcing)."""
+    from xh2cm.core import process_only
+    from xh2cm.xr.model import init_model_from_dataset
+    from xh2cm.xr.run import run_dataset
+
+    model = process_only(init_model_from_dataset(train, static=[], hidden_size=4), values)
+    return run_dataset(test, model)
 
 
 def score_table(predictions: Mapping[str, xr.DataArray], obs: xr.DataArray,
