@@ -42,3 +42,15 @@ def test_analysis_example_runs(tmp_path):
     assert result["lue"] == "refused"  # the demo forcing has no shortwave radiation
     assert result["pue_median"] > 0 and result["pulse_events"] > 0
     assert set(result["kge_global"]) == {"gpp", "et", "nee"}
+
+
+@pytest.mark.slow
+def test_site_mode_example_runs_cut_down(tmp_path):
+    site = _load("site_mode")
+    if not site.DATA.is_dir():
+        pytest.skip(f"no real data at {site.DATA}")
+    scores = site.main(["--sites", "US-Hn1", "--epochs", "2", "--hidden", "4",
+                        "--out", str(tmp_path)])
+    assert (tmp_path / "scores.csv").exists()
+    assert set(scores.model) == {"hybrid", "process model", "climatology", "linear regression"}
+    assert set(scores.variable) == {"et", "nee"} and (scores.n > 0).all()
