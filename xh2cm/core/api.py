@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
+from operator import attrgetter
 
 import equinox as eqx
 import jax
@@ -95,7 +96,8 @@ def set_global_constants(model: H2CM, **values: float) -> H2CM:
         raw = act.GLOBAL_INVERSES[name](float(value))
         if not np.isfinite(raw):
             raise ValueError(f"{name}={value} is outside the range its activation can reach")
-        model = eqx.tree_at(_constant_getter(name), model, jnp.asarray(raw, jnp.float32))
+        model = eqx.tree_at(attrgetter(f"constants.{name}"), model,
+                            jnp.asarray(raw, jnp.float32))
     return model
 
 
@@ -140,24 +142,10 @@ def process_only(model: H2CM, values: Mapping[str, float] | None = None) -> H2CM
     chosen = {**PROCESS_DEFAULTS, **dict(values or {})}
     for name, value in chosen.items():
         net, _ = _HEADS[name]
-        model = eqx.tree_at(_head_weight_getter(net), model,
+        model = eqx.tree_at(attrgetter(f"{net}.head.weight"), model,
                             jnp.zeros_like(getattr(model, net).head.weight))
         model = set_head_bias(model, name, value)
     return model
-
-
-def _head_weight_getter(net: str) -> Callable[[H2CM], jax.Array]:
-    def get(m: H2CM) -> jax.Array:
-        return getattr(m, net).head.weight
-
-    return get
-
-
-def _constant_getter(name: str) -> Callable[[H2CM], jax.Array]:
-    def get(m: H2CM) -> jax.Array:
-        return getattr(m.constants, name)
-
-    return get
 
 
 def set_head_bias(model: H2CM, name: str, value: float) -> H2CM:

@@ -35,51 +35,45 @@ STEP = pd.Timedelta(minutes=30)
 #: LE_MODIS: 10^4 J m-2 d-1 -> W m-2.
 LE_MODIS_TO_W_M2 = 1e4 / 86400.0
 
+Column = tuple[str, str, str, str | None]
+
+#: ``(columns of both layouts, (name, units, long name, CF standard name))``.
+_FORCING: list[tuple[tuple[str, ...], Column]] = [
+    (("TA_F", "Tair"), ("tair", "degC", "air temperature", "air_temperature")),
+    (("SW_IN_F", "Rg"), ("sw", "W m-2", "incoming shortwave radiation",
+                         "surface_downwelling_shortwave_flux_in_air")),
+    (("eair",), ("eair", "kPa", "vapour pressure of air",
+                 "water_vapor_partial_pressure_in_air")),
+    (("WS_F", "WS_x"), ("wind", "m s-1", "wind speed", "wind_speed")),
+    (("CO2_F_MDS", "CO2"), ("co2", "ppm", "CO2 mole fraction",
+                            "mole_fraction_of_carbon_dioxide_in_air")),
+    (("PA_F", "PA"), ("pa", "kPa", "air pressure", "surface_air_pressure")),
+    (("USTAR", "Ustar"), ("ustar", "m s-1", "friction velocity", None)),
+    (("TS_F_MDS_4", "TS_15cm"), ("tsoil", "degC", "soil temperature", "soil_temperature")),
+    (("SWC_F_MDS_1", "SWC_15cm"), ("swc", "m3 m-3", "soil water content", None)),
+    (("veg_ht",), ("veg_height", "m", "vegetation height", "canopy_height")),
+    (("LAI",), ("lai", "1", "leaf area index", "leaf_area_index")),
+]
+_FLUXES: list[tuple[tuple[str, ...], Column]] = [
+    (("P_F", "P_mm"), ("prec", "mm", "precipitation per half-hour", None)),
+    (("LE_F_MDS", "LE"), ("le", "W m-2", "latent heat flux",
+                          "surface_upward_latent_heat_flux")),
+    (("LE_MODIS",), ("le_modis", "W m-2", "MODIS MOD16A2GF latent heat flux (8-day, "
+                     "interpolated; a satellite product)", None)),
+    (("H_F_MDS", "H"), ("h", "W m-2", "sensible heat flux",
+                        "surface_upward_sensible_heat_flux")),
+    (("NETRAD",), ("rn", "W m-2", "net radiation", "surface_net_downward_radiative_flux")),
+    (("G_F_MDS", "G_5cm"), ("g", "W m-2", "ground heat flux", "downward_heat_flux_in_soil")),
+    (("PPFD_IN", "PAR"), ("ppfd", "umol m-2 s-1",
+                          "incoming photosynthetic photon flux density", None)),
+    (("NEE_VUT_REF", "FC"), ("nee_umol", "umol m-2 s-1",
+                             "net ecosystem exchange of CO2 (positive = source)", None)),
+    (("Rsoil",), ("rsoil", "umol m-2 s-1", "soil respiration (chamber, sparse)", None)),
+]
 #: ``column -> (name, units, long name, CF standard name)`` of the forcing files.
-FORCING_COLUMNS: dict[str, tuple[str, str, str, str | None]] = {
-    "TA_F": ("tair", "degC", "air temperature", "air_temperature"),
-    "Tair": ("tair", "degC", "air temperature", "air_temperature"),
-    "SW_IN_F": ("sw", "W m-2", "incoming shortwave radiation",
-                "surface_downwelling_shortwave_flux_in_air"),
-    "Rg": ("sw", "W m-2", "incoming shortwave radiation",
-           "surface_downwelling_shortwave_flux_in_air"),
-    "eair": ("eair", "kPa", "vapour pressure of air", "water_vapor_partial_pressure_in_air"),
-    "WS_F": ("wind", "m s-1", "wind speed", "wind_speed"),
-    "WS_x": ("wind", "m s-1", "wind speed", "wind_speed"),
-    "CO2_F_MDS": ("co2", "ppm", "CO2 mole fraction", "mole_fraction_of_carbon_dioxide_in_air"),
-    "CO2": ("co2", "ppm", "CO2 mole fraction", "mole_fraction_of_carbon_dioxide_in_air"),
-    "PA_F": ("pa", "kPa", "air pressure", "surface_air_pressure"),
-    "PA": ("pa", "kPa", "air pressure", "surface_air_pressure"),
-    "USTAR": ("ustar", "m s-1", "friction velocity", None),
-    "Ustar": ("ustar", "m s-1", "friction velocity", None),
-    "TS_F_MDS_4": ("tsoil", "degC", "soil temperature", "soil_temperature"),
-    "TS_15cm": ("tsoil", "degC", "soil temperature", "soil_temperature"),
-    "SWC_F_MDS_1": ("swc", "m3 m-3", "soil water content", None),
-    "SWC_15cm": ("swc", "m3 m-3", "soil water content", None),
-    "veg_ht": ("veg_height", "m", "vegetation height", "canopy_height"),
-    "LAI": ("lai", "1", "leaf area index", "leaf_area_index"),
-}
+FORCING_COLUMNS: dict[str, Column] = {c: info for cols, info in _FORCING for c in cols}
 #: ``column -> (name, units, long name, CF standard name)`` of the flux files.
-FLUX_COLUMNS: dict[str, tuple[str, str, str, str | None]] = {
-    "P_F": ("prec", "mm", "precipitation per half-hour", None),
-    "P_mm": ("prec", "mm", "precipitation per half-hour", None),
-    "LE_F_MDS": ("le", "W m-2", "latent heat flux", "surface_upward_latent_heat_flux"),
-    "LE": ("le", "W m-2", "latent heat flux", "surface_upward_latent_heat_flux"),
-    "LE_MODIS": ("le_modis", "W m-2", "MODIS MOD16A2GF latent heat flux (8-day, "
-                 "interpolated; a satellite product)", None),
-    "H_F_MDS": ("h", "W m-2", "sensible heat flux", "surface_upward_sensible_heat_flux"),
-    "H": ("h", "W m-2", "sensible heat flux", "surface_upward_sensible_heat_flux"),
-    "NETRAD": ("rn", "W m-2", "net radiation", "surface_net_downward_radiative_flux"),
-    "G_F_MDS": ("g", "W m-2", "ground heat flux", "downward_heat_flux_in_soil"),
-    "G_5cm": ("g", "W m-2", "ground heat flux", "downward_heat_flux_in_soil"),
-    "PPFD_IN": ("ppfd", "umol m-2 s-1", "incoming photosynthetic photon flux density", None),
-    "PAR": ("ppfd", "umol m-2 s-1", "incoming photosynthetic photon flux density", None),
-    "NEE_VUT_REF": ("nee_umol", "umol m-2 s-1", "net ecosystem exchange of CO2 (positive = "
-                    "source)", None),
-    "FC": ("nee_umol", "umol m-2 s-1", "net ecosystem exchange of CO2 (positive = source)",
-           None),
-    "Rsoil": ("rsoil", "umol m-2 s-1", "soil respiration (chamber, sparse)", None),
-}
+FLUX_COLUMNS: dict[str, Column] = {c: info for cols, info in _FLUXES for c in cols}
 #: Variables the model needs; all-missing is an error for these, a warning for others.
 REQUIRED = ("tair", "sw", "eair", "co2", "prec", "le", "rn", "nee_umol")
 #: Fluxes checked for straight-line gap fill.
@@ -88,7 +82,7 @@ GAP_CHECKED = ("le", "h", "nee_umol")
 KNOWN_SCALE: dict[str, dict[str, float]] = {"US-Hn1": {"LAI": 0.1}}
 
 
-def _read(path: Path, columns: dict[str, tuple[str, str, str, str | None]]) -> pd.DataFrame:
+def _read(path: Path, columns: dict[str, Column]) -> pd.DataFrame:
     """One CSV, indexed by TIMESTAMP_END, checked."""
     try:
         df = pd.read_csv(path, na_values=[-9999, "-9999"])
