@@ -23,7 +23,7 @@ def _daily(values: dict[str, np.ndarray], start: str) -> xr.Dataset:
 
 def test_climatology_predicts_a_pure_seasonal_cycle():
     t = pd.date_range("2001-01-01", periods=730, freq="D")
-    y = xr.DataArray(3 + np.sin(2 * np.pi * t.dayofyear / 365), dims="time",
+    y = xr.DataArray(3 + np.sin(2 * np.pi * t.day_of_year / 365), dims="time",
                      coords={"time": t}, name="et")
     test_t = xr.DataArray(pd.date_range("2003-01-01", periods=365, freq="D"), dims="time")
     pred = climatology(y, test_t)
