@@ -9,13 +9,13 @@ steppe, with the ``-nonegle`` LE files for training and test alike):
    NEE), validating on the last months of the training period (``--validation-months``),
    never on the test period;
 3. predict the test period with the hybrid, the process model alone, the training
-   climatology and a linear regression on the day's weather (:mod:`xh2cm.site`);
+   climatology, a linear regression on the day's weather and a plain LSTM on the same
+   inputs and targets (:mod:`xh2cm.site`);
 4. score daily ET and NEE on all days and on measured days only (not straight-line gap
    fill), and write ``scores.csv``.
 
 Run ``python examples/site_mode.py --help``; the defaults take a few minutes on 2 cores.
-Still to come (issue 11): a plain LSTM baseline, several seeds, the LE-NEE trade-off sweep
-and the figure.
+Still to come (issue 11): several seeds, the LE-NEE trade-off sweep and the figure.
 """
 
 from __future__ import annotations
@@ -28,7 +28,7 @@ import pandas as pd
 
 import xh2cm  # noqa: F401  (registers ds.h2cm)
 from xh2cm.io import measured_days, read_site, to_daily
-from xh2cm.site import climatology, linear_regression, process_model, score_table
+from xh2cm.site import climatology, linear_regression, lstm, process_model, score_table
 
 DATA = Path(__file__).resolve().parents[2] / "shared" / "data" / "fluxtower"
 FILES = {
@@ -77,10 +77,13 @@ def main(argv: list[str] | None = None) -> pd.DataFrame:
                                                 "sm_max_scale": 100})
         hybrid = test.h2cm.run(model)
         process = process_model(train, test)
+        plain = lstm(train, test, validation_start=str(start.date()), seed=args.seed,
+                     epochs=max(args.epochs * 2, 2))
         for var in ("et", "nee"):
             preds = {"hybrid": hybrid[var], "process model": process[var],
                      "climatology": climatology(train[var], test.time),
-                     "linear regression": linear_regression(train, var, test)}
+                     "linear regression": linear_regression(train, var, test),
+                     "plain LSTM": plain[var]}
             table = score_table(preds, test[var], measured_days(test, MEASURED[var]))
             table.insert(0, "variable", var)
             table.insert(0, "site", site)

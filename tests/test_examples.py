@@ -52,5 +52,6 @@ def test_site_mode_example_runs_cut_down(tmp_path):
     scores = site.main(["--sites", "US-Hn1", "--epochs", "2", "--hidden", "4",
                         "--out", str(tmp_path)])
     assert (tmp_path / "scores.csv").exists()
-    assert set(scores.model) == {"hybrid", "process model", "climatology", "linear regression"}
+    assert set(scores.model) == {"hybrid", "process model", "climatology", "linear regression",
+                                 "plain LSTM"}
     assert set(scores.variable) == {"et", "nee"} and (scores.n > 0).all()

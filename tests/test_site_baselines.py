@@ -68,3 +68,22 @@ def test_baselines_on_the_real_us_bi1_split():
     assert lin.nse > 0.5 and lin.nse > clim.nse
     assert set(table.days) == {"all days", "measured days"}
     assert len(table) == 6 and np.isfinite(table.nse).all()
+
+
+def test_plain_lstm_learns_a_process_with_memory():
+    from xh2cm.site import lstm
+
+    rng = np.random.default_rng(1)
+    n = 500
+    x = rng.normal(size=n)
+    y = np.zeros(n)
+    for t in range(1, n):
+        y[t] = 0.6 * y[t - 1] + x[t]  # a storage: memory the regression cannot see
+    ds = _daily({"rn": x, "et": y}, "2001-01-01")
+    train, test = ds.isel(time=slice(0, 400)), ds.isel(time=slice(400, None))
+    pred = lstm(train, test, targets=("et",), validation_start="2002-01-01", hidden=8,
+                epochs=300)
+    table = score_table({"lstm": pred.et, "linear": linear_regression(train, "et", test)},
+                        test.et)
+    nse = dict(zip(table.model, table.nse, strict=True))
+    assert nse["lstm"] > 0.9 and nse["lstm"] > nse["linear"]

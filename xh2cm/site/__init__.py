@@ -8,8 +8,10 @@ from xh2cm.site.baselines import (
     climatology,
     features,
     linear_regression,
+    lstm,
     process_model,
     score_table,
 )
 
-__all__ = ["climatology", "features", "linear_regression", "process_model", "score_table"]
+__all__ = ["climatology", "features", "linear_regression", "lstm", "process_model",
+           "score_table"]

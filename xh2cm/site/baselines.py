@@ -1,6 +1,6 @@
 """Honest baselines for a site's daily fluxes, trained and scored on the same split as the
 hybrid model: (a) climatology, (b) linear regression on the day's weather, (c) the process
-model alone.
+model alone, (d) a plain LSTM.
 
 - **Climatology**: the training period's mean seasonal cycle (15-day smoothed, by day of
   year).
@@ -10,6 +10,10 @@ model alone.
 - **Process model alone**: H2CM's equations with every learned parameter fixed at a
   documented value (:data:`xh2cm.core.api.PROCESS_DEFAULTS`) and DESIGN's initial global
   constants: no networks, nothing fitted.
+- **Plain LSTM** (:mod:`xh2cm.training.lstm_baseline`): one LSTM from the day's forcing
+  (radiation, precipitation, temperature, VPD, CO2, and soil water and LAI where present)
+  to the targets, no process equations, trained on the training days and selected on the
+  validation days.
 
 :func:`score_table` scores any set of predictions with the evaluation scores of
 :mod:`xh2cm.analysis.np_scores`, on all days and on measured days only.
@@ -84,6 +88,36 @@ def process_model(train: xr.Dataset, test: xr.Dataset,
 
     model = process_only(init_model_from_dataset(train, static=[], hidden_size=4), values)
     return run_dataset(test, model)
+
+
+#: Inputs of the plain LSTM, where the site data have them.
+LSTM_INPUTS = ("rn", "prec", "tair", "vpd", "co2", "swc", "lai")
+
+
+def lstm(train: xr.Dataset, test: xr.Dataset, targets: tuple[str, ...] = ("et", "nee"), *,
+         validation_start: str | None = None, hidden: int = 32, epochs: int = 300,
+         seed: int = 0) -> xr.Dataset:
+    """Predictions on ``test`` of a plain LSTM trained on ``train`` (days before
+    ``validation_start``; the days from it on select the best epoch)."""
+    from xh2cm.training.lstm_baseline import fit_lstm
+
+    inputs = [v for v in LSTM_INPUTS if v in train and v in test]
+
+    def matrix(ds: xr.Dataset, names: list[str] | tuple[str, ...]) -> np.ndarray:
+        return np.stack([np.asarray(ds[n].squeeze(drop=True).values, float) for n in names],
+                        -1)
+
+    x, y = matrix(train, inputs), matrix(train, targets)
+    y_val = None
+    if validation_start is not None:
+        late = train["time"].values >= np.datetime64(validation_start)
+        y_val = np.where(late[:, None], y, np.nan)
+        y = np.where(late[:, None], np.nan, y)
+    model = fit_lstm(x, y, y_val, hidden=hidden, epochs=epochs, seed=seed)
+    # run through the training period into the test period, so the state is warm
+    both = model.predict(np.concatenate([x, matrix(test, inputs)]))[x.shape[0]:]
+    return xr.Dataset({t: ("time", both[:, i], dict(train[t].attrs))
+                       for i, t in enumerate(targets)}, coords={"time": test["time"].values})
 
 
 def score_table(predictions: Mapping[str, xr.DataArray], obs: xr.DataArray,
