@@ -87,3 +87,41 @@ def test_plain_lstm_learns_a_process_with_memory():
                         test.et)
     nse = dict(zip(table.model, table.nse, strict=True))
     assert nse["lstm"] > 0.9 and nse["lstm"] > nse["linear"]
+
+
+def test_pareto_marks_the_non_dominated_weights():
+    from xh2cm.site import pareto
+
+    table = pd.DataFrame({"w_et": [0, 0, 0.5, 0.5, 1, 1], "seed": [0, 1] * 3,
+                          "rmse_et": [2.0, 2.2, 1.5, 1.5, 1.0, 1.2],
+                          "rmse_nee": [1.0, 1.0, 1.6, 1.4, 2.0, 2.2]})
+    stats = pareto(table)
+    assert stats.pareto.tolist() == [True, True, True]
+    table.loc[2:3, "rmse_nee"] = 2.5  # now w=0.5 is beaten on both by w=1
+    table.loc[2:3, "rmse_et"] = 1.3
+    assert pareto(table).pareto.tolist() == [True, False, True]
+    assert pareto(table).rmse_et_sd.iloc[0] == pytest.approx(np.std([2.0, 2.2], ddof=1))
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not DATA.is_dir(), reason=f"no real data at {DATA}")
+def test_tradeoff_sweep_at_a_real_site_cut_down():
+    import holoviews as hv
+
+    from xh2cm.io import read_site, to_daily
+    from xh2cm.site import pareto, plot_tradeoff, tradeoff
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        train = to_daily(read_site(DATA / "US-Hn1/US-Hn1-forcings.csv",
+                                   DATA / "US-Hn1/US-Hn1-fluxes-nonegle.csv")).isel(
+            time=slice(1, None))
+        test = to_daily(read_site(DATA / "US-Hn1/US-Hn1-forcings-test.csv",
+                                  DATA / "US-Hn1/US-Hn1-fluxes-nonegle-test.csv")).isel(
+            time=slice(1, None))
+    table = tradeoff(train, test, validation_start="2017-01-01", weights=(0.0, 1.0),
+                     seeds=(0, 1), epochs=2, segment=None, model_kwargs={"hidden_size": 4})
+    assert len(table) == 4 and np.isfinite(table[["rmse_et", "rmse_nee"]]).all().all()
+    stats = pareto(table)
+    assert stats.pareto.any()
+    hv.render(plot_tradeoff(stats), backend="bokeh")

@@ -12,6 +12,7 @@ from xh2cm.site.baselines import (
     process_model,
     score_table,
 )
+from xh2cm.site.tradeoff import pareto, plot_tradeoff, tradeoff
 
-__all__ = ["climatology", "features", "linear_regression", "lstm", "process_model",
-           "score_table"]
+__all__ = ["climatology", "features", "linear_regression", "lstm", "pareto",
+           "plot_tradeoff", "process_model", "score_table", "tradeoff"]

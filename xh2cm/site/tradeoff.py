@@ -1,0 +1,100 @@
+"""The trade-off between fitting latent heat (ET) and NEE at a site.
+
+:func:`tradeoff` trains the hybrid model once per weight ``w`` on ET (``1 - w`` on NEE) and
+seed, each time selecting the epoch on a validation block at the end of the training period
+(never the test period), and scores the selected model on the test period.
+:func:`pareto` keeps the weights whose mean test errors no other weight beats on both;
+:func:`plot_tradeoff` draws them with their spread over seeds (hvplot).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import xarray as xr
+
+from xh2cm.analysis import np_scores
+
+#: The default sweep of the weight on ET.
+WEIGHTS = tuple(np.round(np.linspace(0, 1, 11), 2))
+
+
+def tradeoff(train: xr.Dataset, test: xr.Dataset, *, validation_start: str,
+             weights: Sequence[float] = WEIGHTS, seeds: Sequence[int] = (0, 1, 2),
+             **fit_kwargs: Any) -> pd.DataFrame:
+    """Test errors of the hybrid model over a sweep of the ET / NEE weight.
+
+    Parameters
+    ----------
+    train, test : xarray.Dataset
+        Daily site data (:func:`xh2cm.io.to_daily`) of the training and test periods, with
+        ``et`` and ``nee``.
+    validation_start : str
+        First day of the validation block (inside the training period).
+    weights : sequence of float
+        Weights on ET (NEE gets ``1 - w``); default 0, 0.1, …, 1.
+    seeds : sequence of int
+        Weight-initialisation seeds per weight (at least 3 for a spread).
+    **fit_kwargs
+        Passed to ``fit`` (``epochs=``, ``model_kwargs=``, ...).
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per weight and seed: ``w_et``, ``seed``, ``best_epoch``, and the test
+        RMSE and NSE of ET and NEE.
+    """
+    rows = []
+    for w in weights:
+        for seed in seeds:
+            kw = {"static": [], "kinds": {"et": "daily", "nee": "daily"}, "priors": False,
+                  "batch_size": 1, "progress": False, **fit_kwargs}
+            model, history = train.h2cm.fit(
+                train[["et", "nee"]], weights={"et": float(w), "nee": float(1 - w)},
+                validation_start=validation_start, model_seed=int(seed), **kw)
+            out = test.h2cm.run(model)
+            row: dict[str, Any] = {"w_et": float(w), "seed": int(seed),
+                                   "best_epoch": int(history.attrs["best_epoch"])}
+            for var in ("et", "nee"):
+                sim = np.asarray(out[var].values, float).ravel()
+                obs = np.asarray(test[var].values, float).ravel()
+                row[f"rmse_{var}"] = float(np_scores.rmse(sim, obs))
+                row[f"nse_{var}"] = float(np_scores.nse(sim, obs))
+            rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def pareto(table: pd.DataFrame) -> pd.DataFrame:
+    """Mean and spread over seeds per weight, with ``pareto`` marking the weights that no
+    other weight beats on both mean test RMSEs."""
+    stats = table.groupby("w_et").agg(rmse_et=("rmse_et", "mean"),
+                                      rmse_et_sd=("rmse_et", "std"),
+                                      rmse_nee=("rmse_nee", "mean"),
+                                      rmse_nee_sd=("rmse_nee", "std")).reset_index()
+    e, n = stats.rmse_et.to_numpy(), stats.rmse_nee.to_numpy()
+    dominated = [bool(np.any((e <= e[i]) & (n <= n[i]) & ((e < e[i]) | (n < n[i]))))
+                 for i in range(len(stats))]
+    stats["pareto"] = ~np.asarray(dominated, bool)
+    return stats
+
+
+def plot_tradeoff(stats: pd.DataFrame) -> Any:
+    """Test RMSE of NEE against ET per weight, seed spread as error bars, the Pareto set
+    highlighted (hvplot)."""
+    import holoviews as hv
+    import hvplot.pandas  # noqa: F401
+
+    points = stats.hvplot.scatter(x="rmse_et", y="rmse_nee", c="w_et", cmap="viridis",
+                                  hover_cols=["w_et", "pareto"], size=60,
+                                  xlabel="test RMSE of ET (mm d-1)",
+                                  ylabel="test RMSE of NEE (gC m-2 d-1)",
+                                  title="LE-NEE trade-off (colour: weight on ET)")
+    bars_x = hv.ErrorBars(stats, kdims="rmse_et", vdims=["rmse_nee", "rmse_et_sd"],
+                          horizontal=True)
+    bars_y = hv.ErrorBars(stats, kdims="rmse_et", vdims=["rmse_nee", "rmse_nee_sd"])
+    front = stats[stats.pareto].sort_values("rmse_et").hvplot.line(
+        x="rmse_et", y="rmse_nee", color="red")
+    return bars_x * bars_y * front * points
