@@ -201,8 +201,12 @@ def wue(ds: xr.Dataset, *, forcing: xr.Dataset | None = None,
         if bad:
             raise ValueError(f"kinds={sorted(bad)} unknown; choose from {list(WUE_KINDS)}")
 
-    def var(name: str) -> xr.DataArray:
-        return get(ds, name, forcing=forcing, names=names, needed_by="wue()")
+    found: dict[str, xr.DataArray] = {}
+
+    def var(name: str) -> xr.DataArray:  # each variable found and converted once
+        if name not in found:
+            found[name] = get(ds, name, forcing=forcing, names=names, needed_by="wue()")
+        return found[name]
 
     need = {"ewue": ("gpp", "et"), "twue": ("gpp", "tr"), "iwue": ("gpp", "et", "vpd")}
     chosen = list(kinds) if kinds is not None else []

@@ -79,11 +79,11 @@ def _components(s: xr.DataArray, o: xr.DataArray, freq: str) -> xr.DataArray:
     cs, co = cs.reindex(month=np.arange(1, 13)), co.reindex(month=np.arange(1, 13))
     a_s = (ms.groupby("time.month") - cs).drop_vars("month", errors="ignore")
     a_o = (mo.groupby("time.month") - co).drop_vars("month", errors="ignore")
-    nanpair = xr.full_like(_apply(_seasonal, cs, co, "month", 2), np.nan)
+    seasonal = _apply(_seasonal, cs, co, "month", 2)
+    nanpair = xr.full_like(seasonal, np.nan)
     parts = [
         xr.concat([_apply(_scores, full_s, full_o, "time", 8), nanpair], "k"),
-        xr.concat([_apply(_scores, cs, co, "month", 8), _apply(_seasonal, cs, co, "month", 2)],
-                  "k"),
+        xr.concat([_apply(_scores, cs, co, "month", 8), seasonal], "k"),
         xr.concat([_apply(_scores, a_s, a_o, "time", 8), nanpair], "k"),
     ]
     return xr.concat(parts, dim="component").assign_coords(component=list(COMPONENTS))

@@ -231,23 +231,16 @@ def regional(ds: xr.Dataset, regions: RegionsArg = "srex",
         conv = _total_units(units) if how == "sum" else (1.0, units)
         if conv is None:
             continue
-        has = da.notnull()
-        has = has.any([d for d in da.dims if d not in space])
-        w = area.where(has)
-        parts = []
-        for n in [*numbers, None]:
-            sel = w if n is None else w.where(mask == n)
-            if how == "mean":
-                parts.append((da * sel).sum(space) / sel.sum(space))
-            else:
-                parts.append((da * sel).sum(space) * conv[0])
-        val = xr.concat(parts, dim="region")
-        out[name] = merge_attrs(val, conv[1], f"{da.attrs.get('long_name', name)} "
+        w = area.where(da.notnull().any([d for d in da.dims if d not in space]))
+        sums, weights = _per_region(da, w, space, mask, numbers)
+        parts = ([t / a for t, a in zip(sums, weights, strict=True)] if how == "mean"
+                 else [t * conv[0] for t in sums])
+        out[name] = merge_attrs(xr.concat(parts, dim="region"), conv[1],
+                                f"{da.attrs.get('long_name', name)} "
                                 f"({'area-weighted mean' if how == 'mean' else 'total'})",
                                 "area: mean" if how == "mean" else "area: sum")
         if first_area is None:
-            first_area = xr.concat([w.where(mask == n).sum(space) for n in numbers]
-                                   + [w.sum(space)], dim="region")
+            first_area = xr.concat(weights, dim="region")
     if not out:
         raise ValueError(
             f"regional(how={how!r}) found no variable to aggregate among {selected}: totals "
@@ -264,36 +257,36 @@ def regional(ds: xr.Dataset, regions: RegionsArg = "srex",
     return res
 
 
+def _per_region(da: xr.DataArray, w: xr.DataArray, space: tuple[Hashable, ...],
+                mask: xr.DataArray | None, numbers: list[int]
+                ) -> tuple[list[xr.DataArray], list[xr.DataArray]]:
+    """Area-weighted sums of ``da`` and the summed weights, for each region number of
+    ``mask`` and then over every cell (``global``): the one spatial aggregation of
+    :func:`regional` and :func:`regional_means`."""
+    sels = [w.where(mask == n) for n in numbers] + [w]
+    return [(da * sel).sum(space) for sel in sels], [sel.sum(space) for sel in sels]
+
+
 def regional_means(da: xr.DataArray, regions: RegionsArg | None = "srex") -> xr.DataArray:
     """Area-weighted means over each region's cells with data, and over all (``global``),
     on a ``region`` dim (by abbreviation); ``regions=None``: ``global`` only."""
     area = cell_area(da)
     space = tuple(area.dims)
-    w = area.where(da.notnull())
-    parts, labels = [], []
-    if regions is not None:
-        mask, table = region_mask(da, regions)
-        for n, (abbrev, _) in table.items():
-            sel = w.where(mask == n)
-            parts.append((da * sel).sum(space) / sel.sum(space))
-            labels.append(abbrev)
-    parts.append((da * w).sum(space) / w.sum(space))
-    labels.append("global")
-    return xr.concat(parts, dim="region").assign_coords(region=labels)
+    mask, table = region_mask(da, regions) if regions is not None else (None, {})
+    sums, weights = _per_region(da, area.where(da.notnull()), space, mask, list(table))
+    labels = [abbrev for abbrev, _ in table.values()] + ["global"]
+    return xr.concat([t / a for t, a in zip(sums, weights, strict=True)],
+                     dim="region").assign_coords(region=labels)
 
 
 def weighted_mean_series(da: xr.DataArray, region: str | None = None,
                          regions: RegionsArg = "srex") -> xr.DataArray:
     """Area-weighted mean over space of ``da``: over all its cells with data (``region``
     None or ``"global"``) or over one region's (by abbreviation)."""
-    area = cell_area(da)
-    space = tuple(area.dims)
-    w = area.where(da.notnull())
-    if region is not None and region != "global":
-        mask, table = region_mask(da, regions)
-        number = {abbrev: n for n, (abbrev, _) in table.items()}.get(str(region))
-        if number is None:
-            raise ValueError(f"region {region!r} is not in the region set; known: "
-                             f"{[a for a, _ in table.values()]} and 'global'")
-        w = w.where(mask == number)
-    return (da * w).sum(space) / w.sum(space)
+    if region is None or region == "global":
+        return regional_means(da, None).sel(region="global", drop=True)
+    means = regional_means(da, regions)
+    if str(region) not in means["region"].values:
+        raise ValueError(f"region {region!r} is not in the region set; known: "
+                         f"{list(means['region'].values)}")
+    return means.sel(region=str(region), drop=True)

@@ -14,7 +14,7 @@ step of a series (daily or monthly) and totals over complete periods.
 
 from __future__ import annotations
 
-from collections.abc import Hashable, Mapping, Sequence
+from collections.abc import Mapping
 from typing import Literal
 
 import numpy as np
@@ -202,11 +202,6 @@ def period_totals(da: xr.DataArray, freq: str = "YS", *, per_day: bool = True) -
     return out.assign_attrs(cell_methods=f"{tdim}: sum")
 
 
-def spatial_dims(da: xr.DataArray | xr.Dataset) -> tuple[Hashable, ...]:
-    """The dims other than time."""
-    return tuple(d for d in da.dims if d != "time")
-
-
 def merge_attrs(da: xr.DataArray, units: str, long_name: str, cell_methods: str | None = None,
                 **extra: str) -> xr.DataArray:
     """``da`` with CF attributes (and nothing inherited)."""
@@ -216,16 +211,3 @@ def merge_attrs(da: xr.DataArray, units: str, long_name: str, cell_methods: str 
     da = da.copy()
     da.attrs = attrs
     return da
-
-
-def names_of(ds: xr.Dataset, wanted: Sequence[str], forcing: xr.Dataset | None = None
-             ) -> list[str]:
-    """Those of ``wanted`` that :func:`get` finds."""
-    out = []
-    for name in wanted:
-        try:
-            get(ds, name, forcing=forcing)
-        except KeyError:
-            continue
-        out.append(name)
-    return out

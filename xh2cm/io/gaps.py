@@ -54,8 +54,3 @@ def linear_fill(x: np.ndarray, *, min_run: int = 4, rtol: float = 1e-6) -> np.nd
             out[i + 1: j + 1] = True  # interior points x[i+1] .. x[j]
         i = j
     return out
-
-
-def fill_fraction(mask: np.ndarray) -> float:
-    """Share of flagged values."""
-    return float(np.mean(mask)) if mask.size else 0.0
