@@ -7,6 +7,11 @@
 - ``<flux>_measured`` masks become ``<flux>_measured_fraction``: the share of the day's
   half-hours that were measured (not gap fill); :func:`measured_days` turns it into a
   mask for scoring on measured data.
+- Where quality flags exist (``<name>_qc`` with ``flag_values``, as
+  :func:`xh2cm.io.fluxnet.read_fluxnet` keeps them at HH/HR), half-hours flagged above
+  ``max_qc`` (default 2: poor gap fill is dropped) are missing before the day's value is
+  computed, and ``<name>_qc`` becomes the day's share of measured or good-quality
+  gap-filled half-hours (QC 0 or 1), as ONEFlux defines its daily QC.
 - The model's variables are added: ``vpd`` (hPa) from air temperature and vapour
   pressure (:mod:`xh2cm.humidity`), ``et`` (mm d-1) from LE with a temperature-dependent
   latent heat ``λ = 2.501 − 0.002361 T`` MJ kg-1, ``nee`` (gC m-2 d-1) from µmol CO2
@@ -32,7 +37,8 @@ def latent_heat(tc: xr.DataArray) -> xr.DataArray:
     return 2.501 - 0.002361 * tc
 
 
-def to_daily(ds: xr.Dataset, *, min_coverage: float = 0.75) -> xr.Dataset:
+def to_daily(ds: xr.Dataset, *, min_coverage: float = 0.75,
+             max_qc: int | None = 2) -> xr.Dataset:
     """Daily dataset from the half-hourly one of :func:`xh2cm.io.fluxtower.read_site`.
 
     Parameters
@@ -41,6 +47,9 @@ def to_daily(ds: xr.Dataset, *, min_coverage: float = 0.75) -> xr.Dataset:
         Half-hourly data on ``(site, time)`` (time = end of each half-hour).
     min_coverage : float
         Share of a day's 48 half-hours that must be valid for the day's value.
+    max_qc : int or None
+        Half-hours whose quality flag (``<name>_qc``) exceeds this are missing; None
+        keeps every gap-filled value.
 
     Returns
     -------
@@ -59,6 +68,11 @@ def to_daily(ds: xr.Dataset, *, min_coverage: float = 0.75) -> xr.Dataset:
     """
     if not 0 < min_coverage <= 1:
         raise ValueError(f"min_coverage must be in (0, 1], got {min_coverage}")
+    flagged = {str(n)[:-3] for n, v in ds.data_vars.items()
+               if str(n).endswith("_qc") and "flag_values" in v.attrs}
+    if max_qc is not None and flagged:
+        ds = ds.assign({n: ds[n].where(~(ds[f"{n}_qc"] > max_qc)) for n in flagged
+                        if n in ds})
     start = ds["time"] - np.timedelta64(30, "m")
     day = start.dt.floor("D")
     shifted = ds.assign_coords(time=day.values)
@@ -71,6 +85,12 @@ def to_daily(ds: xr.Dataset, *, min_coverage: float = 0.75) -> xr.Dataset:
             frac = da.astype(float).groupby("time").sum() / PER_DAY
             out[f"{name}_fraction"] = frac.assign_attrs(
                 units="1", long_name=f"share of the day's half-hours measured ({name})")
+            continue
+        if str(name)[:-3] in flagged and str(name).endswith("_qc"):
+            good = (da <= 1).astype(float).groupby("time").sum() / PER_DAY
+            out[str(name)] = good.assign_attrs(
+                units="1", long_name=f"share of the day's half-hours measured or good-quality "
+                f"gap-filled ({str(name)[:-3]})", source=da.attrs.get("source", ""))
             continue
         ok = da.notnull().groupby("time").sum() >= min_coverage * PER_DAY
         if name in SUMMED:
@@ -101,5 +121,14 @@ def to_daily(ds: xr.Dataset, *, min_coverage: float = 0.75) -> xr.Dataset:
 
 def measured_days(daily: xr.Dataset, name: str, min_fraction: float = 0.5) -> xr.DataArray:
     """Days whose ``name`` flux was measured (not gap-filled) for at least ``min_fraction``
-    of the half-hours: the mask to score on measured data only."""
-    return daily[f"{name}_measured_fraction"] >= min_fraction
+    of the half-hours: the mask to score on measured data only.
+
+    Uses ``<name>_measured_fraction`` (from :func:`to_daily`) or, in a daily FLUXNET file
+    (:func:`xh2cm.io.fluxnet.read_fluxnet`), ``<name>_qc``: the share of measured or
+    good-quality gap-filled records.
+    """
+    for key in (f"{name}_measured_fraction", f"{name}_qc"):
+        if key in daily and "flag_values" not in daily[key].attrs:
+            return daily[key] >= min_fraction
+    raise KeyError(f"no measured share of {name!r}: expected {name}_measured_fraction "
+                   f"(xh2cm.io.to_daily) or a daily {name}_qc (xh2cm.io.read_fluxnet)")
