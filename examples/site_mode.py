@@ -5,17 +5,20 @@ steppe, with the ``-nonegle`` LE files for training and test alike):
 
 1. read the half-hourly training and test files and aggregate them to days
    (:mod:`xh2cm.io`);
-2. fit the hybrid model with daily ET and NEE terms (weight ``--w-et`` on ET, the rest on
-   NEE), validating on the last months of the training period (``--validation-months``),
-   never on the test period;
-3. predict the test period with the hybrid, the process model alone, the training
-   climatology, a linear regression on the day's weather and a plain LSTM on the same
-   inputs and targets (:mod:`xh2cm.site`);
-4. score daily ET and NEE on all days and on measured days only (not straight-line gap
-   fill), and write ``scores.csv``.
+2. sweep the weight on ET (NEE gets the rest) over 0, 0.1, ..., 1 with 3 seeds each
+   (:func:`xh2cm.site.tradeoff`): every fit selects its epoch on the last months of the
+   training period (``--validation-months``), never on the test period; the Pareto set of
+   test errors is written to ``tradeoff_<site>.csv`` and drawn in ``tradeoff_<site>.html``;
+3. pick one weight from the validation errors alone (:func:`xh2cm.site.select`); its 3
+   seeds are "hybrid" in the score table;
+4. predict the test period with the process model alone, the training climatology, a
+   linear regression on the day's weather and a plain LSTM (3 seeds) on the same inputs
+   and targets (:mod:`xh2cm.site`);
+5. score daily ET and NEE on all days and on measured days only (not straight-line gap
+   fill): ``scores.csv`` (mean and standard deviation over seeds), and draw observed vs
+   simulated daily ET and NEE over each test period in ``timeseries_<site>.html``.
 
 Run ``python examples/site_mode.py --help``; the defaults take a few minutes on 2 cores.
-Still to come (issue 11): several seeds, the LE-NEE trade-off sweep and the figure.
 """
 
 from __future__ import annotations
@@ -24,11 +27,25 @@ import argparse
 import warnings
 from pathlib import Path
 
+import holoviews as hv
+import numpy as np
 import pandas as pd
+import xarray as xr
 
 import xh2cm  # noqa: F401  (registers ds.h2cm)
 from xh2cm.io import measured_days, read_site, to_daily
-from xh2cm.site import climatology, linear_regression, lstm, process_model, score_table
+from xh2cm.site import (
+    climatology,
+    linear_regression,
+    lstm,
+    pareto,
+    plot_tradeoff,
+    process_model,
+    score_table,
+    select,
+    tradeoff,
+)
+from xh2cm.site.tradeoff import WEIGHTS
 
 DATA = Path(__file__).resolve().parents[2] / "shared" / "data" / "fluxtower"
 FILES = {
@@ -36,9 +53,10 @@ FILES = {
     "US-Hn1": ("US-Hn1-fluxes-nonegle.csv", "US-Hn1-fluxes-nonegle-test.csv"),
 }
 MEASURED = {"et": "le", "nee": "nee_umol"}
+SCORES = ["nse", "kge", "r", "rmse", "bias"]
 
 
-def load(site: str, data: Path) -> tuple:
+def load(site: str, data: Path) -> tuple[xr.Dataset, xr.Dataset]:
     """Daily training and test Datasets of a site (the first, partial day dropped)."""
     train_fx, test_fx = FILES[site]
     with warnings.catch_warnings():
@@ -49,6 +67,19 @@ def load(site: str, data: Path) -> tuple:
     return train.isel(time=slice(1, None)), test.isel(time=slice(1, None))
 
 
+def timeseries_figure(site: str, test: xr.Dataset, preds: dict[str, xr.Dataset]) -> hv.Layout:
+    """Observed vs simulated daily ET and NEE over the test period."""
+    panels = []
+    for var, label in (("et", "ET (mm d-1)"), ("nee", "NEE (gC m-2 d-1)")):
+        curves = [hv.Scatter((test.time.values, test[var].values.ravel()), "time", label,
+                             label="observed").opts(color="black", size=3)]
+        curves += [hv.Curve((test.time.values, np.asarray(p[var].values, float).ravel()),
+                            "time", label, label=name) for name, p in preds.items()]
+        panels.append(hv.Overlay(curves).opts(title=f"{site}: {var}, test period", width=900,
+                                              height=300, legend_position="right"))
+    return hv.Layout(panels).cols(1)
+
+
 def main(argv: list[str] | None = None) -> pd.DataFrame:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--sites", nargs="+", default=list(FILES))
@@ -56,43 +87,70 @@ def main(argv: list[str] | None = None) -> pd.DataFrame:
     p.add_argument("--epochs", type=int, default=150)
     p.add_argument("--patience", type=int, default=40)
     p.add_argument("--hidden", type=int, default=16)
-    p.add_argument("--w-et", type=float, default=0.5, help="weight of ET (NEE gets 1 - w)")
+    p.add_argument("--weights", type=float, nargs="+", default=list(WEIGHTS),
+                   help="weights on ET to sweep (NEE gets 1 - w)")
+    p.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
     p.add_argument("--validation-months", type=int, default=6)
-    p.add_argument("--seed", type=int, default=0)
     p.add_argument("--out", default="site_mode_out")
     args = p.parse_args(argv)
     out_dir = Path(args.out)
     out_dir.mkdir(parents=True, exist_ok=True)
+    hv.extension("bokeh", logo=False)
     tables = []
     for site in args.sites:
         train, test = load(site, Path(args.data))
         end = pd.Timestamp(train.time.values[-1])
         start = (end - pd.DateOffset(months=args.validation_months)).to_period("M").to_timestamp()
-        model, history = train.h2cm.fit(
-            train[["et", "nee"]], static=[], kinds={"et": "daily", "nee": "daily"},
-            weights={"et": args.w_et, "nee": 1 - args.w_et}, priors=False,
-            validation_start=str(start.date()), epochs=args.epochs, patience=args.patience,
-            batch_size=1, learning_rate=3e-3, progress=False, segment=None,
-            model_seed=args.seed, model_kwargs={"hidden_size": args.hidden,
-                                                "sm_max_scale": 100})
-        hybrid = test.h2cm.run(model)
+        val = str(start.date())
+        kept: dict[tuple[float, int], xr.Dataset] = {}
+        sweep = tradeoff(train, test, validation_start=val, weights=args.weights,
+                         seeds=args.seeds, predictions=kept, epochs=args.epochs,
+                         patience=args.patience, learning_rate=3e-3, segment=None,
+                         model_kwargs={"hidden_size": args.hidden, "sm_max_scale": 100})
+        sweep.to_csv(out_dir / f"tradeoff_{site}.csv", index=False)
+        stats = pareto(sweep)
+        hv.save(plot_tradeoff(stats).opts(title=f"{site}: LE-NEE trade-off (test RMSE)"),
+                out_dir / f"tradeoff_{site}.html", backend="bokeh")
+        w = select(sweep, train)
         process = process_model(train, test)
-        plain = lstm(train, test, validation_start=str(start.date()), seed=args.seed,
-                     epochs=max(args.epochs * 2, 2))
+        plain = {s: lstm(train, test, validation_start=val, seed=s,
+                         epochs=max(args.epochs * 2, 2)) for s in args.seeds}
         for var in ("et", "nee"):
-            preds = {"hybrid": hybrid[var], "process model": process[var],
+            measured = measured_days(test, MEASURED[var])
+            fixed = {"process model": process[var],
                      "climatology": climatology(train[var], test.time),
-                     "linear regression": linear_regression(train, var, test),
-                     "plain LSTM": plain[var]}
-            table = score_table(preds, test[var], measured_days(test, MEASURED[var]))
+                     "linear regression": linear_regression(train, var, test)}
+            parts = [score_table(fixed, test[var], measured).assign(seed=0)]
+            for s in args.seeds:
+                seeded = {"hybrid": kept[(w, s)][var], "plain LSTM": plain[s][var]}
+                parts.append(score_table(seeded, test[var], measured).assign(seed=s))
+            table = pd.concat(parts, ignore_index=True)
             table.insert(0, "variable", var)
             table.insert(0, "site", site)
             tables.append(table)
-        print(f"{site}: validation from {start.date()}, best epoch "
-              f"{history.attrs['best_epoch']} of {history.sizes['epoch']}")
-    scores = pd.concat(tables, ignore_index=True)
+        mean = {"hybrid": sum(kept[(w, s)] for s in args.seeds) / len(args.seeds),
+                "plain LSTM": sum(plain[s] for s in args.seeds) / len(args.seeds)}
+        figure = timeseries_figure(site, test, {
+            f"hybrid (w_ET={w:g}, mean of {len(args.seeds)} seeds)": mean["hybrid"],
+            "process model": process,
+            "linear regression": xr.Dataset({v: linear_regression(train, v, test)
+                                             for v in ("et", "nee")}),
+            "plain LSTM (seed mean)": mean["plain LSTM"]})
+        hv.save(figure, out_dir / f"timeseries_{site}.html", backend="bokeh")
+        print(f"{site}: validation from {val}; chosen weight on ET {w:g}; Pareto weights "
+              f"{stats.w_et[stats.pareto].tolist()}")
+        print(stats.round(3).to_string(index=False))
+    runs = pd.concat(tables, ignore_index=True)
+    keys = ["site", "variable", "model", "days"]
+    grouped = runs.groupby(keys, sort=False)
+    scores = grouped[SCORES].mean()
+    spread = grouped[SCORES].std().fillna(0.0).add_suffix("_sd")
+    scores = pd.concat([scores, spread, grouped.n.first(), grouped.seed.nunique().rename(
+        "seeds")], axis=1).reset_index()
     scores.to_csv(out_dir / "scores.csv", index=False)
-    print(scores.round(3).to_string(index=False))
+    runs.to_csv(out_dir / "scores_per_seed.csv", index=False)
+    with pd.option_context("display.width", 200):
+        print(scores[keys + SCORES + ["rmse_sd", "n", "seeds"]].round(3).to_string(index=False))
     return scores
 
 

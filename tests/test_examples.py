@@ -50,8 +50,11 @@ def test_site_mode_example_runs_cut_down(tmp_path):
     if not site.DATA.is_dir():
         pytest.skip(f"no real data at {site.DATA}")
     scores = site.main(["--sites", "US-Hn1", "--epochs", "2", "--hidden", "4",
-                        "--out", str(tmp_path)])
-    assert (tmp_path / "scores.csv").exists()
+                        "--weights", "0", "1", "--seeds", "0", "1", "--out", str(tmp_path)])
+    for name in ("scores.csv", "scores_per_seed.csv", "tradeoff_US-Hn1.csv",
+                 "tradeoff_US-Hn1.html", "timeseries_US-Hn1.html"):
+        assert (tmp_path / name).stat().st_size > 0, name
+    assert set(scores.seeds[scores.model.isin(["hybrid", "plain LSTM"])]) == {2}
     assert set(scores.model) == {"hybrid", "process model", "climatology", "linear regression",
                                  "plain LSTM"}
     assert set(scores.variable) == {"et", "nee"} and (scores.n > 0).all()

@@ -109,7 +109,7 @@ def test_tradeoff_sweep_at_a_real_site_cut_down():
     import holoviews as hv
 
     from xh2cm.io import read_site, to_daily
-    from xh2cm.site import pareto, plot_tradeoff, tradeoff
+    from xh2cm.site import pareto, plot_tradeoff, select, tradeoff
 
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
@@ -119,9 +119,25 @@ def test_tradeoff_sweep_at_a_real_site_cut_down():
         test = to_daily(read_site(DATA / "US-Hn1/US-Hn1-forcings-test.csv",
                                   DATA / "US-Hn1/US-Hn1-fluxes-nonegle-test.csv")).isel(
             time=slice(1, None))
-    table = tradeoff(train, test, validation_start="2017-01-01", weights=(0.0, 1.0),
-                     seeds=(0, 1), epochs=2, segment=None, model_kwargs={"hidden_size": 4})
+    kw = dict(validation_start="2017-01-01", weights=(0.0, 1.0), seeds=(0, 1), epochs=2,
+              segment=None, model_kwargs={"hidden_size": 4})
+    kept: dict = {}
+    table = tradeoff(train, test, predictions=kept, **kw)
     assert len(table) == 4 and np.isfinite(table[["rmse_et", "rmse_nee"]]).all().all()
+    assert np.isfinite(table[["val_rmse_et", "val_rmse_nee"]]).all().all()
+    assert set(kept) == {(0.0, 0), (0.0, 1), (1.0, 0), (1.0, 1)}
+    err = kept[(1.0, 1)].et.values.ravel() - test.et.values.ravel()
+    assert np.sqrt(np.nanmean(err ** 2)) == pytest.approx(table.rmse_et.iloc[3], rel=1e-6)
     stats = pareto(table)
     assert stats.pareto.any()
     hv.render(plot_tradeoff(stats), backend="bokeh")
+    # the weight is chosen without the test period: shuffled test targets change nothing
+    shuffled = test.copy(deep=True)
+    rng = np.random.default_rng(0)
+    for v in ("et", "nee"):
+        shuffled[v].values[0] = rng.permutation(shuffled[v].values[0])
+    again = tradeoff(train, shuffled, **kw)
+    cols = ["best_epoch", "val_rmse_et", "val_rmse_nee"]
+    pd.testing.assert_frame_equal(table[cols], again[cols])
+    assert select(table, train) == select(again, train)
+    assert not np.allclose(table.rmse_et, again.rmse_et)  # the test scores did move

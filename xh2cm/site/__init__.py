@@ -12,7 +12,7 @@ from xh2cm.site.baselines import (
     process_model,
     score_table,
 )
-from xh2cm.site.tradeoff import pareto, plot_tradeoff, tradeoff
+from xh2cm.site.tradeoff import pareto, plot_tradeoff, select, tradeoff
 
 __all__ = ["climatology", "features", "linear_regression", "lstm", "pareto",
-           "plot_tradeoff", "process_model", "score_table", "tradeoff"]
+           "plot_tradeoff", "process_model", "score_table", "select", "tradeoff"]

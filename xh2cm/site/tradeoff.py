@@ -4,12 +4,13 @@
 seed, each time selecting the epoch on a validation block at the end of the training period
 (never the test period), and scores the selected model on the test period.
 :func:`pareto` keeps the weights whose mean test errors no other weight beats on both;
-:func:`plot_tradeoff` draws them with their spread over seeds (hvplot).
+:func:`select` picks one weight from the validation errors alone (for a score table);
+:func:`plot_tradeoff` draws the test errors with their spread over seeds (hvplot).
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import MutableMapping, Sequence
 from typing import Any
 
 import numpy as np
@@ -24,6 +25,7 @@ WEIGHTS = tuple(np.round(np.linspace(0, 1, 11), 2))
 
 def tradeoff(train: xr.Dataset, test: xr.Dataset, *, validation_start: str,
              weights: Sequence[float] = WEIGHTS, seeds: Sequence[int] = (0, 1, 2),
+             predictions: MutableMapping[tuple[float, int], xr.Dataset] | None = None,
              **fit_kwargs: Any) -> pd.DataFrame:
     """Test errors of the hybrid model over a sweep of the ET / NEE weight.
 
@@ -38,15 +40,18 @@ def tradeoff(train: xr.Dataset, test: xr.Dataset, *, validation_start: str,
         Weights on ET (NEE gets ``1 - w``); default 0, 0.1, …, 1.
     seeds : sequence of int
         Weight-initialisation seeds per weight (at least 3 for a spread).
+    predictions : dict, optional
+        Filled with the test-period ``et`` and ``nee`` of each fit, keyed ``(w, seed)``.
     **fit_kwargs
         Passed to ``fit`` (``epochs=``, ``model_kwargs=``, ...).
 
     Returns
     -------
     pandas.DataFrame
-        One row per weight and seed: ``w_et``, ``seed``, ``best_epoch``, and the test
-        RMSE and NSE of ET and NEE.
+        One row per weight and seed: ``w_et``, ``seed``, ``best_epoch``, the RMSE of ET
+        and NEE on the validation block (``val_rmse_*``) and the test RMSE and NSE.
     """
+    late = train["time"].values >= np.datetime64(validation_start)
     rows = []
     for w in weights:
         for seed in seeds:
@@ -56,8 +61,15 @@ def tradeoff(train: xr.Dataset, test: xr.Dataset, *, validation_start: str,
                 train[["et", "nee"]], weights={"et": float(w), "nee": float(1 - w)},
                 validation_start=validation_start, model_seed=int(seed), **kw)
             out = test.h2cm.run(model)
+            fitted = train.h2cm.run(model, outputs=["et", "nee"])
+            if predictions is not None:
+                predictions[(float(w), int(seed))] = out[["et", "nee"]]
             row: dict[str, Any] = {"w_et": float(w), "seed": int(seed),
                                    "best_epoch": int(history.attrs["best_epoch"])}
+            for var in ("et", "nee"):
+                sim = np.asarray(fitted[var].values, float).ravel()[late]
+                obs = np.asarray(train[var].values, float).ravel()[late]
+                row[f"val_rmse_{var}"] = float(np_scores.rmse(sim, obs))
             for var in ("et", "nee"):
                 sim = np.asarray(out[var].values, float).ravel()
                 obs = np.asarray(test[var].values, float).ravel()
@@ -79,6 +91,27 @@ def pareto(table: pd.DataFrame) -> pd.DataFrame:
                  for i in range(len(stats))]
     stats["pareto"] = ~np.asarray(dominated, bool)
     return stats
+
+
+def select(table: pd.DataFrame, train: xr.Dataset) -> float:
+    """The weight on ET whose validation RMSEs, each divided by the training standard
+    deviation of its variable and summed, are smallest on average over seeds. Uses the
+    ``val_rmse_*`` columns only: the test period plays no part.
+
+    Examples
+    --------
+    >>> import pandas as pd, xarray as xr
+    >>> t = pd.DataFrame({"w_et": [0.0, 0.0, 1.0, 1.0], "seed": [0, 1, 0, 1],
+    ...                   "val_rmse_et": [2.0, 2.0, 1.0, 1.0],
+    ...                   "val_rmse_nee": [1.0, 1.0, 1.2, 1.4]})
+    >>> train = xr.Dataset({"et": ("time", [0.0, 2.0]), "nee": ("time", [0.0, 2.0])})
+    >>> select(t, train)
+    1.0
+    """
+    sd = {v: float(np.nanstd(np.asarray(train[v].values, float))) for v in ("et", "nee")}
+    score = (table.val_rmse_et / sd["et"] + table.val_rmse_nee / sd["nee"]).groupby(
+        table.w_et).mean()
+    return float(score.idxmin())
 
 
 def plot_tradeoff(stats: pd.DataFrame) -> Any:
