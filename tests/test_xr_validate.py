@@ -141,11 +141,15 @@ def test_negative_precipitation():
         prepare(ds)
 
 
-def test_time_split_in_dask_chunks():
+def test_time_split_in_dask_chunks_is_accepted_and_fill_works_across_chunks():
+    """Time chunks are run one after the other (tests/test_xr_scale.py); filling gaps in
+    time (fill=) works across them."""
     ds = toy_forcing()
+    ds["tas"][12, 0, 0] = np.nan
     ds["tas"] = ds["tas"].chunk(time=10)
-    with pytest.raises(ValueError, match=r"'tair'.*'tas'.*4 dask chunks.*chunk\(time=-1\)"):
-        prepare(ds)
+    prep = prepare(ds, fill="interpolate")
+    assert np.isfinite(prep.forcing.tair.values).all()
+    assert prep.forcing.tair.chunks[0] == ds["tas"].chunks[0]
 
 
 def test_forcing_dims_mismatch():

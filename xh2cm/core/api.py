@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from operator import attrgetter
+from typing import Any
 
 import equinox as eqx
 import jax
@@ -22,8 +23,9 @@ from xh2cm.core.model import (
     STATIC_HEAD,
     Forcing,
     Normalization,
+    State,
     check_forcing,
-    spun_up,
+    spinup,
 )
 from xh2cm.core.types import StaticPredictors
 
@@ -203,14 +205,146 @@ def bucket(n: int) -> int:
     return m + 8 if m >= 128 and m % 16 == 0 else m
 
 
+#: Traces (= XLA compiles) of the jitted entry points in this process: see :func:`compiles`.
+_TRACES = {"forward": 0, "advance": 0}
+
+
+def compiles() -> dict[str, int]:
+    """How often :func:`simulate` and :func:`advance` have been traced (each trace is one
+    XLA compile) in this process: one per distinct padded cell count, time length,
+    spin-up count and dtype. A dask worker's count is ``client.run(compiles)``.
+
+    Examples
+    --------
+    >>> sorted(compiles())
+    ['advance', 'forward']
+    """
+    return dict(_TRACES)
+
+
 @eqx.filter_jit
 def _forward(model: H2CM, forcing: Forcing, static: StaticPredictors | None,
-             spinup_cycles: int) -> dict[str, jax.Array]:
-    return model(forcing, static, spun_up(model, forcing, static, cycles=spinup_cycles))[0]
+             spinup_cycles: int, init: State | None
+             ) -> tuple[dict[str, jax.Array], State]:
+    _TRACES["forward"] += 1  # Python runs only while tracing
+    if spinup_cycles:
+        init = spinup(model, forcing, static, cycles=spinup_cycles, init=init)
+    return model(forcing, static, init)
+
+
+@eqx.filter_jit
+def _advance(model: H2CM, forcing: Forcing, static: StaticPredictors | None,
+             init: State | None) -> State:
+    _TRACES["advance"] += 1
+    return model.final_state(forcing, static, init)
+
+
+#: Names of the arrays of a :class:`~xh2cm.core.State` in :func:`state_arrays`.
+STATE_NAMES = ("swe", "sm", "gw", "fapar", "npp", "lstm_a_h", "lstm_a_c", "lstm_c_h",
+               "lstm_c_c", "lstm_d_h", "lstm_d_c")
+
+
+def state_arrays(state: State) -> dict[str, np.ndarray]:
+    """A model state as NumPy: storages ``(cell,)``, LSTM states ``(cell, hidden)``."""
+    flat = [*state[:5], *state.lstm_a, *state.lstm_c, *state.lstm_d]
+    return {n: np.asarray(a) for n, a in zip(STATE_NAMES, flat, strict=True)}
+
+
+def state_from_arrays(arrays: Mapping[str, np.ndarray]) -> State:
+    """The inverse of :func:`state_arrays` (float32)."""
+    missing = [n for n in STATE_NAMES if n not in arrays]
+    if missing:
+        raise KeyError(f"state lacks {missing}; a state has {list(STATE_NAMES)}")
+    a = {n: jnp.asarray(arrays[n], jnp.float32) for n in STATE_NAMES}
+    return State(a["swe"], a["sm"], a["gw"], a["fapar"], a["npp"],
+                 (a["lstm_a_h"], a["lstm_a_c"]), (a["lstm_c_h"], a["lstm_c_c"]),
+                 (a["lstm_d_h"], a["lstm_d_c"]))
+
+
+def _padded(forcing: Mapping[str, np.ndarray], static: np.ndarray | None,
+            state: Mapping[str, np.ndarray] | None
+            ) -> tuple[Forcing, jax.Array | None, State | None, int]:
+    """Checked inputs padded (copies of cell 0) to :func:`bucket` cells: fast counts and
+    shared compiles. Returns the true cell count last."""
+    f = Forcing(**{k: jnp.asarray(v) for k, v in
+                   check_forcing(forcing, xp=np, dtype=np.float32, finite=True).items()})
+    n_cell = f.rn.shape[1]
+    if static is not None:
+        static = np.asarray(static, np.float32)
+        if not np.all(np.isfinite(static)):
+            raise ValueError("static predictors contain NaN or inf; fill or mask those cells")
+    n_pad = bucket(n_cell) - n_cell
+    init = None
+    if state is not None:
+        bad = [n for n in STATE_NAMES if n in state and np.shape(state[n])[:1] != (n_cell,)]
+        if bad:
+            raise ValueError(f"initial state {bad} has not {n_cell} cells (the forcing's)")
+        init = state_from_arrays({n: np.concatenate(
+            [state[n], np.repeat(np.asarray(state[n])[:1], n_pad, 0)], 0) if n_pad
+            else state[n] for n in state})
+    if n_pad:
+        f = Forcing(*(jnp.concatenate([x, jnp.repeat(x[:, :1], n_pad, 1)], 1) for x in f))
+        if static is not None:
+            static = np.concatenate([static, np.repeat(static[:1], n_pad, 0)], 0)
+    return f, None if static is None else jnp.asarray(static), init, n_cell
+
+
+def _tiled(model: H2CM, forcing: Mapping[str, np.ndarray], static: np.ndarray | None,
+           spinup: bool | int, state: Mapping[str, np.ndarray] | None, return_state: bool,
+           tile: int) -> Any:
+    """:func:`simulate` in tiles of ``tile`` cells, the last padded with copies of its
+    first cell."""
+    if tile < 1:
+        raise ValueError(f"tile={tile}; give a positive number of cells")
+    n = np.shape(forcing["rn"])[1]
+    parts, states = [], []
+    for a in range(0, n, tile):
+        idx = np.arange(a, a + tile)
+        idx[idx >= n] = a
+        sub = {k: (np.asarray(v)[:, idx] if np.ndim(v) == 2 else v) for k, v in forcing.items()}
+        f, s, init, _ = _padded(sub, None if static is None else np.asarray(static)[idx],
+                                None if state is None else {k: np.asarray(v)[idx]
+                                                            for k, v in state.items()})
+        out, final = _forward(model, f, s, int(spinup), init)
+        keep = min(tile, n - a)
+        parts.append({k: np.asarray(out[k]) for k in OUTPUTS})
+        parts[-1] = {k: (v[:, :keep] if OUTPUTS[k].kind == "dynamic" else
+                         v[:keep] if OUTPUTS[k].kind == "static" else v)
+                     for k, v in parts[-1].items()}
+        states.append({k: v[:keep] for k, v in state_arrays(final).items()})
+    result = {k: (np.concatenate([p[k] for p in parts], axis=-1)
+                  if OUTPUTS[k].kind != "global" else parts[0][k]) for k in OUTPUTS}
+    if return_state:
+        return result, {k: np.concatenate([s_[k] for s_ in states], 0) for k in states[0]}
+    return result
+
+
+def advance(model: H2CM, forcing: Mapping[str, np.ndarray], static: np.ndarray | None = None,
+            initial_state: Mapping[str, np.ndarray] | None = None, tile: int | None = None
+            ) -> dict[str, np.ndarray]:
+    """The state (:func:`state_arrays`) after running over ``forcing`` from
+    ``initial_state`` (zero state if None), without outputs: a spin-up pass over one time
+    block of a run split in time. ``tile`` as in :func:`simulate`."""
+    n = np.shape(forcing["rn"])[1]
+    size = n if tile is None else tile
+    parts = []
+    for a in range(0, n, size):
+        idx = np.arange(a, a + size)
+        idx[idx >= n] = a
+        f, s, init, _ = _padded(
+            {k: (np.asarray(v)[:, idx] if np.ndim(v) == 2 else v) for k, v in forcing.items()},
+            None if static is None else np.asarray(static)[idx],
+            None if initial_state is None else {k: np.asarray(v)[idx]
+                                                for k, v in initial_state.items()})
+        keep = min(size, n - a)
+        parts.append({k: v[:keep] for k, v in state_arrays(_advance(model, f, s, init)).items()})
+    return {k: np.concatenate([p[k] for p in parts], 0) for k in parts[0]}
 
 
 def simulate(model: H2CM, forcing: Mapping[str, np.ndarray], static: np.ndarray | None = None,
-             *, spinup: bool | int = True) -> dict[str, np.ndarray]:
+             *, spinup: bool | int = True,
+             initial_state: Mapping[str, np.ndarray] | None = None,
+             return_state: bool = False, tile: int | None = None) -> Any:
     """Run the model on plain arrays and return every output as NumPy.
 
     Parameters
@@ -223,13 +357,26 @@ def simulate(model: H2CM, forcing: Mapping[str, np.ndarray], static: np.ndarray 
     static : ndarray, optional
         ``(cell, n_static)`` in ``model.config.static_names`` order.
     spinup : bool or int
-        Spin-up passes over the forcing before the run (True = 1, False = 0).
+        Spin-up passes over the forcing before the run (True = 1, False = 0), starting
+        from ``initial_state``.
+    initial_state : mapping, optional
+        A state from an earlier run (``return_state=True``): storages ``(cell,)`` and
+        LSTM states ``(cell, hidden)`` (:data:`STATE_NAMES`); the zero state if None.
+    return_state : bool
+        Also return the state after the last day, to continue the run later.
+    tile : int, optional
+        Run the cells in tiles of exactly this many (the last one padded), one compile
+        for all. XLA's float32 results for a cell depend slightly (≈ 1e-6 relative after
+        a few years) on how many cells run with it; with a fixed tile they do not, so a
+        run is bit-identical however its cells are split into blocks. Default: all
+        cells at once, padded to :func:`bucket`.
 
     Returns
     -------
     dict of str to ndarray
         Every :data:`xh2cm.catalog.OUTPUTS` name: dynamic ``(time, cell)``,
-        static ``(cell,)``, global ``()``.
+        static ``(cell,)``, global ``()``; with ``return_state``, a tuple
+        ``(outputs, state)``.
 
     Raises
     ------
@@ -253,21 +400,10 @@ def simulate(model: H2CM, forcing: Mapping[str, np.ndarray], static: np.ndarray 
     >>> bool(np.all(out["gpp"] >= 0))
     True
     """
-    f = Forcing(**{k: jnp.asarray(v) for k, v in
-                   check_forcing(forcing, xp=np, dtype=np.float32, finite=True).items()})
-    n_cell = f.rn.shape[1]
-    if static is not None:
-        static = np.asarray(static, np.float32)
-        if not np.all(np.isfinite(static)):
-            raise ValueError("static predictors contain NaN or inf; fill or mask those cells")
-    # pad cells (copies of cell 0) to a bucket size: fast counts, shared compiles
-    n_pad = bucket(n_cell) - n_cell
-    if n_pad:
-        f = Forcing(*(jnp.concatenate([x, jnp.repeat(x[:, :1], n_pad, 1)], 1) for x in f))
-        if static is not None:
-            static = np.concatenate([static, np.repeat(static[:1], n_pad, 0)], 0)
-    s = None if static is None else jnp.asarray(static)
-    out = _forward(model, f, s, int(spinup))
+    if tile is not None:
+        return _tiled(model, forcing, static, spinup, initial_state, return_state, tile)
+    f, s, init, n_cell = _padded(forcing, static, initial_state)
+    out, final = _forward(model, f, s, int(spinup), init)
     result = {}
     for name, info in OUTPUTS.items():
         v = np.asarray(out[name])
@@ -276,4 +412,6 @@ def simulate(model: H2CM, forcing: Mapping[str, np.ndarray], static: np.ndarray 
         elif info.kind == "static":
             v = v[:n_cell]
         result[name] = v
+    if return_state:
+        return result, {k: v[:n_cell] for k, v in state_arrays(final).items()}
     return result

@@ -18,6 +18,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any, Literal, Unpack
 
+import numpy as np
 import pandas as pd
 import xarray as xr
 
@@ -102,8 +103,9 @@ class H2CMAccessor:
         return forcing_dataset(self._ds, masked=masked, **options)
 
     def run(self, model: H2CM, *, spinup: bool | int = True,
-            outputs: Sequence[str] | None = None, freq: Freq = None,
-            **options: Unpack[InputOptions]) -> xr.Dataset:
+            outputs: Sequence[str] | None = None, freq: Freq = None, dtype: Any = np.float32,
+            initial_state: xr.Dataset | None = None, return_state: bool = False,
+            tile: int | None = None, **options: Unpack[InputOptions]) -> Any:
         """Run ``model`` on this dataset (:func:`xh2cm.xr.run.run_dataset`).
 
         Examples
@@ -115,7 +117,8 @@ class H2CMAccessor:
         ('mm d-1', 365)
         """
         return run_dataset(self._ds, model, spinup=spinup, outputs=outputs, freq=freq,
-                           **options)
+                           dtype=dtype, initial_state=initial_state,
+                           return_state=return_state, tile=tile, **options)
 
     def init_model(
         self,

@@ -392,7 +392,6 @@ def _read_forcing(ds: xr.Dataset, names: Mapping[str, str] | None, time_dim: str
         labels[name] = (
             f"{catalog.FORCING[name].long_name} {name!r} (dataset variable {m.source!r})"
         )
-        validate.check_time_chunks(da, labels[name], time_dim)
         units = per_day_if_accumulated(units_of(da.attrs, name, m.source),
                                        VARIABLE_QUANTITY[name], da.attrs)
         info[name] = ForcingInfo(

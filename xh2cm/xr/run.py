@@ -12,16 +12,15 @@ from __future__ import annotations
 import datetime as _dt
 import json
 import types
-import uuid
-from collections.abc import Hashable, Sequence
+from collections.abc import Hashable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, Literal, Unpack
 
-import dask.array as dsa
 import numpy as np
 import xarray as xr
 
 from xh2cm import __version__, catalog
 from xh2cm.calendars import month_codes
+from xh2cm.xr import graph
 from xh2cm.xr.prepare import (
     STATIC_PREFIX,
     VALID,
@@ -40,17 +39,6 @@ GLOBAL_ATTRS = {
     "source": "xh2cm H2CM",
     "Conventions": "CF-1.8",
 }
-
-
-class _Opaque:
-    """Wraps an object so dask tokenises it by identity instead of hashing its contents."""
-
-    def __init__(self, obj: Any):
-        self.obj = obj
-        self._token = uuid.uuid4().hex
-
-    def __dask_tokenize__(self) -> str:
-        return self._token
 
 
 def _core() -> types.ModuleType:
@@ -85,54 +73,101 @@ def _check_selection(outputs: Sequence[str] | None, freq: Freq) -> tuple[str, ..
     return tuple(dict.fromkeys(outputs))
 
 
-def _run_block(
-    block: xr.Dataset,
-    *,
-    model: _Opaque,
-    time_dim: Hashable,
-    spatial_dims: tuple[Hashable, ...],
-    n_static: int,
-    spinup: bool | int,
-    dtype: np.dtype,
-    outputs: tuple[str, ...] = catalog.OUTPUT_NAMES,
-    freq: Freq = None,
-) -> xr.Dataset:
-    """Simulate one block: stack space to cells, run valid cells, scatter back, unstack;
-    keep only ``outputs``, averaged over ``freq`` periods inside the block."""
-    nt = block.sizes[time_dim]
-    starts = _periods(block[time_dim].values, freq)
-    counts = np.diff(np.r_[starts, nt])
-    shape = tuple(block.sizes[d] for d in spatial_dims)
-    ncell = int(np.prod(shape, dtype=int))
-    full = (time_dim, *spatial_dims)
-    valid = np.asarray(block[VALID].transpose(*spatial_dims).values, dtype=bool).reshape(-1)
+#: Day index along time, added to the input so that each time block knows where it is.
+DAY = "__day__"
+
+
+def _block_inputs(names: Sequence[str], arrays: Sequence[np.ndarray], *,
+                  dims: Mapping[str, tuple[Hashable, ...]], time_dim: Hashable,
+                  spatial_dims: tuple[Hashable, ...], n_static: int,
+                  state: Mapping[str, np.ndarray] | None
+                  ) -> tuple[dict[str, np.ndarray], np.ndarray, tuple[int, ...],
+                             dict[str, np.ndarray], dict[str, np.ndarray] | None,
+                             np.ndarray | None]:
+    """A block's arrays as model input: the block dict, its valid cells, spatial shape,
+    forcing ``(time, cell)``, initial state and static ``(cell, n)`` at the valid cells."""
+    block = dict(zip(names, arrays, strict=True))
+    ds = xr.Dataset({n: (dims[n], a) for n, a in block.items() if n != DAY})
+    shape = tuple(ds.sizes[d] for d in spatial_dims)
+    valid = np.asarray(block[VALID], dtype=bool).reshape(-1)
     cells = np.flatnonzero(valid)
+    static = [ds[f"{STATIC_PREFIX}{i}"] for i in range(n_static)]
+    forcing, static_arr = cell_arrays(ds, static, time_dim, spatial_dims, cells)
+    init = None
+    if state is not None:
+        init = {}
+        for name, arr in state.items():
+            flat = np.asarray(arr).reshape(valid.size, -1)[cells]
+            if not np.all(np.isfinite(flat)):
+                raise ValueError(f"initial_state[{name!r}] is NaN or infinite in "
+                                 f"{int((~np.isfinite(flat)).any(-1).sum())} cell(s) that "
+                                 "run; pass the state of a run on the same cells")
+            init[name] = flat if name.startswith("lstm") else flat[:, 0]
+    return block, cells, shape, forcing, init, static_arr
 
-    result: dict[str, np.ndarray] = {}
-    if cells.size:
-        static = [block[f"{STATIC_PREFIX}{i}"] for i in range(n_static)]
-        forcing, static_arr = cell_arrays(block, static, time_dim, spatial_dims, cells)
-        result = _core().simulate(model.obj, forcing, static_arr, spinup=spinup)
 
+def _grid_state(state: Mapping[str, np.ndarray] | None, cells: np.ndarray,
+                shape: tuple[int, ...], hidden: int) -> dict[str, np.ndarray]:
+    """A state at ``cells`` scattered onto the block (NaN elsewhere)."""
+    n = int(np.prod(shape, dtype=int))
     out = {}
-    np_out = starts.size
-    for name in _gridded(outputs):
+    for name in _core().api.STATE_NAMES:
+        lstm = name.startswith("lstm")
+        arr = np.full((n, hidden) if lstm else (n,), np.nan, np.float32)
+        if state is not None and cells.size:
+            arr[cells] = state[name]
+        out[name] = arr.reshape((*shape, hidden) if lstm else shape)
+    return out
+
+
+def _advance_task(model: H2CM, state: Mapping[str, np.ndarray] | None, names: Sequence[str],
+                  *arrays: np.ndarray, hidden: int, **kw: Any) -> dict[str, np.ndarray]:
+    """Advance a block's state through one time block (a spin-up pass), no outputs."""
+    tile = kw.get("tile")
+    kw = {k: kw[k] for k in ("dims", "time_dim", "spatial_dims", "n_static")}
+    _, cells, shape, forcing, init, static = _block_inputs(names, arrays, state=state, **kw)
+    new = (_core().api.advance(model, forcing, static, initial_state=init, tile=tile)
+           if cells.size else None)
+    return _grid_state(new, cells, shape, hidden)
+
+
+def _run_task(model: H2CM, state: Mapping[str, np.ndarray] | None, names: Sequence[str],
+              *arrays: np.ndarray, spinup: bool | int, dims: Mapping[str, tuple[Hashable, ...]],
+              time_dim: Hashable, spatial_dims: tuple[Hashable, ...], n_static: int,
+              dtype: np.dtype, outputs: Sequence[str], starts: np.ndarray, hidden: int,
+              tile: int | None = None,
+              ) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray]]:
+    """Simulate one block (space x time): run its valid cells from ``state``, scatter
+    back with NaN elsewhere; keep ``outputs``, averaged over the periods that start at
+    the run's day indices ``starts``. Returns the outputs and the final state."""
+    block, cells, shape, forcing, init, static = _block_inputs(
+        names, arrays, dims=dims, time_dim=time_dim, spatial_dims=spatial_dims,
+        n_static=n_static, state=state)
+    day = np.asarray(block[DAY])
+    nt = day.size
+    local = starts[(starts >= day[0]) & (starts <= day[-1])] - day[0]
+    if local.size == 0 or local[0] != 0:
+        raise ValueError("time block does not start a period (chunks must be period-aligned)")
+    counts = np.diff(np.r_[local, nt])
+    ncell = int(np.prod(shape, dtype=int))
+    result: dict[str, np.ndarray] = {}
+    final = None
+    if cells.size:
+        result, final = _core().simulate(model, forcing, static, spinup=spinup,
+                                         initial_state=init, return_state=True, tile=tile)
+    out = {}
+    for name in outputs:
         dynamic = catalog.OUTPUTS[name].kind == "dynamic"
         arr = np.full((nt, ncell) if dynamic else (ncell,), np.nan, dtype=dtype)
         if cells.size:
             if name not in result:
                 raise KeyError(f"core simulate() returned no {name!r} (contract: every output)")
             arr[..., cells] = result[name]
-        if dynamic and freq is not None:
-            arr = (np.add.reduceat(arr.astype(np.float64), starts, axis=0)
+        if dynamic and local.size < nt:
+            arr = (np.add.reduceat(arr.astype(np.float64), local, axis=0)
                    / counts[:, None]).astype(dtype)
-        dims = full if dynamic else spatial_dims
-        out[name] = (dims, arr.reshape((np_out, *shape) if dynamic else shape))
-    coords = {k: v for k, v in block.coords.items() if set(v.dims) <= set(full)
-              and (freq is None or time_dim not in v.dims)}
-    if freq is not None:
-        coords[time_dim] = block[time_dim].isel({time_dim: starts})
-    return xr.Dataset(out, coords=coords)
+        out[name] = arr.reshape((local.size, *shape) if dynamic else shape)
+    return out, _grid_state(final, cells, shape, hidden)
 
 
 def _gridded(outputs: Sequence[str]) -> list[str]:
@@ -140,60 +175,112 @@ def _gridded(outputs: Sequence[str]) -> list[str]:
     return [n for n in outputs if catalog.OUTPUTS[n].kind != "global"]
 
 
-def _template(inp: xr.Dataset, time_dim: Hashable, spatial: tuple[Hashable, ...],
-              dtype: np.dtype, outputs: Sequence[str], freq: Freq) -> xr.Dataset:
-    """Lazy, empty output with the chunks of ``inp`` (time in one chunk)."""
-    starts = _periods(inp[time_dim].values, freq)
-    sizes = {**{d: inp.sizes[d] for d in spatial}, time_dim: starts.size}
-    chunks = {time_dim: (starts.size,), **{d: inp.chunks[d] for d in spatial}}
-    out = {}
-    for name in _gridded(outputs):
-        dims = (time_dim, *spatial) if catalog.OUTPUTS[name].kind == "dynamic" else spatial
-        out[name] = (
-            dims,
-            dsa.empty(tuple(sizes[d] for d in dims), dtype=dtype,
-                      chunks=tuple(chunks[d] for d in dims)),
-        )
-    coords = {k: v for k, v in inp.coords.items() if set(v.dims) <= {time_dim, *spatial}
-              and (freq is None or time_dim not in v.dims)}
+def _state_dataset(states: Mapping[str, Any], spatial: tuple[Hashable, ...],
+                   coords: Any, end: Any) -> xr.Dataset:
+    """The final state as a Dataset on the spatial dims (LSTM states also on ``hidden``)."""
+    data = {n: ((*spatial, graph.HIDDEN_DIM) if n.startswith("lstm") else spatial, a)
+            for n, a in states.items()}
+    ds = xr.Dataset(data, coords={k: v for k, v in coords.items()
+                                  if set(v.dims) <= set(spatial)})
+    units = {"swe": "mm", "sm": "mm", "gw": "mm", "fapar": "1", "npp": "g m-2 d-1"}
+    for n in ds.data_vars:
+        ds[n].attrs = {"long_name": f"model state {n} after the last day",
+                       "units": units.get(str(n), "1")}
+    ds.attrs = {"title": "xh2cm H2CM model state", "xh2cm_state_after": str(end),
+                "comment": "pass as initial_state= to continue the run from the next day"}
+    return ds
+
+
+def _coords(inp: xr.Dataset, time_dim: Hashable, spatial: tuple[Hashable, ...],
+            freq: Freq, starts: np.ndarray) -> dict[Hashable, Any]:
+    coords: dict[Hashable, Any] = {
+        k: v for k, v in inp.coords.items() if set(v.dims) <= {time_dim, *spatial}
+        and (freq is None or time_dim not in v.dims)}
     if freq is not None:
         coords[time_dim] = inp[time_dim].isel({time_dim: starts})
-    return xr.Dataset(out, coords=coords)
+    return coords
 
 
-def _spatial_chunks(inp: xr.Dataset, spatial: tuple[Hashable, ...]) -> dict[Hashable, Any]:
-    """Spatial chunks of the first dask-backed variable that has each dim."""
+def _chunks_along(inp: xr.Dataset, dims: Sequence[Hashable]) -> dict[Hashable, Any]:
+    """Chunks of the first dask-backed variable that has each of ``dims``."""
     chunks: dict[Hashable, Any] = {}
     for var in inp.data_vars.values():
         if var.chunks is None:
             continue
         for d, c in zip(var.dims, var.chunks, strict=True):
-            if d in spatial:
+            if d in dims:
                 chunks.setdefault(d, c)
     return chunks
+
+
+def _state_input(state: xr.Dataset | None, prep: Prepared) -> xr.Dataset | None:
+    """An ``initial_state`` checked against the run's spatial layout."""
+    if state is None:
+        return None
+    names = _core().api.STATE_NAMES
+    missing = [n for n in names if n not in state]
+    if missing:
+        raise KeyError(f"initial_state lacks {missing}: pass the state Dataset that "
+                       "run(..., return_state=True) returned")
+    want = {d: prep.valid.sizes[d] for d in prep.spatial_dims}
+    for n in names:
+        got = {d: state[n].sizes.get(d) for d in prep.spatial_dims}
+        if got != want:
+            raise ValueError(f"initial_state[{n!r}] has spatial sizes {got}, the forcing "
+                             f"{want}; pass the state of a run on the same grid")
+    return state[list(names)]
 
 
 def simulate_prepared(
     prep: Prepared, model: H2CM, *, spinup: bool | int = True, dtype: Any = np.float32,
     outputs: Sequence[str] | None = None, freq: Freq = None,
-) -> xr.Dataset:
+    initial_state: xr.Dataset | None = None, return_state: bool = False,
+    tile: int | None = None,
+) -> Any:
     """Run ``model`` on already prepared input; see :func:`run_dataset`."""
     selected = _check_selection(outputs, freq)
     time_dim, spatial = prep.time_dim, prep.spatial_dims
     inp = prep.model_input()
-    kwargs = dict(
-        model=_Opaque(model), time_dim=time_dim, spatial_dims=spatial,
-        n_static=len(prep.static), spinup=spinup, dtype=np.dtype(dtype),
-        outputs=selected, freq=freq,
-    )
+    inp[DAY] = xr.DataArray(np.arange(inp.sizes[time_dim]), dims=time_dim)
+    starts = _periods(inp[time_dim].values, freq)
+    state_in = _state_input(initial_state, prep)
+    hidden = int(model.config.hidden_size)
+    gridded = _gridded(selected)
+    nt = inp.sizes[time_dim]
+    t_chunks = (graph.period_aligned(_chunks_along(inp, [time_dim]).get(time_dim, (nt,)),
+                                     starts) if prep.is_dask else (nt,))
+    split = len(t_chunks) > 1
+    if split and "tws_anomaly" in gridded and "tws" not in gridded:
+        gridded.append("tws")
+    kw: dict[str, Any] = dict(
+        dims={n: tuple(v.dims) for n, v in inp.data_vars.items()}, time_dim=time_dim,
+        spatial_dims=spatial, n_static=len(prep.static), dtype=np.dtype(dtype),
+        outputs=gridded, starts=starts, hidden=hidden, tile=tile)
+    kinds = {n: catalog.OUTPUTS[n].kind for n in gridded}
     if prep.is_dask:
-        inp = inp.chunk({time_dim: -1, **_spatial_chunks(inp, spatial)})
-        out = xr.map_blocks(
-            _run_block, inp, kwargs=kwargs,
-            template=_template(inp, time_dim, spatial, np.dtype(dtype), selected, freq),
-        )
+        inp = inp.chunk({time_dim: t_chunks, **_chunks_along(inp, spatial)})
+        edges = np.r_[0, np.cumsum(t_chunks)]
+        n_periods = [int(((starts >= a) & (starts < b)).sum())
+                     for a, b in zip(edges[:-1], edges[1:], strict=True)]
+        arrays: Mapping[str, Any]
+        states: Mapping[str, Any]
+        arrays, states = graph.build(
+            inp, model=model, task=_run_task, advance=_advance_task, time_dim=time_dim,
+            spatial=spatial, kinds=kinds, n_periods=n_periods, dtype=np.dtype(dtype),
+            spinup=int(spinup), initial_state=state_in, hidden=hidden, task_kwargs=kw)
     else:
-        out = _run_block(inp, **kwargs)
+        names = [str(n) for n in inp.data_vars]
+        state_np = None if state_in is None else {
+            str(n): state_in[n].transpose(*spatial, ...).values for n in state_in.data_vars}
+        arrays, states = _run_task(model, state_np, names, *[inp[n].values for n in names],
+                                   spinup=spinup, **kw)
+    coords = _coords(inp, time_dim, spatial, freq, starts)
+    out = xr.Dataset({n: ((time_dim, *spatial) if kinds[n] == "dynamic" else spatial, a)
+                      for n, a in arrays.items()}, coords=coords)
+    if split and "tws_anomaly" in selected:  # over the whole run, not per time block
+        days = np.diff(np.r_[starts, nt])
+        w = xr.DataArray(days / days.sum(), dims=time_dim)
+        out["tws_anomaly"] = (out.tws - (out.tws * w).sum(time_dim)).astype(dtype)
 
     for name, value in _core().global_constants(model).items():
         out[name] = ((), np.asarray(value, dtype=dtype))
@@ -209,6 +296,8 @@ def simulate_prepared(
         if k in out.coords:
             out.coords[k].attrs = dict(v.attrs)
     out.attrs = _global_attrs(prep, model, spinup)
+    if return_state:
+        return out, _state_dataset(states, spatial, inp.coords, inp[time_dim].values[-1])
     return out
 
 
@@ -234,8 +323,11 @@ def run_dataset(
     dtype: Any = np.float32,
     outputs: Sequence[str] | None = None,
     freq: Freq = None,
+    initial_state: xr.Dataset | None = None,
+    return_state: bool = False,
+    tile: int | None = None,
     **options: Unpack[InputOptions],
-) -> xr.Dataset:
+) -> Any:
     """Run an H2CM model on a daily forcing Dataset.
 
     Parameters
@@ -245,12 +337,15 @@ def run_dataset(
         supported units) and the static predictors named in
         ``model.config.static_names``, on any spatial layout: ``(time, lat,
         lon)``, ``(time, site)``, ``(time, y, x, member)``, ... Numpy- or
-        dask-backed; with dask, time must be in one chunk and blocks are the
-        spatial chunks.
+        dask-backed; with dask, each chunk is a block: spatial chunks run
+        independently, time chunks one after the other, each starting from the
+        state the previous one ended with (:mod:`xh2cm.xr.graph`), so results do
+        not depend on chunking.
     model : xh2cm.core.H2CM
         The model.
     spinup : bool or int
-        Spin-up passes over the forcing before the run.
+        Spin-up passes over the whole forcing before the run (from ``initial_state``
+        if given). With time chunks the input is read once per pass and once more.
     dtype : numpy dtype
         Output float type.
     outputs : sequence of str, optional
@@ -263,6 +358,16 @@ def run_dataset(
         the period (fluxes stay rates per day; storages, fractions and learned
         parameters are period means); a partial first or last period is the mean of
         its days. Time is labelled by each period's first day in the run.
+    initial_state : xarray.Dataset, optional
+        The state a run on the same grid ended with (``return_state=True``), to
+        continue it: storages and LSTM states per cell. Default: the zero state.
+    return_state : bool
+        Also return the state after the last day (lazy with dask), on the spatial
+        dims (LSTM states also on ``hidden``): ``(outputs, state)``.
+    tile : int, optional
+        Run cells in tiles of this many (:func:`xh2cm.core.simulate`): results are then
+        bit-identical for any chunking. Without it, a cell's float32 result varies by
+        about 1e-6 relative (after a few years) with the size of the block it runs in.
     **options
         How forcing is read: ``mask``, ``fill``, ``names``, ``check_ranges``, ``co2``
         (see :func:`xh2cm.xr.prepare.prepare`).
@@ -283,4 +388,5 @@ def run_dataset(
     prep = prepare(
         ds, static=tuple(model.config.static_names), **options)
     return simulate_prepared(prep, model, spinup=spinup, dtype=dtype, outputs=outputs,
-                             freq=freq)
+                             freq=freq, initial_state=initial_state,
+                             return_state=return_state, tile=tile)

@@ -92,8 +92,10 @@ def toy_forcing(
 
 
 def fake_simulate(model: Any, forcing: Mapping[str, np.ndarray], static: np.ndarray | None, *,
-                  spinup: bool | int = True) -> dict[str, np.ndarray]:
-    """Cell-wise deterministic stand-in for :func:`xh2cm.core.simulate` (same contract)."""
+                  spinup: bool | int = True, initial_state: Mapping[str, np.ndarray] | None = None,
+                  return_state: bool = False, tile: int | None = None) -> Any:
+    """Cell-wise deterministic stand-in for :func:`xh2cm.core.simulate` (same contract;
+    its state is the last day's value of each cell, ignored on input)."""
     for name in catalog.FORCING_NAMES:
         if not np.all(np.isfinite(forcing[name])):
             raise ValueError(f"NaN in {name}")
@@ -110,6 +112,13 @@ def fake_simulate(model: Any, forcing: Mapping[str, np.ndarray], static: np.ndar
             out[name] = base.mean(axis=0) + i
         else:
             out[name] = np.asarray(float(i))
+    if return_state:
+        from xh2cm.core.api import STATE_NAMES
+
+        h = model.config.hidden_size
+        state = {n: (np.repeat(base[-1][:, None], h, 1) if n.startswith("lstm") else base[-1])
+                 for n in STATE_NAMES}
+        return out, state
     return out
 
 
@@ -123,6 +132,7 @@ def fake_model(static_names: Sequence[str] = ()) -> SimpleNamespace:
     config = SimpleNamespace(
         static_names=tuple(static_names),
         n_static=len(static_names),
+        hidden_size=2,
         to_dict=lambda: {"static_names": list(static_names)},
     )
     return SimpleNamespace(config=config)

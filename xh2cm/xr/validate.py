@@ -96,19 +96,6 @@ def check_time(ds: xr.Dataset, time_dim: str) -> None:
     )
 
 
-def check_time_chunks(da: xr.DataArray, label: str, time_dim: str) -> None:
-    """A dask-backed forcing must hold the whole time axis in one chunk."""
-    if da.chunks is None or time_dim not in da.dims:
-        return
-    n = len(da.chunks[da.get_axis_num(time_dim)])
-    if n > 1:
-        raise ValueError(
-            f"{label} is split into {n} dask chunks along {time_dim!r}; the model "
-            f"integrates through time, so keep time in one chunk: "
-            f"ds = ds.chunk({time_dim}=-1) (chunk over space instead)"
-        )
-
-
 def describe_point(da: xr.DataArray, index: dict[Hashable, int]) -> str:
     """``"time=2001-03-04, lat=10.5, lon=3.0"``: coordinates of an integer position."""
     parts = []
@@ -184,16 +171,18 @@ def fill_time(da: xr.DataArray, time_dim: str) -> xr.DataArray:
     """
     if time_dim not in da.dims:
         return da
+    chunks = da.chunks
     out = xr.apply_ufunc(
         _fill_1d,
-        da,
+        da.chunk({time_dim: -1}) if chunks is not None else da,
         input_core_dims=[[time_dim]],
         output_core_dims=[[time_dim]],
         dask="parallelized",
         output_dtypes=[float],
         keep_attrs=True,
     )
-    return out.transpose(*da.dims)
+    out = out.transpose(*da.dims)
+    return out.chunk(dict(zip(da.dims, chunks, strict=True))) if chunks is not None else out
 
 
 def check_fill(fill: str | None) -> None:

@@ -1,0 +1,89 @@
+"""Scaling of a run: direct jitted call, in-memory ``ds.h2cm.run``, dask (threads) and a
+``LocalCluster`` with 1 and 2 workers, on a grid 10 blocks large.
+
+Prints cell-days/s for each path, the dask paths' overhead relative to one direct call,
+the compiles per worker and the peak resident memory per worker. Everything in one run, so
+the figures compare as ratios on a shared machine.
+
+    python benchmarks/dask_scaling.py [--lat 20 --lon 50 --years 3 --blocks 10]
+"""
+
+from __future__ import annotations
+
+import argparse
+import resource
+import time
+
+import dask
+import numpy as np
+
+import xh2cm
+from xh2cm.core import simulate
+from xh2cm.core.api import compiles
+from xh2cm.xr.prepare import prepare
+
+
+def _peak_mb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
+
+
+def _timed(fn, repeat: int = 2) -> float:
+    fn()  # warm-up: compile
+    best = np.inf
+    for _ in range(repeat):
+        t = time.perf_counter()
+        fn()
+        best = min(best, time.perf_counter() - t)
+    return float(best)
+
+
+def main(argv: list[str] | None = None) -> dict[str, float]:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--lat", type=int, default=20)
+    p.add_argument("--lon", type=int, default=50)
+    p.add_argument("--years", type=int, default=3)
+    p.add_argument("--blocks", type=int, default=10, help="spatial blocks (along lon)")
+    p.add_argument("--hidden", type=int, default=100)
+    args = p.parse_args(argv)
+    ds = xh2cm.datasets.synthetic_forcing(n_lat=args.lat, n_lon=args.lon, years=args.years)
+    model = ds.h2cm.init_model(hidden_size=args.hidden)
+    prep = prepare(ds, static=tuple(model.config.static_names))
+    cells = prep.cells()
+    forcing, static = prep.arrays(cells)
+    cell_days = cells.size * ds.sizes["time"]
+    block = -(-args.lon // args.blocks)
+    print(f"grid {args.lat} x {args.lon} ({cells.size} land cells) x {ds.sizes['time']} days, "
+          f"{args.blocks} blocks of <= {args.lat * block} cells, hidden {args.hidden}")
+    fig: dict[str, float] = {}
+    fig["direct"] = _timed(lambda: simulate(model, forcing, static, spinup=False))
+    fig["in-memory run"] = _timed(lambda: ds.h2cm.run(model, spinup=False))
+    chunked = ds.chunk(lon=block)
+    with dask.config.set(scheduler="threads"):
+        fig["dask threads"] = _timed(lambda: chunked.h2cm.run(
+            model, spinup=False).compute())
+        fig["dask threads, monthly"] = _timed(lambda: chunked.h2cm.run(
+            model, spinup=False, freq="MS", outputs=["et", "gpp", "nee", "tws"]).compute())
+    from distributed import Client, LocalCluster
+
+    memory: dict[str, list[float]] = {}
+    counts: dict[str, list[int]] = {}
+    for workers in (1, 2):
+        with LocalCluster(n_workers=workers, threads_per_worker=2 // workers, processes=True,
+                          dashboard_address=None) as cluster, Client(cluster) as client:
+            key = f"LocalCluster {workers} worker(s)"
+            fig[key] = _timed(lambda: chunked.h2cm.run(
+                model, spinup=False, freq="MS", outputs=["et", "gpp", "nee", "tws"]).compute())
+            counts[key] = [c["forward"] for c in client.run(compiles).values()]
+            memory[key] = list(client.run(_peak_mb).values())
+    print(f"{'path':32s} {'s':>8s} {'cell-days/s':>12s} {'vs direct':>10s}")
+    for name, sec in fig.items():
+        print(f"{name:32s} {sec:8.2f} {cell_days / sec:12.0f} {sec / fig['direct']:9.2f}x")
+    for key in counts:
+        print(f"{key}: compiles per worker {counts[key]}, peak memory per worker "
+              f"{', '.join(f'{m:.0f}' for m in memory[key])} MB")
+    print(f"this process: peak {_peak_mb():.0f} MB")
+    return fig
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,139 @@
+"""The dask graph of a run: blocks in space and time, the model as one graph key, the
+model state carried from each time block to the next.
+
+- **The model** is one graph key (``xh2cm-model-<token>``) that every block task depends
+  on, so it is sent to each worker once (and unpickled once per worker), never embedded
+  in the tasks.
+- **Space**: each spatial chunk of the input is one block; cells are independent.
+- **Time**: each time chunk of a spatial block is a task that starts from the state of
+  the previous time chunk (storages and LSTM states) and hands its final state on, so
+  the result equals one long run. With spin-up, the state is first advanced through all
+  time chunks ``spinup`` times (:func:`xh2cm.core.api.advance`) without outputs, as the
+  one-block spin-up does over the whole series: the input is then read ``spinup + 1``
+  times. With ``freq``, chunk boundaries move forward to the next period start, so no
+  month or year is split between blocks.
+- ``tws_anomaly`` of a run split in time is ``tws`` minus its mean over the whole run
+  (day-weighted where ``freq`` aggregates), computed after the blocks.
+
+:func:`block_task` is the one function that runs a block; the numpy path calls it
+directly.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable, Hashable, Mapping, Sequence
+from operator import getitem
+from typing import Any
+
+import dask
+import dask.array as dsa
+import numpy as np
+import xarray as xr
+
+#: Name of the hidden-unit dimension of LSTM states in a state Dataset.
+HIDDEN_DIM = "hidden"
+
+
+def period_aligned(chunks: Sequence[int], starts: np.ndarray) -> tuple[int, ...]:
+    """Time chunks whose boundaries are moved forward to the next period start.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> period_aligned((40, 40, 40), np.array([0, 31, 59, 90]))  # Jan, Feb, Mar, Apr
+    (59, 31, 30)
+    """
+    n = int(np.sum(chunks))
+    bounds = np.cumsum(chunks)[:-1]
+    moved = sorted({int(starts[np.searchsorted(starts, b)]) if b <= starts[-1] else n
+                    for b in bounds} - {0, n})
+    edges = [0, *moved, n]
+    return tuple(int(b - a) for a, b in zip(edges[:-1], edges[1:], strict=True))
+
+
+def _blocks_of(da: xr.DataArray, dims: Sequence[Hashable], chunks: Sequence[Any]
+               ) -> np.ndarray:
+    """Object array of the Delayed chunks of ``da`` (axes in ``dims`` order, ``chunks``)."""
+    data = da.transpose(*dims).data
+    if not isinstance(data, dsa.Array):
+        data = dsa.from_array(np.asarray(data), chunks=tuple(chunks))
+    return np.asarray(data.rechunk(tuple(chunks)).to_delayed())
+
+
+def build(inp: xr.Dataset, *, model: Any, task: Callable[..., Any], time_dim: Hashable,
+          spatial: tuple[Hashable, ...], kinds: Mapping[str, str], n_periods: Sequence[int],
+          dtype: np.dtype, spinup: int, advance: Callable[..., Any],
+          initial_state: xr.Dataset | None, hidden: int, task_kwargs: Mapping[str, Any]
+          ) -> tuple[dict[str, dsa.Array], dict[str, dsa.Array]]:
+    """Dask arrays of every output (``kinds``: name -> "dynamic" | "static") and of the
+    final state, assembled from one task per block.
+
+    ``inp`` is chunked as the run should be (time chunks already period-aligned);
+    ``n_periods[k]`` is the number of output time steps of time chunk ``k``.
+    """
+    model_key = dask.delayed(model, name=f"xh2cm-model-{uuid.uuid4().hex}", pure=False)
+    t_chunks = inp.chunks[time_dim]
+    s_chunks = [inp.chunks[d] for d in spatial]
+    grid = [len(c) for c in s_chunks]
+    var_blocks = {}
+    for name, da in inp.data_vars.items():
+        dims = [d for d in (time_dim, *spatial) if d in da.dims]
+        var_blocks[name] = (dims, _blocks_of(da, dims, [inp.chunks[d] for d in dims]))
+    state_blocks = {}
+    if initial_state is not None:
+        for name, da in initial_state.data_vars.items():
+            dims = [*spatial, *[d for d in da.dims if d not in spatial]]
+            state_blocks[name] = _blocks_of(da, dims, [
+                inp.chunks[d] if d in spatial else (da.sizes[d],) for d in dims])
+
+    def block(name: str, k: int, j: tuple[int, ...]) -> Any:
+        dims, blocks = var_blocks[name]
+        return blocks[tuple(k if d == time_dim else j[spatial.index(d)] for d in dims)]
+
+    def state_at(j: tuple[int, ...]) -> Any:
+        if not state_blocks:
+            return None
+        return {n: b[(*j, *([0] * (b.ndim - len(j))))] for n, b in state_blocks.items()}
+
+    out_pieces: dict[str, np.ndarray] = {n: np.empty((len(t_chunks), *grid), object)
+                                         for n in kinds}
+    state_pieces: dict[str, np.ndarray] = {}
+    run = dask.delayed(task, pure=True, nout=2)
+    step = dask.delayed(advance, pure=True)
+    for j in np.ndindex(*grid):
+        shape = tuple(int(c[i]) for c, i in zip(s_chunks, j, strict=True))
+        state = state_at(j)
+        names = [str(n) for n in inp.data_vars]
+        if len(t_chunks) > 1:
+            for _ in range(spinup):
+                for k in range(len(t_chunks)):
+                    state = step(model_key, state, names, *[block(n, k, j) for n in names],
+                                 **task_kwargs)
+        for k in range(len(t_chunks)):
+            res, state = run(model_key, state, names, *[block(n, k, j) for n in names],
+                             spinup=spinup if len(t_chunks) == 1 else 0, **task_kwargs)
+            for name, kind in kinds.items():
+                full = (n_periods[k], *shape) if kind == "dynamic" else shape
+                out_pieces[name][(k, *j)] = dsa.from_delayed(
+                    dask.delayed(getitem)(res, name), full, dtype=dtype)
+        for name in _state_names():
+            full = (*shape, hidden) if name.startswith("lstm") else shape
+            state_pieces.setdefault(name, np.empty(grid, object))[j] = dsa.from_delayed(
+                dask.delayed(getitem)(state, name), full, dtype=np.float32)
+    outputs = {}
+    for name, kind in kinds.items():
+        pieces = out_pieces[name] if kind == "dynamic" else out_pieces[name][0]
+        outputs[name] = dsa.block(pieces.tolist())
+    states = {}
+    for name, pieces in state_pieces.items():
+        if name.startswith("lstm"):
+            pieces = pieces[..., None]  # the hidden axis: one block
+        states[name] = dsa.block(pieces.tolist())
+    return outputs, states
+
+
+def _state_names() -> tuple[str, ...]:
+    from xh2cm.core.api import STATE_NAMES  # lazily: the xarray layer loads without JAX
+
+    return STATE_NAMES
