@@ -11,7 +11,7 @@ import pandas as pd
 import pytest
 
 import xh2cm  # noqa: F401
-from xh2cm.io import measured_days, read_site, to_daily
+from xh2cm.io import measured_days, read_site, site_static, to_daily
 
 DATA = Path(__file__).resolve().parents[2] / "shared" / "data" / "fluxtower"
 pytestmark = pytest.mark.skipif(not DATA.is_dir(), reason=f"no real data at {DATA}")
@@ -150,3 +150,18 @@ def test_site_fit_with_a_time_validation_block_never_sees_the_test_period(bi1):
     assert same and int(history.attrs["best_epoch"]) == int(history2.attrs["best_epoch"])
     # validation losses (which would move if test targets leaked into selection) are equal
     np.testing.assert_array_equal(history["total"].values, history2["total"].values)
+
+
+def test_site_static_predictors_from_the_real_files(bi1, hn1):
+    """LAI climatology, vegetation height and soil water statistics per site; US-Hn1's LAI
+    after the x 0.1 correction."""
+    s_bi1, s_hn1 = site_static(to_daily(bi1)), site_static(to_daily(hn1))
+    assert set(s_bi1.data_vars) >= {"lai_mean", "lai_amplitude", "veg_height", "swc_mean"}
+    assert _one(s_bi1.lai_mean) == pytest.approx(float(to_daily(bi1).lai.mean()))
+    assert 0.1 <= _one(s_hn1.lai_mean) <= 0.6  # sagebrush, corrected
+    assert 0 < _one(s_bi1.swc_mean) < 0.6 and s_bi1.swc_mean.attrs["units"] == "m3 m-3"
+    assert _one(s_bi1.lai_amplitude) > 0 and s_bi1.veg_height.attrs["units"] == "m"
+
+
+def _one(da):
+    return float(da.values.ravel()[0])

@@ -132,3 +132,50 @@ def measured_days(daily: xr.Dataset, name: str, min_fraction: float = 0.5) -> xr
             return daily[key] >= min_fraction
     raise KeyError(f"no measured share of {name!r}: expected {name}_measured_fraction "
                    f"(xh2cm.io.to_daily) or a daily {name}_qc (xh2cm.io.read_fluxnet)")
+
+
+#: Site static predictors: ``name -> (daily variable, statistic, units, long name)``.
+SITE_STATIC = {
+    "lai_mean": ("lai", "mean", "1", "mean leaf area index (climatology)"),
+    "lai_amplitude": ("lai", "amplitude", "1", "seasonal amplitude of leaf area index "
+                      "(max - min of the mean seasonal cycle)"),
+    "veg_height": ("veg_height", "mean", "m", "mean vegetation height"),
+    "swc_mean": ("swc", "mean", "m3 m-3", "mean soil water content"),
+    "swc_std": ("swc", "std", "m3 m-3", "standard deviation of daily soil water content"),
+}
+
+
+def site_static(daily: xr.Dataset) -> xr.Dataset:
+    """Static predictors of each site from its daily data (:data:`SITE_STATIC`): LAI
+    climatology (mean and seasonal amplitude of the mean cycle by month), vegetation
+    height, soil water statistics; those the data have (an empty Dataset: none).
+
+    Compute them on the training period only, and pass them to the model by adding them
+    to the forcing Dataset and naming them in ``static=``.
+
+    Examples
+    --------
+    >>> import numpy as np, pandas as pd, xarray as xr
+    >>> t = pd.date_range("2020-01-01", periods=366)
+    >>> lai = 1 + np.sin(2 * np.pi * np.arange(366) / 366)
+    >>> d = xr.Dataset({"lai": (("site", "time"), lai[None])},
+    ...                coords={"time": t, "site": ["X"]})
+    >>> s = site_static(d)
+    >>> list(s.data_vars), round(float(s.lai_mean[0]), 2)
+    (['lai_mean', 'lai_amplitude'], 1.0)
+    """
+    out = {}
+    for name, (var, stat, units, long_name) in SITE_STATIC.items():
+        if var not in daily:
+            continue
+        da = daily[var]
+        if stat == "mean":
+            val = da.mean("time")
+        elif stat == "std":
+            val = da.std("time")
+        else:
+            cycle = da.groupby("time.month").mean()
+            val = cycle.max("month") - cycle.min("month")
+        out[name] = val.assign_attrs(units=units, long_name=long_name,
+                                     source=f"{var}: time {stat}")
+    return xr.Dataset(out)
