@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from operator import attrgetter
 from typing import Any
 
@@ -289,34 +289,40 @@ def _padded(forcing: Mapping[str, np.ndarray], static: np.ndarray | None,
     return f, None if static is None else jnp.asarray(static), init, n_cell
 
 
-def _tiled(model: H2CM, forcing: Mapping[str, np.ndarray], static: np.ndarray | None,
-           spinup: bool | int, state: Mapping[str, np.ndarray] | None, return_state: bool,
-           tile: int) -> Any:
-    """:func:`simulate` in tiles of ``tile`` cells, the last padded with copies of its
-    first cell."""
+def _tiles(forcing: Mapping[str, np.ndarray], static: np.ndarray | None,
+           state: Mapping[str, np.ndarray] | None, tile: int | None
+           ) -> Iterator[tuple[Forcing, jax.Array | None, State | None, int]]:
+    """The inputs in tiles of exactly ``tile`` cells (the last one filled with copies of
+    its first cell), or all cells at once if None, each checked and padded by
+    :func:`_padded`. Yields ``(forcing, static, state, cells to keep)``."""
+    if tile is None:
+        yield _padded(forcing, static, state)
+        return
     if tile < 1:
         raise ValueError(f"tile={tile}; give a positive number of cells")
     n = np.shape(forcing["rn"])[1]
-    parts, states = [], []
     for a in range(0, n, tile):
         idx = np.arange(a, a + tile)
         idx[idx >= n] = a
-        sub = {k: (np.asarray(v)[:, idx] if np.ndim(v) == 2 else v) for k, v in forcing.items()}
-        f, s, init, _ = _padded(sub, None if static is None else np.asarray(static)[idx],
-                                None if state is None else {k: np.asarray(v)[idx]
-                                                            for k, v in state.items()})
-        out, final = _forward(model, f, s, int(spinup), init)
-        keep = min(tile, n - a)
-        parts.append({k: np.asarray(out[k]) for k in OUTPUTS})
-        parts[-1] = {k: (v[:, :keep] if OUTPUTS[k].kind == "dynamic" else
-                         v[:keep] if OUTPUTS[k].kind == "static" else v)
-                     for k, v in parts[-1].items()}
-        states.append({k: v[:keep] for k, v in state_arrays(final).items()})
-    result = {k: (np.concatenate([p[k] for p in parts], axis=-1)
-                  if OUTPUTS[k].kind != "global" else parts[0][k]) for k in OUTPUTS}
-    if return_state:
-        return result, {k: np.concatenate([s_[k] for s_ in states], 0) for k in states[0]}
-    return result
+        f, s, init, _ = _padded(
+            {k: (np.asarray(v)[:, idx] if np.ndim(v) == 2 else v) for k, v in forcing.items()},
+            None if static is None else np.asarray(static)[idx],
+            None if state is None else {k: np.asarray(v)[idx] for k, v in state.items()})
+        yield f, s, init, min(tile, n - a)
+
+
+def _joined(parts: list[dict[str, np.ndarray]], axis: Mapping[str, int | None]
+            ) -> dict[str, np.ndarray]:
+    """Tiles' arrays joined along each name's cell ``axis`` (None: the same in all)."""
+    if len(parts) == 1:
+        return parts[0]
+    return {k: parts[0][k] if ax is None else np.concatenate([p[k] for p in parts], ax)
+            for k, ax in axis.items()}
+
+
+#: Cell axis of each output (global constants have none) and of each state array.
+_OUTPUT_AXIS = {k: None if info.kind == "global" else -1 for k, info in OUTPUTS.items()}
+_STATE_AXIS = dict.fromkeys(STATE_NAMES, 0)
 
 
 def advance(model: H2CM, forcing: Mapping[str, np.ndarray], static: np.ndarray | None = None,
@@ -325,20 +331,9 @@ def advance(model: H2CM, forcing: Mapping[str, np.ndarray], static: np.ndarray |
     """The state (:func:`state_arrays`) after running over ``forcing`` from
     ``initial_state`` (zero state if None), without outputs: a spin-up pass over one time
     block of a run split in time. ``tile`` as in :func:`simulate`."""
-    n = np.shape(forcing["rn"])[1]
-    size = n if tile is None else tile
-    parts = []
-    for a in range(0, n, size):
-        idx = np.arange(a, a + size)
-        idx[idx >= n] = a
-        f, s, init, _ = _padded(
-            {k: (np.asarray(v)[:, idx] if np.ndim(v) == 2 else v) for k, v in forcing.items()},
-            None if static is None else np.asarray(static)[idx],
-            None if initial_state is None else {k: np.asarray(v)[idx]
-                                                for k, v in initial_state.items()})
-        keep = min(size, n - a)
-        parts.append({k: v[:keep] for k, v in state_arrays(_advance(model, f, s, init)).items()})
-    return {k: np.concatenate([p[k] for p in parts], 0) for k in parts[0]}
+    return _joined([{k: v[:keep] for k, v in state_arrays(_advance(model, f, s, init)).items()}
+                    for f, s, init, keep in _tiles(forcing, static, initial_state, tile)],
+                   _STATE_AXIS)
 
 
 def simulate(model: H2CM, forcing: Mapping[str, np.ndarray], static: np.ndarray | None = None,
@@ -400,18 +395,12 @@ def simulate(model: H2CM, forcing: Mapping[str, np.ndarray], static: np.ndarray 
     >>> bool(np.all(out["gpp"] >= 0))
     True
     """
-    if tile is not None:
-        return _tiled(model, forcing, static, spinup, initial_state, return_state, tile)
-    f, s, init, n_cell = _padded(forcing, static, initial_state)
-    out, final = _forward(model, f, s, int(spinup), init)
-    result = {}
-    for name, info in OUTPUTS.items():
-        v = np.asarray(out[name])
-        if info.kind == "dynamic":
-            v = v[:, :n_cell]
-        elif info.kind == "static":
-            v = v[:n_cell]
-        result[name] = v
-    if return_state:
-        return result, {k: v[:n_cell] for k, v in state_arrays(final).items()}
-    return result
+    parts, states = [], []
+    for f, s, init, keep in _tiles(forcing, static, initial_state, tile):
+        out, final = _forward(model, f, s, int(spinup), init)
+        parts.append({k: np.asarray(out[k]) if ax is None else np.asarray(out[k])[..., :keep]
+                      for k, ax in _OUTPUT_AXIS.items()})
+        if return_state:
+            states.append({k: v[:keep] for k, v in state_arrays(final).items()})
+    result = _joined(parts, _OUTPUT_AXIS)
+    return (result, _joined(states, _STATE_AXIS)) if return_state else result

@@ -36,6 +36,7 @@ import pandas as pd
 import xarray as xr
 
 from xh2cm.constants import SECONDS_PER_DAY
+from xh2cm.io.csvfiles import check_stamps, no_time_column, read_csv
 from xh2cm.io.daily import latent_heat
 
 #: Resolutions of the ONEFlux products, and the timestamp format of each.
@@ -130,15 +131,8 @@ def _times(path: Path, df: pd.DataFrame, res: str) -> tuple[pd.DatetimeIndex, np
             raise ValueError(f"{path}: a {res} file needs TIMESTAMP_START and TIMESTAMP_END")
         key, stamp, end = "TIMESTAMP", start, start + offset
     else:
-        hint = (" (one column only: is the separator ';' or a tab?)" if df.shape[1] == 1
-                else "")
-        raise ValueError(f"{path}: no 'TIMESTAMP' or 'TIMESTAMP_START'/'TIMESTAMP_END' "
-                         f"column{hint}; columns: {list(df.columns)[:8]}")
-    if stamp.duplicated().any():
-        raise ValueError(f"{path}: column {key!r} has {int(stamp.duplicated().sum())} "
-                         f"duplicated time stamp(s), first {stamp[stamp.duplicated()][0]}")
-    if not stamp.is_monotonic_increasing:
-        raise ValueError(f"{path}: column {key!r} is not sorted; sort the file by time")
+        raise no_time_column(path, df, "'TIMESTAMP' or 'TIMESTAMP_START'/'TIMESTAMP_END'")
+    check_stamps(path, key, stamp)
     return stamp, np.stack([start.values, end.values], axis=1)
 
 
@@ -196,10 +190,7 @@ def read_fluxnet(path: str | os.PathLike, *, site: str | None = None,
         raise ValueError(f"{path}: resolution {res!r} is not one of {list(RESOLUTIONS)}")
     if not 0 <= min_quality <= 1:
         raise ValueError(f"min_quality must be in [0, 1], got {min_quality}")
-    try:
-        df = pd.read_csv(path, na_values=[-9999, "-9999"])
-    except (OSError, pd.errors.ParserError) as err:
-        raise ValueError(f"{path}: cannot read it as CSV ({err})") from None
+    df = read_csv(path)
     time, bounds = _times(path, df, res)
     group = _group(res)
     data: dict[str, xr.DataArray] = {}

@@ -28,6 +28,7 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
+from xh2cm.io.csvfiles import check_stamps, no_time_column, read_csv
 from xh2cm.io.gaps import linear_fill
 
 #: Seconds per half-hour step.
@@ -84,25 +85,15 @@ KNOWN_SCALE: dict[str, dict[str, float]] = {"US-Hn1": {"LAI": 0.1}}
 
 def _read(path: Path, columns: dict[str, Column]) -> pd.DataFrame:
     """One CSV, indexed by TIMESTAMP_END, checked."""
-    try:
-        df = pd.read_csv(path, na_values=[-9999, "-9999"])
-    except (OSError, pd.errors.ParserError) as err:
-        raise ValueError(f"{path}: cannot read it as CSV ({err})") from None
+    df = read_csv(path)
     if "TIMESTAMP_END" not in df.columns:
-        hint = (" (one column only: is the separator ';' or a tab?)" if df.shape[1] == 1
-                else "")
-        raise ValueError(f"{path}: no 'TIMESTAMP_END' column{hint}; columns: "
-                         f"{list(df.columns)[:8]}")
+        raise no_time_column(path, df, "'TIMESTAMP_END'")
     try:
-        time = pd.to_datetime(df.pop("TIMESTAMP_END"))
+        time = pd.DatetimeIndex(pd.to_datetime(df.pop("TIMESTAMP_END")), name="time")
     except (ValueError, TypeError) as err:
         raise ValueError(f"{path}: column 'TIMESTAMP_END' is not a date ({err})") from None
-    if time.duplicated().any():
-        raise ValueError(f"{path}: column 'TIMESTAMP_END' has {int(time.duplicated().sum())} "
-                         f"duplicated time stamp(s), first {time[time.duplicated()].iloc[0]}")
-    if not time.is_monotonic_increasing:
-        raise ValueError(f"{path}: column 'TIMESTAMP_END' is not sorted; sort the file by time")
-    df.index = pd.DatetimeIndex(time, name="time")
+    check_stamps(path, "TIMESTAMP_END", time)
+    df.index = time
     return df[[c for c in df.columns if c in columns]]
 
 

@@ -114,6 +114,8 @@ def build(inp: xr.Dataset, *, model: Any, task: Callable[..., Any], time_dim: Ha
             res, state = run(model_key, state, names, *[block(n, k, j) for n in names],
                              spinup=spinup if len(t_chunks) == 1 else 0, **task_kwargs)
             for name, kind in kinds.items():
+                if kind != "dynamic" and k:
+                    continue  # a static output is the same in every time block: take the first
                 full = (n_periods[k], *shape) if kind == "dynamic" else shape
                 out_pieces[name][(k, *j)] = dsa.from_delayed(
                     dask.delayed(getitem)(res, name), full, dtype=dtype)

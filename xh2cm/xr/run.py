@@ -121,11 +121,14 @@ def _grid_state(state: Mapping[str, np.ndarray] | None, cells: np.ndarray,
 
 
 def _advance_task(model: H2CM, state: Mapping[str, np.ndarray] | None, names: Sequence[str],
-                  *arrays: np.ndarray, hidden: int, **kw: Any) -> dict[str, np.ndarray]:
-    """Advance a block's state through one time block (a spin-up pass), no outputs."""
-    tile = kw.get("tile")
-    kw = {k: kw[k] for k in ("dims", "time_dim", "spatial_dims", "n_static")}
-    _, cells, shape, forcing, init, static = _block_inputs(names, arrays, state=state, **kw)
+                  *arrays: np.ndarray, dims: Mapping[str, tuple[Hashable, ...]],
+                  time_dim: Hashable, spatial_dims: tuple[Hashable, ...], n_static: int,
+                  hidden: int, tile: int | None = None, **_: Any) -> dict[str, np.ndarray]:
+    """Advance a block's state through one time block (a spin-up pass), no outputs; takes
+    :func:`_run_task`'s keywords and ignores those about outputs."""
+    _, cells, shape, forcing, init, static = _block_inputs(
+        names, arrays, dims=dims, time_dim=time_dim, spatial_dims=spatial_dims,
+        n_static=n_static, state=state)
     new = (_core().api.advance(model, forcing, static, initial_state=init, tile=tile)
            if cells.size else None)
     return _grid_state(new, cells, shape, hidden)
