@@ -521,10 +521,14 @@ class _ScaledWUE(eqx.Module):
     net: eqx.Module
     factor: float
 
-    def __call__(self, x):
-        raw, emb = self.net(x)
-        wue = self.factor * jax.nn.softplus(raw[0])
-        return raw.at[0].set(wue + jnp.log(-jnp.expm1(-wue))), emb  # inverse softplus
+    def bind(self, embedding):
+        bound = self.net.bind(embedding)
+
+        def call(x):
+            raw = bound(x)
+            wue = self.factor * jax.nn.softplus(raw[:, 0])
+            return raw.at[:, 0].set(wue + jnp.log(-jnp.expm1(-wue)))  # inverse softplus
+        return call
 
 
 def test_beta_co2_and_wue_are_one_degree_of_freedom(model, forcing, static, outputs):

@@ -20,7 +20,7 @@ from xh2cm.catalog import FORCING_NAMES
 from xh2cm.core import activations as act
 from xh2cm.core import physics
 from xh2cm.core.config import ModelConfig
-from xh2cm.core.networks import LSTMHead, ThreeLayerMLP
+from xh2cm.core.networks import BoundLSTM, BoundMLP, LSTMHead, ThreeLayerMLP
 from xh2cm.core.types import CellValues, DailyCells, ForcingStack, Hidden, StaticPredictors
 
 #: Network-head outputs, in head order.
@@ -268,20 +268,23 @@ class H2CM(eqx.Module):
         return State(z, z, z, z, z + self.config.npp_init, self.net_a.init_state(n_cell),
                      self.net_c.init_state(n_cell), self.net_d.init_state(n_cell))
 
-    def _cell_step(self, state: State, f: Array, x: Array, emb: Array, sm_max: Array,
-                   alpha_ei: Array, g: dict[str, Array]) -> tuple[State, dict[str, Array]]:
-        """One day for one cell. ``f``: physical forcing (5,); ``x``: standardised (5,)."""
-        x_rn, x_prec, x_tair, x_vpd, x_co2 = x
-        rn, prec, tair, _vpd, co2 = f
+    def _step(self, nets: tuple[BoundLSTM, BoundMLP, BoundLSTM, BoundLSTM], state: State,
+              f: Array, x: Array, sm_max: Array, alpha_ei: Array, g: dict[str, Array]
+              ) -> tuple[State, dict[str, Array]]:
+        """One day for all cells. ``f``: physical forcing ``(cell, 5)``; ``x``: standardised
+        ``(cell, 5)``; ``nets``: the four networks bound to the cells' embedding."""
+        net_a, net_b, net_c, net_d = nets
+        x_rn, x_prec, x_tair, x_vpd, x_co2 = (x[:, i] for i in range(5))
+        rn, prec, tair, _vpd, co2 = (f[:, i] for i in range(5))
         smr = state.sm / sm_max
-        cat = lambda *v: jnp.concatenate([jnp.stack(v), emb])  # noqa: E731
+        cols = lambda *v: jnp.stack(v, axis=-1)  # noqa: E731
 
-        raw_a, hc_a = self.net_a(cat(x_rn, x_prec, smr, state.swe / 100.0, state.gw / 200.0,
-                                     state.fapar), state.lstm_a)
-        raw_b, _ = self.net_b(cat(x_rn, x_vpd, smr))
-        raw_c, hc_c = self.net_c(cat(x_rn, x_tair, x_vpd, x_co2, smr, state.fapar, state.npp),
-                                 state.lstm_c)
-        raw_d, hc_d = self.net_d(cat(x_rn, x_prec, state.npp, state.fapar), state.lstm_d)
+        raw_a, hc_a = net_a(cols(x_rn, x_prec, smr, state.swe / 100.0, state.gw / 200.0,
+                                 state.fapar), state.lstm_a)
+        raw_b = net_b(cols(x_rn, x_vpd, smr))
+        raw_c, hc_c = net_c(cols(x_rn, x_tair, x_vpd, x_co2, smr, state.fapar, state.npp),
+                            state.lstm_c)
+        raw_d, hc_d = net_d(cols(x_rn, x_prec, state.npp, state.fapar), state.lstm_d)
         p = {**_activate(HEAD_A, raw_a), **_activate(HEAD_B, raw_b), **_activate(HEAD_C, raw_c),
              **_activate(HEAD_D, raw_d)}
 
@@ -303,11 +306,16 @@ class H2CM(eqx.Module):
         phys = forcing.stacked()
         std = (phys - norm.forcing_mean) / norm.forcing_std
         state0 = self.initial_state(n_cell) if init is None else init
-        step = jax.vmap(self._cell_step, in_axes=(0, 0, 0, 0, 0, 0, None))
+        emb = sp["embedding"]
+        # The embedding is fixed over time: its share of each network's first layer is
+        # computed once, outside the scan (the per-day work is then one matrix product
+        # per network, batched over cells).
+        nets = (self.net_a.bind(emb), self.net_b.bind(emb), self.net_c.bind(emb),
+                self.net_d.bind(emb))
 
         def body(state: State, inp: tuple[Array, Array]) -> tuple[State, Any]:
             f, x = inp
-            new, out = step(state, f, x, sp["embedding"], sp["sm_max"], sp["alpha_ei"], g)
+            new, out = self._step(nets, state, f, x, sp["sm_max"], sp["alpha_ei"], g)
             return new, (out if collect else None)
 
         final, ys = _scan_time(body, state0, (phys, std), segment)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, NamedTuple
 
 import equinox as eqx
 import jax
@@ -40,6 +40,15 @@ class ThreeLayerMLP(eqx.Module):
         e = self.embed(x)
         return self.head(e), e
 
+    def bind(self, embedding: Array) -> BoundMLP:
+        """This MLP for a batch of cells whose inputs end with the fixed ``embedding``
+        ``(cell, emb)``: the embedding's share of the first layer is computed once."""
+        w = self.layer1.weight
+        n_dyn = w.shape[1] - embedding.shape[1]
+        return BoundMLP(embedding @ w[:, n_dyn:].T + self.layer1.bias, w[:, :n_dyn].T,
+                        self.layer2.weight.T, self.layer2.bias, self.head.weight.T,
+                        self.head.bias, self.slope)
+
 
 class LSTMHead(eqx.Module):
     """One LSTM cell followed by one dense head (hidden → n_out)."""
@@ -66,3 +75,59 @@ class LSTMHead(eqx.Module):
         """One step for one cell: ``(raw outputs, new (h, c))``."""
         h, c = self.cell(x, hc)
         return self.head(h), (h, c)
+
+    def bind(self, embedding: Array) -> BoundLSTM:
+        """This network for a batch of cells whose inputs end with the fixed ``embedding``
+        ``(cell, emb)``: the embedding's share of the input projection and the bias are
+        computed once, and each day's dynamic inputs and hidden state go through one
+        matrix product (the per-day work of an LSTM, batched over cells)."""
+        w = self.cell.weight_ih
+        n_dyn = w.shape[1] - embedding.shape[1]
+        pre = embedding @ w[:, n_dyn:].T
+        if self.cell.bias is not None:
+            pre = pre + self.cell.bias
+        weight = jnp.concatenate([w[:, :n_dyn], self.cell.weight_hh], axis=1).T
+        return BoundLSTM(pre, weight, self.head.weight.T, self.head.bias)
+
+
+class BoundLSTM(NamedTuple):
+    """:class:`LSTMHead` bound to a batch of cells (see :meth:`LSTMHead.bind`).
+
+    ``pre`` ``(cell, 4·hidden)``: embedding projection plus bias; ``weight``
+    ``(n_dyn + hidden, 4·hidden)``: input-to-gate weights of the dynamic inputs stacked on
+    the hidden-to-gate weights; ``head_weight`` ``(hidden, n_out)``, ``head_bias``.
+    """
+
+    pre: Array
+    weight: Array
+    head_weight: Array
+    head_bias: Array
+
+    def __call__(self, x: Array, hc: tuple[Array, Array]) -> tuple[Array, tuple[Array, Array]]:
+        """One day for all cells: ``x`` ``(cell, n_dyn)``, ``hc`` ``(cell, hidden)`` each;
+        returns ``(raw outputs (cell, n_out), new (h, c))``. Gate order i, f, g, o
+        (PyTorch's and Equinox's)."""
+        h, c = hc
+        z = jnp.concatenate([x, h], axis=-1) @ self.weight + self.pre
+        i, f, g, o = jnp.split(z, 4, axis=-1)
+        c = jax.nn.sigmoid(f) * c + jax.nn.sigmoid(i) * jnp.tanh(g)
+        h = jax.nn.sigmoid(o) * jnp.tanh(c)
+        return h @ self.head_weight + self.head_bias, (h, c)
+
+
+class BoundMLP(NamedTuple):
+    """:class:`ThreeLayerMLP` bound to a batch of cells (see :meth:`ThreeLayerMLP.bind`)."""
+
+    pre: Array
+    weight1: Array
+    weight2: Array
+    bias2: Array
+    head_weight: Array
+    head_bias: Array
+    slope: float
+
+    def __call__(self, x: Array) -> Array:
+        """Raw outputs ``(cell, n_out)`` of dynamic inputs ``x`` ``(cell, n_dyn)``."""
+        h = jax.nn.leaky_relu(x @ self.weight1 + self.pre, self.slope)
+        h = jax.nn.leaky_relu(h @ self.weight2 + self.bias2, self.slope)
+        return h @ self.head_weight + self.head_bias
