@@ -2,8 +2,8 @@
 
 Usage::
 
-    python benchmarks/train.py                            # 1,000 cells x 2 years (CPU size)
-    python benchmarks/train.py --cells 15000 --years 10   # the GPU size
+    python benchmarks/train.py                    # 1 32 256 1000 1024 1040 4096 cells, 1 year
+    python benchmarks/train.py --cells 15000 --years 10 --batch-size 1000   # the GPU size
     python benchmarks/train.py --cells 200 --years 1 --hidden 32 --segment none
 
 Runs on whatever JAX backend is installed (CPU, GPU, TPU). Builds random but
@@ -16,7 +16,14 @@ after a compile / warm-up step, and prints:
   and backward pass with gradient checkpointing as configured, update);
 - peak memory: the process's peak resident set size (``ru_maxrss``, includes
   the data and XLA's CPU buffers) and, on an accelerator, XLA's
-  ``peak_bytes_in_use`` on the device.
+  ``peak_bytes_in_use`` on the device;
+- beside it, the machine's large-matmul peak (``machine.matmul_peak``) and the fraction
+  reached, counting a train step as (spin-up cycles + 3) forward passes of nominal FLOPs
+  (``machine.forward_flops``; forward + backward = 3 forward passes; the recomputation
+  that gradient checkpointing adds is not counted as useful work).
+
+Each cell count runs in its own subprocess (peak memory per size); the batch is
+``min(--batch-size, cells)`` cells.
 
 Each ``--segment`` value can be compared (``none`` = no gradient
 checkpointing: more memory, less compute).
@@ -27,8 +34,17 @@ from __future__ import annotations
 import argparse
 import json
 import math
+import os
 import resource
+import subprocess
+import sys
 import time
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from machine import describe, forward_flops, matmul_peak  # noqa: E402
+
+CELLS = [1, 32, 256, 1000, 1024, 1040, 4096]
+SPINUP_CYCLES = 1
 
 
 def _data(n_cell: int, years: int, seed: int = 0):
@@ -92,7 +108,8 @@ def measure(n_cell: int, years: int, hidden: int, batch_size: int, segment, step
 
     def step(model, opt_state, i):
         idx = cells[(i * bs) % n_cell:][:bs]
-        return train_step(model, opt_state, *data.batch(idx, bs), scales, opt, spec, 1, seg)
+        return train_step(model, opt_state, *data.batch(idx, bs), scales, opt, spec, SPINUP_CYCLES,
+                          seg)
 
     t0 = time.perf_counter()
     model, opt_state, total, _, _ = step(model, opt_state, 0)
@@ -112,6 +129,7 @@ def measure(n_cell: int, years: int, hidden: int, batch_size: int, segment, step
         "cell_days_per_s": round(bs * data.n_time * n_steps / dt, 1),
         "last_loss": float(total), "last_step_finite": bool(ok),
         "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
+        "flops_per_cell_day": (SPINUP_CYCLES + 3) * forward_flops(model.config),
     }
     stats = dev.memory_stats() if hasattr(dev, "memory_stats") else None
     if stats and "peak_bytes_in_use" in stats:
@@ -121,30 +139,45 @@ def measure(n_cell: int, years: int, hidden: int, batch_size: int, segment, step
 
 def main(argv: list[str] | None = None) -> None:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("--cells", type=int, default=1000)
-    p.add_argument("--years", type=int, default=2)
+    p.add_argument("--cells", type=int, nargs="+", default=CELLS)
+    p.add_argument("--years", type=int, default=1)
     p.add_argument("--hidden", type=int, default=100, help="LSTM hidden size (reference 100)")
-    p.add_argument("--batch-size", type=int, default=250)
+    p.add_argument("--batch-size", type=int, default=4096)
     p.add_argument("--segment", default="auto",
                    help="gradient-checkpoint segment in days, 'auto' (sqrt(days)) or 'none'")
     p.add_argument("--steps", type=int, default=None,
-                   help="timed steps (default: one epoch over --cells)")
-    p.add_argument("--json", action="store_true", help="print one JSON line only")
+                   help="timed steps (default: one epoch over --cells, at least 2)")
+    p.add_argument("--json", action="store_true", help="print one JSON line per size only")
+    p.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
     a = p.parse_args(argv)
     seg = None if a.segment == "none" else ("auto" if a.segment == "auto" else int(a.segment))
-    r = measure(a.cells, a.years, a.hidden, a.batch_size, seg, a.steps)
-    if a.json:
-        print(json.dumps(r))
+    if a.child:
+        bs = min(a.batch_size, a.cells[0])
+        steps = a.steps or max(2, math.ceil(a.cells[0] / bs))
+        print(json.dumps(measure(a.cells[0], a.years, a.hidden, a.batch_size, seg, steps)))
         return
-    print(f"backend {r['backend']} ({r['device']})")
-    print(f"{r['cells']} cells x {r['days']} days, hidden {r['hidden']}, batch {r['batch_size']}, "
-          f"checkpoint segment {r['segment']}")
-    print(f"compile + first step: {r['compile_s']:.1f} s")
-    print(f"train step (spin-up + forward + backward + update): {r['step_s']:.3f} s "
-          f"-> {r['cell_days_per_s']:,.0f} cell-days/s over {r['steps']} steps")
-    print(f"peak RSS (ru_maxrss): {r['peak_rss_mb']:,.0f} MiB")
-    if "device_peak_mb" in r:
-        print(f"device peak (XLA peak_bytes_in_use): {r['device_peak_mb']:,.0f} MiB")
+    peak = matmul_peak()
+    if not a.json:
+        print(f"{describe()}; large-matmul peak {peak:.0f} GFLOP/s float32")
+        print(f"train step = spin-up ({SPINUP_CYCLES} pass) + forward + backward + Adam update, "
+              f"{a.years} year(s), hidden {a.hidden}, checkpoint segment {a.segment}")
+        print(f"{'cells':>6} {'batch':>6} {'step s':>8} {'cell-days/s':>12} {'GFLOP/s':>8} "
+              f"{'of peak':>8} {'compile s':>9} {'peak RSS MiB':>12}")
+    for n in a.cells:
+        cmd = [sys.executable, __file__, "--child", "--cells", str(n), "--years", str(a.years),
+               "--hidden", str(a.hidden), "--batch-size", str(a.batch_size),
+               "--segment", a.segment] + (["--steps", str(a.steps)] if a.steps else [])
+        r = json.loads(subprocess.run(cmd, check=True, capture_output=True, text=True)
+                       .stdout.strip().splitlines()[-1])
+        gf = r["cell_days_per_s"] * r["flops_per_cell_day"] / 1e9
+        r.update(peak_gflops=peak, gflops=gf, fraction_of_peak=gf / peak)
+        if a.json:
+            print(json.dumps(r), flush=True)
+            continue
+        dev = f" (device peak {r['device_peak_mb']:,.0f} MiB)" if "device_peak_mb" in r else ""
+        print(f"{n:>6} {r['batch_size']:>6} {r['step_s']:>8.3f} {r['cell_days_per_s']:>12,.0f} "
+              f"{gf:>8.1f} {gf / peak:>8.0%} {r['compile_s']:>9.1f} {r['peak_rss_mb']:>12,.0f}"
+              f"{dev}", flush=True)
 
 
 if __name__ == "__main__":

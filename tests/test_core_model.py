@@ -465,6 +465,13 @@ def test_model_config_round_trip():
     # files written before sm_max_scale existed load with DESIGN's parametrisation
     old = {k: v for k, v in data.items() if k != "sm_max_scale"}
     assert ModelConfig.from_dict(old).sm_max_scale == 1.0
+    # ... and before matmul_dtype existed, with float32 products
+    old = {k: v for k, v in data.items() if k != "matmul_dtype"}
+    assert ModelConfig.from_dict(old).matmul_dtype == "float32"
+    fast = ModelConfig(matmul_dtype="bfloat16")
+    assert ModelConfig.from_dict(json.loads(json.dumps(fast.to_dict()))) == fast
+    with pytest.raises(ValueError, match="matmul_dtype"):
+        ModelConfig(matmul_dtype="float16")
 
 
 def test_default_architecture_matches_design():
@@ -594,3 +601,48 @@ def test_bucket_avoids_power_of_two_multiples_and_bounds_padding():
     assert all(bucket(n) % 16 for n in sizes if bucket(n) >= 128)  # odd multiples of 8
     assert max((bucket(n) - n) / n for n in range(128, 20_000)) < 0.12
     assert len({bucket(n) for n in range(1_000, 2_000)}) <= 17  # compiles shared by blocks
+
+
+# ----------------------------------------------------------------------------- speed paths
+def test_bound_networks_equal_the_per_cell_networks(model):
+    """The scan's networks, bound once to the cells' embedding (one matrix product per LSTM
+    and day, batched over cells), give what the per-cell Equinox modules give."""
+    rng = np.random.default_rng(7)
+    n, emb = 5, CONFIG.embedding_size
+    e = jnp.asarray(rng.normal(size=(n, emb)), jnp.float32)
+    hc = tuple(jnp.asarray(rng.normal(0, 0.5, (n, CONFIG.hidden_size)), jnp.float32)
+               for _ in range(2))
+    for net, n_dyn in ((model.net_a, 6), (model.net_c, 7), (model.net_d, 4)):
+        x = jnp.asarray(rng.normal(size=(n, n_dyn)), jnp.float32)
+        raw, (h, c) = net.bind(e)(x, hc)
+        raw0, (h0, c0) = jax.vmap(net)(jnp.concatenate([x, e], 1), hc)
+        for a, b in ((raw, raw0), (h, h0), (c, c0)):
+            np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-6)
+    x = jnp.asarray(rng.normal(size=(n, 3)), jnp.float32)
+    raw0, _ = jax.vmap(model.net_b)(jnp.concatenate([x, e], 1))
+    np.testing.assert_allclose(model.net_b.bind(e)(x), raw0, rtol=1e-5, atol=1e-6)
+
+
+def test_bfloat16_products_same_weights_bounded_cost(model, forcing, static, outputs, tmp_path):
+    """``with_matmul_dtype(model, "bfloat16")`` keeps the weights, changes the numbers (the
+    flag is not a no-op) by far less than the outputs vary, and survives save/load."""
+    from xh2cm.core import load_model, save_model, with_matmul_dtype
+
+    fast = with_matmul_dtype(model, "bfloat16")
+    assert fast.config.matmul_dtype == "bfloat16"
+    assert all(bool(jnp.array_equal(a, b)) for a, b in
+               zip(jax.tree_util.tree_leaves(model), jax.tree_util.tree_leaves(fast), strict=True))
+    out, _ = _forward(fast, forcing, static, None)
+    ref = outputs[0]
+    changed = 0
+    for name in ("et", "gpp", "nee", "tws", "fapar", "q"):
+        a, b = np.asarray(out[name], np.float64), np.asarray(ref[name], np.float64)
+        rel = np.sqrt(np.mean((a - b) ** 2)) / np.std(b)
+        assert rel < 0.02, (name, rel)
+        changed += bool(np.any(a != b))
+    assert changed
+    path = tmp_path / "m.eqx"
+    save_model(path, fast)
+    assert load_model(path).config.matmul_dtype == "bfloat16"
+    with pytest.raises(ValueError, match="matmul_dtype"):
+        with_matmul_dtype(model, "int8")

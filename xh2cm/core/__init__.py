@@ -7,6 +7,7 @@ from xh2cm.core.api import (
     set_global_constants,
     set_head_bias,
     simulate,
+    with_matmul_dtype,
 )
 from xh2cm.core.config import ModelConfig
 from xh2cm.core.model import (
@@ -38,4 +39,5 @@ __all__ = [
     "reattach_groundwater",
     "spinup",
     "trainable_filter",
+    "with_matmul_dtype",
 ]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Iterator, Mapping
 from operator import attrgetter
 from typing import Any
@@ -75,6 +76,34 @@ def init_model(config: ModelConfig, seed: int = 0,
     model = H2CM(config, jax.random.PRNGKey(seed))
     norm = Normalization.from_data(forcing, static, config.n_static)
     return eqx.tree_at(lambda m: m.normalization, model, norm)
+
+
+def with_matmul_dtype(model: H2CM, dtype: str) -> H2CM:
+    """The same model (same weights) with its LSTMs' matrix products in ``dtype``.
+
+    Parameters
+    ----------
+    model : H2CM
+        The model.
+    dtype : {"float32", "bfloat16"}
+        See :attr:`ModelConfig.matmul_dtype`: ``"bfloat16"`` is faster where the
+        hardware has bfloat16 matrix units, at a measured accuracy cost.
+
+    Returns
+    -------
+    H2CM
+
+    Examples
+    --------
+    >>> from xh2cm.core import ModelConfig, init_model
+    >>> fast = with_matmul_dtype(init_model(ModelConfig(hidden_size=8)), "bfloat16")
+    >>> fast.config.matmul_dtype
+    'bfloat16'
+    """
+    config = dataclasses.replace(model.config, matmul_dtype=dtype)
+    skeleton = jax.eval_shape(lambda: H2CM(config, jax.random.PRNGKey(0)))
+    return jax.tree_util.tree_unflatten(jax.tree_util.tree_structure(skeleton),
+                                        jax.tree_util.tree_leaves(model))
 
 
 def global_constants(model: H2CM) -> dict[str, float]:

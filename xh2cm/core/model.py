@@ -310,8 +310,9 @@ class H2CM(eqx.Module):
         # The embedding is fixed over time: its share of each network's first layer is
         # computed once, outside the scan (the per-day work is then one matrix product
         # per network, batched over cells).
-        nets = (self.net_a.bind(emb), self.net_b.bind(emb), self.net_c.bind(emb),
-                self.net_d.bind(emb))
+        mm = None if self.config.matmul_dtype == "float32" else jnp.dtype(self.config.matmul_dtype)
+        nets = (self.net_a.bind(emb, mm), self.net_b.bind(emb), self.net_c.bind(emb, mm),
+                self.net_d.bind(emb, mm))
 
         def body(state: State, inp: tuple[Array, Array]) -> tuple[State, Any]:
             f, x = inp

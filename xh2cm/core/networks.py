@@ -76,17 +76,22 @@ class LSTMHead(eqx.Module):
         h, c = self.cell(x, hc)
         return self.head(h), (h, c)
 
-    def bind(self, embedding: Array) -> BoundLSTM:
+    def bind(self, embedding: Array, matmul_dtype: Any = None) -> BoundLSTM:
         """This network for a batch of cells whose inputs end with the fixed ``embedding``
         ``(cell, emb)``: the embedding's share of the input projection and the bias are
         computed once, and each day's dynamic inputs and hidden state go through one
-        matrix product (the per-day work of an LSTM, batched over cells)."""
+        matrix product (the per-day work of an LSTM, batched over cells).
+
+        ``matmul_dtype``: operand type of that product (e.g. ``jnp.bfloat16``; it
+        accumulates in float32); None keeps the weights' type."""
         w = self.cell.weight_ih
         n_dyn = w.shape[1] - embedding.shape[1]
         pre = embedding @ w[:, n_dyn:].T
         if self.cell.bias is not None:
             pre = pre + self.cell.bias
         weight = jnp.concatenate([w[:, :n_dyn], self.cell.weight_hh], axis=1).T
+        if matmul_dtype is not None:
+            weight = weight.astype(matmul_dtype)
         return BoundLSTM(pre, weight, self.head.weight.T, self.head.bias)
 
 
@@ -95,7 +100,8 @@ class BoundLSTM(NamedTuple):
 
     ``pre`` ``(cell, 4·hidden)``: embedding projection plus bias; ``weight``
     ``(n_dyn + hidden, 4·hidden)``: input-to-gate weights of the dynamic inputs stacked on
-    the hidden-to-gate weights; ``head_weight`` ``(hidden, n_out)``, ``head_bias``.
+    the hidden-to-gate weights (their type is the product's operand type; the product
+    accumulates in ``pre``'s type); ``head_weight`` ``(hidden, n_out)``, ``head_bias``.
     """
 
     pre: Array
@@ -108,7 +114,8 @@ class BoundLSTM(NamedTuple):
         returns ``(raw outputs (cell, n_out), new (h, c))``. Gate order i, f, g, o
         (PyTorch's and Equinox's)."""
         h, c = hc
-        z = jnp.concatenate([x, h], axis=-1) @ self.weight + self.pre
+        xh = jnp.concatenate([x, h], axis=-1).astype(self.weight.dtype)
+        z = jnp.matmul(xh, self.weight, preferred_element_type=self.pre.dtype) + self.pre
         i, f, g, o = jnp.split(z, 4, axis=-1)
         c = jax.nn.sigmoid(f) * c + jax.nn.sigmoid(i) * jnp.tanh(g)
         h = jax.nn.sigmoid(o) * jnp.tanh(c)
