@@ -19,7 +19,6 @@ import numpy as np
 
 import xh2cm
 from xh2cm.core import simulate
-from xh2cm.core.api import compiles
 from xh2cm.xr.prepare import prepare
 
 
@@ -67,20 +66,27 @@ def main(argv: list[str] | None = None) -> dict[str, float]:
 
     memory: dict[str, list[float]] = {}
     counts: dict[str, list[int]] = {}
+    from xh2cm.xr.cluster import XLAThreads, worker_stats
+
     for workers in (1, 2):
-        with LocalCluster(n_workers=workers, threads_per_worker=2 // workers, processes=True,
+        # one task at a time per worker; XLA threads: all cores for 1 worker, 1 core each
+        # for 2 (XLAThreads pins each worker to its own core before JAX starts there)
+        with LocalCluster(n_workers=workers, threads_per_worker=1, processes=True,
                           dashboard_address=None) as cluster, Client(cluster) as client:
+            if workers > 1:
+                client.register_plugin(XLAThreads(1))
             key = f"LocalCluster {workers} worker(s)"
             fig[key] = _timed(lambda: chunked.h2cm.run(
                 model, spinup=False, freq="MS", outputs=["et", "gpp", "nee", "tws"]).compute())
-            counts[key] = [c["forward"] for c in client.run(compiles).values()]
-            memory[key] = list(client.run(_peak_mb).values())
+            stats = worker_stats(client)
+            counts[key] = [s["compiles"]["forward"] for s in stats.values()]
+            memory[key] = [s["peak_rss_mib"] for s in stats.values()]
     print(f"{'path':32s} {'s':>8s} {'cell-days/s':>12s} {'vs direct':>10s}")
     for name, sec in fig.items():
         print(f"{name:32s} {sec:8.2f} {cell_days / sec:12.0f} {sec / fig['direct']:9.2f}x")
     for key in counts:
         print(f"{key}: compiles per worker {counts[key]}, peak memory per worker "
-              f"{', '.join(f'{m:.0f}' for m in memory[key])} MB")
+              f"{', '.join(f'{m:.0f}' for m in memory[key])} MiB")
     print(f"this process: peak {_peak_mb():.0f} MB")
     return fig
 

@@ -78,8 +78,8 @@ def _data(n_cell: int, years: int, seed: int = 0):
                         np.cos(np.deg2rad(lat[0])))
 
 
-def measure(n_cell: int, years: int, hidden: int, batch_size: int, segment, steps: int | None
-            ) -> dict:
+def measure(n_cell: int, years: int, hidden: int, batch_size: int, segment, steps: int | None,
+            matmul_dtype: str = "float32") -> dict:
     import equinox as eqx
     import jax
     import jax.numpy as jnp
@@ -95,7 +95,8 @@ def measure(n_cell: int, years: int, hidden: int, batch_size: int, segment, step
     cfg = TrainConfig(batch_size=batch_size, segment=segment, progress=False)
     seg = cfg.segment_for(data.n_time)
     names = tuple(f"s{i}" for i in range(6))
-    model = init_model(ModelConfig(static_names=names, hidden_size=hidden), 0,
+    model = init_model(ModelConfig(static_names=names, hidden_size=hidden,
+                                   matmul_dtype=matmul_dtype), 0,
                        forcing=data.forcing, static=data.static)
     spec = LossSpec.for_observations(data.available)
     bs = min(batch_size, n_cell)
@@ -147,6 +148,7 @@ def main(argv: list[str] | None = None) -> None:
                    help="gradient-checkpoint segment in days, 'auto' (sqrt(days)) or 'none'")
     p.add_argument("--steps", type=int, default=None,
                    help="timed steps (default: one epoch over --cells, at least 2)")
+    p.add_argument("--bf16", action="store_true", help="bfloat16 LSTM products (matmul_dtype)")
     p.add_argument("--json", action="store_true", help="print one JSON line per size only")
     p.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
     a = p.parse_args(argv)
@@ -154,19 +156,22 @@ def main(argv: list[str] | None = None) -> None:
     if a.child:
         bs = min(a.batch_size, a.cells[0])
         steps = a.steps or max(2, math.ceil(a.cells[0] / bs))
-        print(json.dumps(measure(a.cells[0], a.years, a.hidden, a.batch_size, seg, steps)))
+        dtype = "bfloat16" if a.bf16 else "float32"
+        print(json.dumps(measure(a.cells[0], a.years, a.hidden, a.batch_size, seg, steps, dtype)))
         return
     peak = matmul_peak()
     if not a.json:
         print(f"{describe()}; large-matmul peak {peak:.0f} GFLOP/s float32")
         print(f"train step = spin-up ({SPINUP_CYCLES} pass) + forward + backward + Adam update, "
-              f"{a.years} year(s), hidden {a.hidden}, checkpoint segment {a.segment}")
+              f"{a.years} year(s), hidden {a.hidden}, checkpoint segment {a.segment}, LSTM "
+              f"products {'bfloat16' if a.bf16 else 'float32'}")
         print(f"{'cells':>6} {'batch':>6} {'step s':>8} {'cell-days/s':>12} {'GFLOP/s':>8} "
               f"{'of peak':>8} {'compile s':>9} {'peak RSS MiB':>12}")
     for n in a.cells:
         cmd = [sys.executable, __file__, "--child", "--cells", str(n), "--years", str(a.years),
                "--hidden", str(a.hidden), "--batch-size", str(a.batch_size),
-               "--segment", a.segment] + (["--steps", str(a.steps)] if a.steps else [])
+               "--segment", a.segment] + (["--steps", str(a.steps)] if a.steps else []) + (
+                   ["--bf16"] if a.bf16 else [])
         r = json.loads(subprocess.run(cmd, check=True, capture_output=True, text=True)
                        .stdout.strip().splitlines()[-1])
         gf = r["cell_days_per_s"] * r["flops_per_cell_day"] / 1e9

@@ -58,3 +58,17 @@ def test_site_mode_example_runs_cut_down(tmp_path):
     assert set(scores.model) == {"hybrid", "process model", "climatology", "linear regression",
                                  "plain LSTM"}
     assert set(scores.variable) == {"et", "nee"} and (scores.n > 0).all()
+
+
+@pytest.mark.slow
+def test_global_monthly_zarr_example_runs_cut_down(tmp_path):
+    pytest.importorskip("distributed")
+    result = _load("global_monthly_zarr").main(
+        ["--cells", "300", "--years", "2", "--grid", "30", "60", "--tile", "64",
+         "--hidden", "8", "--out", str(tmp_path)])
+    assert result["land_cells"] == 300 and result["months"] == 24
+    assert result["finite_et_share"] == pytest.approx(300 / 1800)
+    assert len(result["worker_peak_rss_mib"]) == 2
+    # one tile size: each worker compiled the run and the spin-up pass at most once
+    assert all(c["forward"] <= 1 and c["advance"] <= 1 for c in result["worker_compiles"])
+    assert (tmp_path / "monthly.zarr").is_dir()

@@ -145,3 +145,72 @@ def test_local_cluster_compiles_once_per_block_shape_and_survives_a_lost_worker(
         again = future.result(timeout=300)
         assert len(client.scheduler_info()["workers"]) == 1
         _equal(ref, again, rtol=1e-6)
+
+
+@pytest.mark.slow
+def test_xla_threads_plugin_pins_each_worker_to_its_own_cores(case):
+    """XLAThreads(1) gives the two workers of a LocalCluster one core each, before any
+    task runs, and a run on them gives the reference result."""
+    distributed = pytest.importorskip("distributed")
+    import os
+
+    from xh2cm.xr.cluster import XLAThreads, worker_stats
+
+    if len(os.sched_getaffinity(0)) < 2:
+        pytest.skip("needs 2 cores")
+    ds, model, ref = case
+    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
+                                  dashboard_address=None) as cluster, \
+            distributed.Client(cluster) as client:
+        client.register_plugin(XLAThreads(1))
+        cores = [s["cores"] for s in worker_stats(client).values()]
+        assert all(len(c) == 1 for c in cores) and cores[0] != cores[1], cores
+        _equal(ref, ds.chunk(lat=2).h2cm.run(model, tile=16).compute())
+        stats = worker_stats(client)
+        assert all(s["peak_rss_mib"] > 0 for s in stats.values())
+        assert sum(s["compiles"]["forward"] for s in stats.values()) >= 1
+    with pytest.raises(ValueError, match="threads"):
+        XLAThreads(0)
+
+
+def _nbytes(x) -> int:
+    if isinstance(x, np.ndarray):
+        return x.nbytes
+    if isinstance(x, (tuple, list)):
+        return sum(_nbytes(v) for v in x)
+    if isinstance(x, dict):
+        return sum(_nbytes(v) for v in x.values())
+    return 0
+
+
+def test_zarr_to_zarr_run_holds_a_few_blocks_at_a_time(case, tmp_path):
+    """Input read from zarr, monthly output written to zarr: the most the scheduler ever
+    holds (results not yet consumed) is a few blocks, a small share of the whole input and
+    of the daily output the run produced on the way, and the written result equals the
+    in-memory run."""
+    from dask.callbacks import Callback
+
+    ds, model, _ = case
+    src = tmp_path / "in.zarr"
+    ds.chunk(time=365, lat=1, lon=3).to_zarr(src, consolidated=False)
+    lazy = xr.open_zarr(src, consolidated=False)
+    out = lazy.h2cm.run(model, outputs=["et", "gpp", "nee", "tws"], freq="MS", tile=16)
+    n_blocks = 5 * 2 * 3
+
+    class Held(Callback):
+        peak = 0
+
+        def _posttask(self, key, result, dsk, state, id):
+            Held.peak = max(Held.peak, sum(_nbytes(v) for v in state["cache"].values()))
+
+    with Held(), dask.config.set(scheduler="threads", num_workers=2):
+        out.to_zarr(tmp_path / "out.zarr", consolidated=False)
+    n_time, n_cells = ds.sizes["time"], ds.sizes["lat"] * ds.sizes["lon"]
+    n_daily = len(xh2cm.catalog.OUTPUTS)
+    total = 4 * n_time * n_cells * (5 + n_daily)  # float32 input and daily outputs
+    assert 0 < Held.peak < 6 * total / n_blocks, (Held.peak, total)
+    written = xr.open_zarr(tmp_path / "out.zarr", consolidated=False).compute()
+    ref = ds.h2cm.run(model, outputs=["et", "gpp", "nee", "tws"], freq="MS", tile=16)
+    for v in ("et", "gpp", "nee", "tws"):
+        np.testing.assert_allclose(written[v], ref[v], rtol=1e-6, atol=1e-6 * float(
+            np.nanmax(np.abs(ref[v]))))

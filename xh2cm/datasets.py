@@ -303,6 +303,7 @@ def synthetic_forcing(
     start: str = "2001-01-01",
     seed: int = 0,
     land_fraction: float = 0.6,
+    weather_seed: int | None = None,
 ) -> xr.Dataset:
     """Gridded synthetic daily forcing, land mask and static predictors.
 
@@ -318,6 +319,11 @@ def synthetic_forcing(
         Random seed; the same arguments give an identical dataset.
     land_fraction : float
         Fraction of grid cells that are land (at least one cell is land).
+    weather_seed : int, optional
+        Seed of the daily weather alone (default ``seed``): the same world (land, static
+        predictors, climate) with other weather, e.g. one year at a time of a long series
+        (statics are derived from the weather, so they differ slightly between seeds;
+        take them from one of the pieces).
 
     Returns
     -------
@@ -343,7 +349,7 @@ def synthetic_forcing(
 
     time = _time_axis(start, years)
     lw = {k: v[land] for k, v in world.items()}
-    met = _weather(lat2.ravel()[land], lw, time, seed)
+    met = _weather(lat2.ravel()[land], lw, time, seed if weather_seed is None else weather_seed)
     stat = _statics(lw, met)
 
     def grid(a: np.ndarray) -> np.ndarray:

@@ -360,9 +360,16 @@ def advance(model: H2CM, forcing: Mapping[str, np.ndarray], static: np.ndarray |
     """The state (:func:`state_arrays`) after running over ``forcing`` from
     ``initial_state`` (zero state if None), without outputs: a spin-up pass over one time
     block of a run split in time. ``tile`` as in :func:`simulate`."""
-    return _joined([{k: v[:keep] for k, v in state_arrays(_advance(model, f, s, init)).items()}
+    return _joined([{k: v[:keep] for k, v in
+                     state_arrays(_advance(model, f, s, _start(model, f, init))).items()}
                     for f, s, init, keep in _tiles(forcing, static, initial_state, tile)],
                    _STATE_AXIS)
+
+
+def _start(model: H2CM, forcing: Forcing, init: State | None) -> State:
+    """``init``, or the zero state: always a State, so that a run's first time block and
+    the later ones (which start from a carried state) share one compile."""
+    return model.initial_state(forcing.rn.shape[1]) if init is None else init
 
 
 def simulate(model: H2CM, forcing: Mapping[str, np.ndarray], static: np.ndarray | None = None,
@@ -426,7 +433,7 @@ def simulate(model: H2CM, forcing: Mapping[str, np.ndarray], static: np.ndarray 
     """
     parts, states = [], []
     for f, s, init, keep in _tiles(forcing, static, initial_state, tile):
-        out, final = _forward(model, f, s, int(spinup), init)
+        out, final = _forward(model, f, s, int(spinup), _start(model, f, init))
         parts.append({k: np.asarray(out[k]) if ax is None else np.asarray(out[k])[..., :keep]
                       for k, ax in _OUTPUT_AXIS.items()})
         if return_state:

@@ -62,6 +62,14 @@ class TrainingData:
     daily : dict of str to ndarray
         Daily observations ``(time, cell)`` on the forcing days, for terms
         compared at daily resolution (``LossSpec`` ``kinds``); NaN = missing.
+
+    Notes
+    -----
+    Training beyond memory: ``forcing`` and ``daily`` may hold lazy ``(time, cell)``
+    arrays (dask arrays, e.g. from a zarr store). They are checked for shape only and
+    stay lazy; :meth:`batch` reads the columns of a batch's cells when the batch is used
+    (sorted, so that each chunk is read once per batch). A batch reads the whole time
+    extent of the chunks its cells lie in: store such data in small spatial chunks.
     """
 
     forcing: dict[str, np.ndarray]
@@ -74,7 +82,10 @@ class TrainingData:
     daily: dict[str, np.ndarray] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
-        self.forcing = check_forcing(self.forcing, xp=np, dtype=np.float32)
+        if any(_is_lazy(v) for v in self.forcing.values()):
+            self.forcing = _lazy_forcing(self.forcing)
+        else:
+            self.forcing = check_forcing(self.forcing, xp=np, dtype=np.float32)
         nt, nc = self.forcing["rn"].shape
         self.month_index = np.asarray(self.month_index, np.int32)
         self.calendar_month = np.asarray(self.calendar_month, np.int32)
@@ -90,7 +101,7 @@ class TrainingData:
                 raise ValueError(f"unknown {what} observations {sorted(unknown)}; "
                                  f"known: {list(MONTHLY_OBS)}")
             for k, v in series.items():
-                v = np.asarray(v, np.float32)
+                v = v.astype(np.float32) if _is_lazy(v) else np.asarray(v, np.float32)
                 if v.shape != shape:
                     raise ValueError(f"{what} observation {k!r} has shape {v.shape}, "
                                      f"expected {shape}")
@@ -130,6 +141,11 @@ class TrainingData:
         return keep(False), keep(True)
 
     @property
+    def lazy(self) -> bool:
+        """Whether forcing or daily observations are read batch by batch."""
+        return any(_is_lazy(v) for v in (*self.forcing.values(), *self.daily.values()))
+
+    @property
     def n_cells(self) -> int:
         """Number of cells."""
         return self.forcing["rn"].shape[1]
@@ -155,7 +171,7 @@ class TrainingData:
             cue=None if self.cue is None else jnp.asarray(self.cue[idx]),
             area=jnp.asarray(area[idx]),
             cell_weight=jnp.asarray(weight),
-            daily={k: jnp.asarray(v[:, idx]) for k, v in self.daily.items()},
+            daily={k: jnp.asarray(_columns(v, idx)) for k, v in self.daily.items()},
         )
 
     def batch(self, cells: np.ndarray, size: int | None = None
@@ -172,9 +188,42 @@ class TrainingData:
             one compiled shape for a last, smaller batch.
         """
         idx, _ = _pad(np.asarray(cells), size)
-        forcing = Forcing(**{n: jnp.asarray(self.forcing[n][:, idx]) for n in FORCING_NAMES})
+        forcing = Forcing(**{n: jnp.asarray(_columns(self.forcing[n], idx))
+                             for n in FORCING_NAMES})
         static = None if self.static is None else jnp.asarray(self.static[idx])
         return forcing, static, self.obs(cells, size)
+
+
+def _is_lazy(x: object) -> bool:
+    """A lazy array (dask): has ``compute`` and is not NumPy."""
+    return hasattr(x, "compute") and not isinstance(x, np.ndarray)
+
+
+def _lazy_forcing(data: dict) -> dict:
+    """Lazy forcing checked for names and shape only (nothing read); float32."""
+    missing = [n for n in FORCING_NAMES if n not in data]
+    if missing:
+        raise KeyError(f"forcing is missing {missing}; expected {list(FORCING_NAMES)}")
+    shape = tuple(data["rn"].shape)
+    out = {}
+    for n in FORCING_NAMES:
+        x = data[n]
+        if n == "co2" and not _is_lazy(x) and np.ndim(x) < 2:
+            x = np.broadcast_to(np.asarray(x, np.float32).reshape(-1, 1), shape)
+        if len(shape) != 2 or tuple(x.shape) != shape:
+            raise ValueError(f"forcing {n!r} has shape {tuple(x.shape)}, expected (time, cell) "
+                             f"{shape}")
+        out[n] = x.astype(np.float32) if _is_lazy(x) else np.asarray(x, np.float32)
+    return out
+
+
+def _columns(x: object, idx: np.ndarray) -> np.ndarray:
+    """``x[:, idx]`` as NumPy; a lazy array is read in sorted column order (each chunk
+    once) and reordered."""
+    if not _is_lazy(x):
+        return x[:, idx]  # type: ignore[index]
+    uniq, inverse = np.unique(idx, return_inverse=True)
+    return np.asarray(x[:, uniq].compute(), np.float32)[:, inverse]  # type: ignore[index, attr-defined]
 
 
 def _pad(cells: np.ndarray, size: int | None) -> tuple[np.ndarray, np.ndarray]:

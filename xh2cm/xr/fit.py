@@ -189,6 +189,7 @@ def fit_dataset(
     model_seed: int = 0,
     model_kwargs: Mapping[str, Any] | None = None,
     callback: Callable[..., None] | None = None,
+    in_memory: bool | None = None,
     **train_kwargs: Any,
 ) -> tuple[H2CM, xr.Dataset]:
     """Train an H2CM model on a forcing Dataset against observations (DESIGN.md §5).
@@ -245,6 +246,14 @@ def fit_dataset(
         Other ``ModelConfig`` fields for a fresh model (``hidden_size``, ...).
     callback : callable, optional
         ``callback(epoch, model, history)`` after each epoch.
+    in_memory : bool, optional
+        False: training beyond memory. The daily forcing stays lazy (``ds`` dask-backed,
+        e.g. ``xr.open_zarr``) and each batch reads its cells' columns when the batch is
+        used; a fresh model's input standardisation comes from at most
+        :data:`LAZY_STATS_CELLS` random training cells. Observations are read whole
+        (monthly ones are small; daily ones, ``kinds=``, are as large as one forcing
+        variable). True: read everything first. None (default): False for dask-backed
+        forcing, else True. Results are the same either way (tested).
 
     Returns
     -------
@@ -285,7 +294,11 @@ def fit_dataset(
                                         variables=variables, min_valid=min_valid,
                                         daily=daily_observations(kinds))
     used = _used_cells(prep, cells)
-    data = _training_data(prep, observations, used)
+    lazy = prep.is_dask if in_memory is None else not in_memory
+    if lazy and not prep.is_dask:
+        raise ValueError("in_memory=False needs dask-backed forcing: open the data with "
+                         "xr.open_zarr / open_mfdataset or call ds.chunk(...) first")
+    data = _training_data(prep, observations, used, lazy)
     val_data = None
     if test_start is not None:
         data, _ = data.split_time(_first_day(prep, test_start))
@@ -296,7 +309,11 @@ def fit_dataset(
         train_pos, val_pos = _split(prep, used, validation, cfg.seed)
     spec = LossSpec.for_observations(data.available, weights, priors=priors, kinds=kinds)
     if model is None:
-        model = init_model_from_prepared(prep, used[train_pos], model_seed,
+        stats_cells = used[train_pos]
+        if lazy and stats_cells.size > LAZY_STATS_CELLS:
+            rng = np.random.default_rng(model_seed)
+            stats_cells = np.sort(rng.choice(stats_cells, LAZY_STATS_CELLS, replace=False))
+        model = init_model_from_prepared(prep, stats_cells, model_seed,
                                          **dict(model_kwargs or {}))
     model, history = train(model, data, train_pos, val_pos if val_pos.size else None,
                            spec=spec, config=cfg, callback=callback, val_data=val_data)
@@ -346,12 +363,18 @@ def _used_cells(prep: Prepared, cells: xr.DataArray | None) -> np.ndarray:
     return used
 
 
-def _training_data(prep: Prepared, observations: Observations, used: np.ndarray
-                   ) -> TrainingData:
-    """Forcing, observations, calendar and area weights of the ``used`` cells."""
+#: Training cells a fresh model's input standardisation is computed from when training
+#: reads its forcing batch by batch (``in_memory=False``).
+LAZY_STATS_CELLS = 2_000
+
+
+def _training_data(prep: Prepared, observations: Observations, used: np.ndarray,
+                   lazy: bool = False) -> TrainingData:
+    """Forcing, observations, calendar and area weights of the ``used`` cells (forcing
+    lazy with ``lazy``)."""
     from xh2cm.training import TrainingData, month_calendar
 
-    forcing, static_arr = prep.arrays(used)
+    forcing, static_arr = prep.arrays(used, lazy=lazy)
     month_index, calendar_month, _ = month_calendar(prep.forcing[prep.time_dim].values)
     lat, _ = _cell_coords(prep)
     return TrainingData(

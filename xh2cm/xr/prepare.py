@@ -13,7 +13,7 @@ import warnings
 from collections.abc import Hashable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from types import FrameType
-from typing import Literal, TypedDict, Unpack
+from typing import Any, Literal, TypedDict, Unpack
 
 import numpy as np
 import xarray as xr
@@ -170,26 +170,36 @@ class Prepared:
             idx = np.sort(rng.choice(idx, size=max_cells, replace=False))
         return idx
 
-    def arrays(self, cells: np.ndarray) -> tuple[dict[str, np.ndarray], np.ndarray | None]:
-        """Numpy forcing ``(time, cell)`` and static ``(cell, n_static)`` at ``cells``."""
-        return cell_arrays(self.forcing, self.static, self.time_dim, self.spatial_dims, cells)
+    def arrays(self, cells: np.ndarray, lazy: bool = False
+               ) -> tuple[dict[str, Any], np.ndarray | None]:
+        """Forcing ``(time, cell)`` and static ``(cell, n_static)`` at ``cells``: NumPy, or
+        with ``lazy`` dask arrays for dask-backed forcing (nothing read; see
+        :func:`cell_arrays`)."""
+        return cell_arrays(self.forcing, self.static, self.time_dim, self.spatial_dims, cells,
+                           lazy=lazy)
 
 
 def cell_arrays(forcing: xr.Dataset, static: Sequence[xr.DataArray], time_dim: Hashable,
-                spatial_dims: Sequence[Hashable], cells: np.ndarray
-                ) -> tuple[dict[str, np.ndarray], np.ndarray | None]:
+                spatial_dims: Sequence[Hashable], cells: np.ndarray, lazy: bool = False
+                ) -> tuple[dict[str, Any], np.ndarray | None]:
     """The one extraction of model arrays from xarray: forcing ``(time, cell)`` and static
     predictors ``(cell, n_static)`` (None if there are none) at flat (C-order) ``cells``.
 
     Used for a whole :class:`Prepared` input and for each dask block of a run alike.
-    ``co2`` (and any forcing with fewer dims) is broadcast onto ``tair``'s dims.
+    ``co2`` (and any forcing with fewer dims) is broadcast onto ``tair``'s dims. With
+    ``lazy``, dask-backed forcing comes back as float32 dask arrays (read when computed,
+    e.g. batch by batch in training); static predictors are always read.
     """
     nt = forcing.sizes[time_dim]
     ref = forcing["tair"]
     out = {}
     for name in catalog.FORCING_NAMES:
         da = xr.broadcast(forcing[name], ref)[0].transpose(time_dim, *spatial_dims)
-        out[name] = np.asarray(da.values, dtype=float).reshape(nt, -1)[:, cells]
+        if da.chunks is not None:  # select the cells before reading: bounded memory
+            sel = da.data.reshape(nt, -1)[:, cells]
+            out[name] = sel.astype(np.float32) if lazy else np.asarray(sel.compute(), float)
+        else:
+            out[name] = np.asarray(da.values, dtype=float).reshape(nt, -1)[:, cells]
     if not static:
         return out, None
     arr = np.stack([np.asarray(da.transpose(*spatial_dims).values, dtype=float).reshape(-1)[cells]
