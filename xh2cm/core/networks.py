@@ -10,6 +10,11 @@ import jax.numpy as jnp
 from jax import Array
 
 
+def _bias(layer: eqx.nn.Linear) -> Array:
+    """A dense layer's bias (zeros for a layer without one)."""
+    return layer.bias if layer.bias is not None else jnp.zeros(layer.out_features)
+
+
 class ThreeLayerMLP(eqx.Module):
     """``Linear(n_in→hidden)``, leaky ReLU, ``Linear(hidden→bottleneck)``, leaky ReLU,
     ``Linear(bottleneck→n_out)``.
@@ -45,9 +50,9 @@ class ThreeLayerMLP(eqx.Module):
         ``(cell, emb)``: the embedding's share of the first layer is computed once."""
         w = self.layer1.weight
         n_dyn = w.shape[1] - embedding.shape[1]
-        return BoundMLP(embedding @ w[:, n_dyn:].T + self.layer1.bias, w[:, :n_dyn].T,
-                        self.layer2.weight.T, self.layer2.bias, self.head.weight.T,
-                        self.head.bias, self.slope)
+        return BoundMLP(embedding @ w[:, n_dyn:].T + _bias(self.layer1), w[:, :n_dyn].T,
+                        self.layer2.weight.T, _bias(self.layer2), self.head.weight.T,
+                        _bias(self.head), self.slope)
 
 
 class LSTMHead(eqx.Module):
@@ -92,7 +97,7 @@ class LSTMHead(eqx.Module):
         weight = jnp.concatenate([w[:, :n_dyn], self.cell.weight_hh], axis=1).T
         if matmul_dtype is not None:
             weight = weight.astype(matmul_dtype)
-        return BoundLSTM(pre, weight, self.head.weight.T, self.head.bias)
+        return BoundLSTM(pre, weight, self.head.weight.T, _bias(self.head))
 
 
 class BoundLSTM(NamedTuple):

@@ -223,7 +223,7 @@ def _columns(x: object, idx: np.ndarray) -> np.ndarray:
     if not _is_lazy(x):
         return x[:, idx]  # type: ignore[index]
     uniq, inverse = np.unique(idx, return_inverse=True)
-    return np.asarray(x[:, uniq].compute(), np.float32)[:, inverse]  # type: ignore[index, attr-defined]
+    return np.asarray(x[:, uniq].compute(), np.float32)[:, inverse]  # type: ignore[index]
 
 
 def _pad(cells: np.ndarray, size: int | None) -> tuple[np.ndarray, np.ndarray]:

@@ -534,7 +534,9 @@ def _start(model: H2CM, s: _Setup) -> _Run:
                 state["best_val"], state["bad"])
 
 
-def cell_sharding(n_devices: int) -> Any:
+def cell_sharding(n_devices: int) -> Callable[
+        [tuple[Forcing, StaticPredictors | None, ObsBatch]],
+        tuple[Forcing, StaticPredictors | None, ObsBatch]]:
     """A function placing a batch ``(forcing, static, obs)`` on ``n_devices`` devices,
     split along cells (replicated where an array has no cell axis).
 
@@ -555,22 +557,26 @@ def cell_sharding(n_devices: int) -> Any:
     by_axis = {0: NamedSharding(mesh, P("cells")), 1: NamedSharding(mesh, P(None, "cells"))}
     whole = NamedSharding(mesh, P())
 
-    def put(batch: tuple) -> tuple:
+    def put(batch: tuple[Forcing, StaticPredictors | None, ObsBatch]
+            ) -> tuple[Forcing, StaticPredictors | None, ObsBatch]:
         forcing, static, obs = batch
         time_cell = lambda x: jax.device_put(x, by_axis[1])  # noqa: E731
-        cell = lambda x: None if x is None else jax.device_put(x, by_axis[0])  # noqa: E731
+        cell = lambda x: jax.device_put(x, by_axis[0])  # noqa: E731
         obs = obs._replace(
             month_index=jax.device_put(obs.month_index, whole),
             calendar_month=jax.device_put(obs.calendar_month, whole),
             monthly={k: time_cell(v) for k, v in obs.monthly.items()},
             daily={k: time_cell(v) for k, v in obs.daily.items()},
-            cue=cell(obs.cue), area=cell(obs.area), cell_weight=cell(obs.cell_weight))
-        return Forcing(*(time_cell(x) for x in forcing)), cell(static), obs
+            cue=None if obs.cue is None else cell(obs.cue), area=cell(obs.area),
+            cell_weight=cell(obs.cell_weight))
+        return (Forcing(*(time_cell(x) for x in forcing)),
+                None if static is None else cell(static), obs)
 
     return put
 
 
-def _batch(s: _Setup, idx: np.ndarray) -> tuple:
+def _batch(s: _Setup, idx: np.ndarray
+           ) -> tuple[Forcing, StaticPredictors | None, ObsBatch]:
     """One training batch, on the configured devices."""
     batch = s.data.batch(idx, s.batch_size)
     return batch if s.config.devices is None else cell_sharding(s.config.devices)(batch)
