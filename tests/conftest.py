@@ -162,3 +162,35 @@ class Twin:
 def twin() -> Twin:
     """The twin experiment on plain arrays (:class:`Twin`); results cached per shape."""
     return Twin()
+
+
+def _nbytes(x: Any) -> int:
+    """Bytes of the NumPy arrays in ``x`` (nested tuples, lists and dicts)."""
+    if isinstance(x, np.ndarray):
+        return x.nbytes
+    if isinstance(x, (tuple, list)):
+        return sum(_nbytes(v) for v in x)
+    if isinstance(x, dict):
+        return sum(_nbytes(v) for v in x.values())
+    return 0
+
+
+@pytest.fixture
+def held() -> Any:
+    """A dask callback (use ``with held() as h:``) that records the most bytes the local
+    scheduler ever held at once (``h.peak``: results not yet consumed) and how many
+    computes ran (``h.computes``)."""
+    from dask.callbacks import Callback
+
+    class Held(Callback):
+        def __init__(self) -> None:
+            super().__init__()
+            self.peak, self.computes = 0, 0
+
+        def _start(self, dsk: Any) -> None:
+            self.computes += 1
+
+        def _posttask(self, key: Any, result: Any, dsk: Any, state: Any, id: Any) -> None:
+            self.peak = max(self.peak, _nbytes(state["cache"]))
+
+    return Held

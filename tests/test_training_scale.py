@@ -12,7 +12,6 @@ import textwrap
 import numpy as np
 import pytest
 import xarray as xr
-from dask.callbacks import Callback
 
 import xh2cm
 
@@ -27,39 +26,19 @@ def twin():
     return ds, ds.h2cm.run(truth)[["gpp", "et"]]
 
 
-def _nbytes(x) -> int:
-    if isinstance(x, np.ndarray):
-        return x.nbytes
-    if isinstance(x, (tuple, list)):
-        return sum(_nbytes(v) for v in x)
-    if isinstance(x, dict):
-        return sum(_nbytes(v) for v in x.values())
-    return 0
-
-
-def test_fit_from_zarr_reads_batches_and_equals_the_in_memory_fit(twin, tmp_path):
+def test_fit_from_zarr_reads_batches_and_equals_the_in_memory_fit(twin, tmp_path, held):
     """Forcing opened lazily from zarr: training never holds more than a few chunks at
     once (each batch reads its cells' chunks when used) and gives the in-memory result."""
     ds, obs = twin
     ds.chunk(time=-1, lat=1, lon=3).to_zarr(tmp_path / "f.zarr", consolidated=False)
     lazy = xr.open_zarr(tmp_path / "f.zarr", consolidated=False)
     m_mem, h_mem = lazy.h2cm.fit(obs, in_memory=True, **FIT)  # the same data, read first
-
-    class Held(Callback):
-        peak, computes = 0, 0
-
-        def _start(self, dsk):
-            Held.computes += 1
-
-        def _posttask(self, key, result, dsk, state, id):
-            Held.peak = max(Held.peak, sum(_nbytes(v) for v in state["cache"].values()))
-
-    with Held():
+    with held() as h:
         m_lazy, h_lazy = lazy.h2cm.fit(obs, **FIT)
     forcing_bytes = 4 * ds.sizes["time"] * ds.sizes["lat"] * ds.sizes["lon"] * 4
-    assert Held.peak < forcing_bytes / 2, (Held.peak, forcing_bytes)
+    assert h.peak < forcing_bytes / 2, (h.peak, forcing_bytes)
     n_land = int(ds.land_mask.sum())
-    assert Held.computes >= 2 * -(-n_land // 4)  # at least one read per batch and epoch
+    assert h.computes >= 2 * -(-n_land // 4)  # at least one read per batch and epoch
     np.testing.assert_allclose(h_lazy["total"].values, h_mem["total"].values, rtol=1e-5)
     a, b = xh2cm.core.global_constants(m_lazy), xh2cm.core.global_constants(m_mem)
     assert a == pytest.approx(b, rel=1e-5)

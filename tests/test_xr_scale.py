@@ -173,42 +173,23 @@ def test_xla_threads_plugin_pins_each_worker_to_its_own_cores(case):
         XLAThreads(0)
 
 
-def _nbytes(x) -> int:
-    if isinstance(x, np.ndarray):
-        return x.nbytes
-    if isinstance(x, (tuple, list)):
-        return sum(_nbytes(v) for v in x)
-    if isinstance(x, dict):
-        return sum(_nbytes(v) for v in x.values())
-    return 0
-
-
-def test_zarr_to_zarr_run_holds_a_few_blocks_at_a_time(case, tmp_path):
+def test_zarr_to_zarr_run_holds_a_few_blocks_at_a_time(case, tmp_path, held):
     """Input read from zarr, monthly output written to zarr: the most the scheduler ever
     holds (results not yet consumed) is a few blocks, a small share of the whole input and
     of the daily output the run produced on the way, and the written result equals the
     in-memory run."""
-    from dask.callbacks import Callback
-
     ds, model, _ = case
     src = tmp_path / "in.zarr"
     ds.chunk(time=365, lat=1, lon=3).to_zarr(src, consolidated=False)
     lazy = xr.open_zarr(src, consolidated=False)
     out = lazy.h2cm.run(model, outputs=["et", "gpp", "nee", "tws"], freq="MS", tile=16)
     n_blocks = 5 * 2 * 3
-
-    class Held(Callback):
-        peak = 0
-
-        def _posttask(self, key, result, dsk, state, id):
-            Held.peak = max(Held.peak, sum(_nbytes(v) for v in state["cache"].values()))
-
-    with Held(), dask.config.set(scheduler="threads", num_workers=2):
+    with held() as h, dask.config.set(scheduler="threads", num_workers=2):
         out.to_zarr(tmp_path / "out.zarr", consolidated=False)
     n_time, n_cells = ds.sizes["time"], ds.sizes["lat"] * ds.sizes["lon"]
     n_daily = len(xh2cm.catalog.OUTPUTS)
     total = 4 * n_time * n_cells * (5 + n_daily)  # float32 input and daily outputs
-    assert 0 < Held.peak < 6 * total / n_blocks, (Held.peak, total)
+    assert 0 < h.peak < 6 * total / n_blocks, (h.peak, total)
     written = xr.open_zarr(tmp_path / "out.zarr", consolidated=False).compute()
     ref = ds.h2cm.run(model, outputs=["et", "gpp", "nee", "tws"], freq="MS", tile=16)
     for v in ("et", "gpp", "nee", "tws"):
