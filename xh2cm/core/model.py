@@ -57,12 +57,15 @@ def check_forcing(data: Mapping[str, ArrayLike], *, xp: Any = jnp, dtype: Any = 
     dtype : dtype
         Float type of the result.
     finite : bool
-        Refuse NaN or inf (needs concrete values, i.e. not under ``jit``).
+        Refuse NaN or inf (needs concrete values, i.e. not under ``jit``, and reads
+        lazy arrays).
 
     Returns
     -------
     dict of str to array
-        :data:`~xh2cm.catalog.FORCING_NAMES` order, each ``(time, cell)``.
+        :data:`~xh2cm.catalog.FORCING_NAMES` order, each ``(time, cell)``. Lazy
+        arrays (:func:`is_lazy`, e.g. dask) stay lazy with ``xp=numpy``: they are
+        checked for shape only and read when used.
 
     Raises
     ------
@@ -75,12 +78,13 @@ def check_forcing(data: Mapping[str, ArrayLike], *, xp: Any = jnp, dtype: Any = 
     missing = [n for n in FORCING_NAMES if n not in data]
     if missing:
         raise KeyError(f"forcing is missing {missing}; expected {list(FORCING_NAMES)}")
-    rn = xp.asarray(data["rn"], dtype)
+    as_array = lambda x: x.astype(dtype) if is_lazy(x) else xp.asarray(x, dtype)  # noqa: E731
+    rn = as_array(data["rn"])
     if rn.ndim != 2:
         raise ValueError(f"forcing 'rn' must be (time, cell), got shape {rn.shape}")
     out = {}
     for name in FORCING_NAMES:
-        x = xp.asarray(data[name], dtype)
+        x = as_array(data[name])
         if name == "co2" and x.ndim < 2 and x.size in (1, rn.shape[0]):
             x = xp.broadcast_to(x.reshape((-1, 1)) if x.ndim == 1 else x, rn.shape)
         if x.shape != rn.shape:
@@ -89,6 +93,18 @@ def check_forcing(data: Mapping[str, ArrayLike], *, xp: Any = jnp, dtype: Any = 
             raise ValueError(f"forcing {name!r} contains NaN or inf; fill or mask those cells")
         out[name] = x
     return out
+
+
+def is_lazy(x: object) -> bool:
+    """Whether ``x`` is a lazy array (e.g. dask): one that has ``compute`` and is not NumPy.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> is_lazy(np.zeros(3))
+    False
+    """
+    return hasattr(x, "compute") and not isinstance(x, np.ndarray)
 
 
 class Forcing(NamedTuple):

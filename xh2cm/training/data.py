@@ -10,7 +10,7 @@ import numpy as np
 
 from xh2cm.calendars import month_codes
 from xh2cm.catalog import FORCING_NAMES, MONTHLY_OBS
-from xh2cm.core.model import Forcing, check_forcing
+from xh2cm.core.model import Forcing, check_forcing, is_lazy
 from xh2cm.core.types import StaticPredictors
 from xh2cm.training.losses import ObsBatch
 
@@ -82,10 +82,7 @@ class TrainingData:
     daily: dict[str, np.ndarray] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
-        if any(_is_lazy(v) for v in self.forcing.values()):
-            self.forcing = _lazy_forcing(self.forcing)
-        else:
-            self.forcing = check_forcing(self.forcing, xp=np, dtype=np.float32)
+        self.forcing = check_forcing(self.forcing, xp=np, dtype=np.float32)
         nt, nc = self.forcing["rn"].shape
         self.month_index = np.asarray(self.month_index, np.int32)
         self.calendar_month = np.asarray(self.calendar_month, np.int32)
@@ -101,7 +98,7 @@ class TrainingData:
                 raise ValueError(f"unknown {what} observations {sorted(unknown)}; "
                                  f"known: {list(MONTHLY_OBS)}")
             for k, v in series.items():
-                v = v.astype(np.float32) if _is_lazy(v) else np.asarray(v, np.float32)
+                v = v.astype(np.float32) if is_lazy(v) else np.asarray(v, np.float32)
                 if v.shape != shape:
                     raise ValueError(f"{what} observation {k!r} has shape {v.shape}, "
                                      f"expected {shape}")
@@ -139,11 +136,6 @@ class TrainingData:
                      else self.cue))
 
         return keep(False), keep(True)
-
-    @property
-    def lazy(self) -> bool:
-        """Whether forcing or daily observations are read batch by batch."""
-        return any(_is_lazy(v) for v in (*self.forcing.values(), *self.daily.values()))
 
     @property
     def n_cells(self) -> int:
@@ -194,33 +186,10 @@ class TrainingData:
         return forcing, static, self.obs(cells, size)
 
 
-def _is_lazy(x: object) -> bool:
-    """A lazy array (dask): has ``compute`` and is not NumPy."""
-    return hasattr(x, "compute") and not isinstance(x, np.ndarray)
-
-
-def _lazy_forcing(data: dict) -> dict:
-    """Lazy forcing checked for names and shape only (nothing read); float32."""
-    missing = [n for n in FORCING_NAMES if n not in data]
-    if missing:
-        raise KeyError(f"forcing is missing {missing}; expected {list(FORCING_NAMES)}")
-    shape = tuple(data["rn"].shape)
-    out = {}
-    for n in FORCING_NAMES:
-        x = data[n]
-        if n == "co2" and not _is_lazy(x) and np.ndim(x) < 2:
-            x = np.broadcast_to(np.asarray(x, np.float32).reshape(-1, 1), shape)
-        if len(shape) != 2 or tuple(x.shape) != shape:
-            raise ValueError(f"forcing {n!r} has shape {tuple(x.shape)}, expected (time, cell) "
-                             f"{shape}")
-        out[n] = x.astype(np.float32) if _is_lazy(x) else np.asarray(x, np.float32)
-    return out
-
-
 def _columns(x: object, idx: np.ndarray) -> np.ndarray:
     """``x[:, idx]`` as NumPy; a lazy array is read in sorted column order (each chunk
     once) and reordered."""
-    if not _is_lazy(x):
+    if not is_lazy(x):
         return x[:, idx]  # type: ignore[index]
     uniq, inverse = np.unique(idx, return_inverse=True)
     return np.asarray(x[:, uniq].compute(), np.float32)[:, inverse]  # type: ignore[index]

@@ -383,6 +383,9 @@ class History:
                    bool(d["stopped_early"]), d["best_epoch"])
 
 
+#: One batch as :meth:`TrainingData.batch` returns it: forcing, static predictors, obs.
+Batch = tuple[Forcing, StaticPredictors | None, ObsBatch]
+
 #: TrainConfig fields that do not define a run: where and how often it is saved, and its
 #: length (a finished run may be continued for more epochs, see :class:`TrainConfig`).
 _NOT_IDENTITY = ("checkpoint_dir", "checkpoint_every", "keep_checkpoints", "resume",
@@ -411,16 +414,14 @@ def _fingerprint(identity: dict[str, str]) -> str:
 
 def _evaluate(model: H2CM, data: TrainingData, cells: np.ndarray, size: int,
               scales: dict[str, jax.Array], spec: LossSpec, cycles: int,
-              devices: int | None = None) -> dict[str, float]:
-    """Cell-weighted mean of the loss terms over ``cells`` (batches of ``size``)."""
+              place: Callable[[Batch], Batch] = lambda b: b) -> dict[str, float]:
+    """Cell-weighted mean of the loss terms over ``cells`` (batches of ``size``, each put
+    on its devices by ``place``)."""
     sums: dict[str, float] = {}
     n_total = 0
     for i in range(0, cells.size, size):
         idx = cells[i:i + size]
-        batch = data.batch(idx, size)
-        if devices is not None:
-            batch = cell_sharding(devices)(batch)
-        total, terms = eval_step(model, *batch, scales, spec, cycles)
+        total, terms = eval_step(model, *place(data.batch(idx, size)), scales, spec, cycles)
         for k, v in {**terms, "total": total}.items():
             sums[k] = sums.get(k, 0.0) + float(v) * idx.size
         n_total += idx.size
@@ -446,6 +447,7 @@ class _Setup:
     segment: int | None
     identity: dict[str, str]
     fingerprint: str
+    place: Callable[[Batch], Batch]
 
 
 @dataclass
@@ -493,7 +495,8 @@ def _set_up(data: TrainingData, train_cells: np.ndarray, val_cells: np.ndarray |
     return _Setup(config, spec, data, val_data or data, train_cells, val, bs, steps,
                   optimizer, sched,
                   dict(scales), {k: jnp.asarray(v, jnp.float32) for k, v in scales.items()},
-                  config.segment_for(data.n_time), identity, _fingerprint(identity))
+                  config.segment_for(data.n_time), identity, _fingerprint(identity),
+                  (lambda b: b) if config.devices is None else cell_sharding(config.devices))
 
 
 def _start(model: H2CM, s: _Setup) -> _Run:
@@ -534,9 +537,7 @@ def _start(model: H2CM, s: _Setup) -> _Run:
                 state["best_val"], state["bad"])
 
 
-def cell_sharding(n_devices: int) -> Callable[
-        [tuple[Forcing, StaticPredictors | None, ObsBatch]],
-        tuple[Forcing, StaticPredictors | None, ObsBatch]]:
+def cell_sharding(n_devices: int) -> Callable[[Batch], Batch]:
     """A function placing a batch ``(forcing, static, obs)`` on ``n_devices`` devices,
     split along cells (replicated where an array has no cell axis).
 
@@ -557,8 +558,7 @@ def cell_sharding(n_devices: int) -> Callable[
     by_axis = {0: NamedSharding(mesh, P("cells")), 1: NamedSharding(mesh, P(None, "cells"))}
     whole = NamedSharding(mesh, P())
 
-    def put(batch: tuple[Forcing, StaticPredictors | None, ObsBatch]
-            ) -> tuple[Forcing, StaticPredictors | None, ObsBatch]:
+    def put(batch: Batch) -> Batch:
         forcing, static, obs = batch
         time_cell = lambda x: jax.device_put(x, by_axis[1])  # noqa: E731
         cell = lambda x: jax.device_put(x, by_axis[0])  # noqa: E731
@@ -575,13 +575,6 @@ def cell_sharding(n_devices: int) -> Callable[
     return put
 
 
-def _batch(s: _Setup, idx: np.ndarray
-           ) -> tuple[Forcing, StaticPredictors | None, ObsBatch]:
-    """One training batch, on the configured devices."""
-    batch = s.data.batch(idx, s.batch_size)
-    return batch if s.config.devices is None else cell_sharding(s.config.devices)(batch)
-
-
 def _train_epoch(run: _Run, s: _Setup, bar: Any) -> dict[str, float]:
     """One pass over the training cells in a seeded random order; mean loss terms."""
     c = s.config
@@ -592,7 +585,7 @@ def _train_epoch(run: _Run, s: _Setup, bar: Any) -> dict[str, float]:
     for b in range(s.steps):
         idx = perm[b * s.batch_size:(b + 1) * s.batch_size]
         run.model, run.opt_state, total, terms, ok = train_step(
-            run.model, run.opt_state, *_batch(s, idx), s.jscales,
+            run.model, run.opt_state, *s.place(s.data.batch(idx, s.batch_size)), s.jscales,
             s.optimizer, s.spec, c.spinup_cycles, s.segment, c.equilibrium_gradient,
             c.spinup_gradient)
         if bool(ok):
@@ -615,7 +608,7 @@ def _validate(run: _Run, s: _Setup) -> dict[str, float]:
     """Validation loss terms; keeps the best model and counts epochs without progress."""
     assert s.val_cells is not None
     val = _evaluate(run.model, s.val_data, s.val_cells, s.batch_size, s.jscales, s.spec,
-                    s.config.spinup_cycles, s.config.devices)
+                    s.config.spinup_cycles, s.place)
     if math.isfinite(val["total"]) and val["total"] < run.best_val - s.config.min_delta:
         run.best, run.best_val, run.bad = run.model, val["total"], 0
         run.history.best_epoch = run.epoch + 1

@@ -21,7 +21,7 @@ import xarray as xr
 from xh2cm.calendars import day_codes
 from xh2cm.xr.model import init_model_from_prepared
 from xh2cm.xr.observations import Observations, prepare_observations
-from xh2cm.xr.prepare import CO2Arg, FillArg, MaskArg, Prepared, prepare
+from xh2cm.xr.prepare import CO2Arg, FillArg, MaskArg, Prepared, prepare, random_subset
 
 if TYPE_CHECKING:
     from xh2cm.core import H2CM
@@ -309,10 +309,8 @@ def fit_dataset(
         train_pos, val_pos = _split(prep, used, validation, cfg.seed)
     spec = LossSpec.for_observations(data.available, weights, priors=priors, kinds=kinds)
     if model is None:
-        stats_cells = used[train_pos]
-        if lazy and stats_cells.size > LAZY_STATS_CELLS:
-            rng = np.random.default_rng(model_seed)
-            stats_cells = np.sort(rng.choice(stats_cells, LAZY_STATS_CELLS, replace=False))
+        stats_cells = random_subset(used[train_pos], LAZY_STATS_CELLS if lazy else None,
+                                    model_seed)
         model = init_model_from_prepared(prep, stats_cells, model_seed,
                                          **dict(model_kwargs or {}))
     model, history = train(model, data, train_pos, val_pos if val_pos.size else None,

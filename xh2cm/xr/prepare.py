@@ -164,11 +164,7 @@ class Prepared:
 
     def cells(self, max_cells: int | None = None, seed: int = 0) -> np.ndarray:
         """Flat (C-order) indices of the valid cells, optionally a random subset."""
-        idx = np.flatnonzero(self.valid.values.ravel())
-        if max_cells is not None and idx.size > max_cells:
-            rng = np.random.default_rng(seed)
-            idx = np.sort(rng.choice(idx, size=max_cells, replace=False))
-        return idx
+        return random_subset(np.flatnonzero(self.valid.values.ravel()), max_cells, seed)
 
     def arrays(self, cells: np.ndarray, lazy: bool = False
                ) -> tuple[dict[str, Any], np.ndarray | None]:
@@ -177,6 +173,19 @@ class Prepared:
         :func:`cell_arrays`)."""
         return cell_arrays(self.forcing, self.static, self.time_dim, self.spatial_dims, cells,
                            lazy=lazy)
+
+
+def random_subset(cells: np.ndarray, n: int | None, seed: int = 0) -> np.ndarray:
+    """At most ``n`` of ``cells``, drawn at random with ``seed`` and sorted (all if None).
+
+    Examples
+    --------
+    >>> random_subset(np.arange(10), 3, seed=0).size, random_subset(np.arange(4), 9).size
+    (3, 4)
+    """
+    if n is None or cells.size <= n:
+        return cells
+    return np.sort(np.random.default_rng(seed).choice(cells, size=n, replace=False))
 
 
 def cell_arrays(forcing: xr.Dataset, static: Sequence[xr.DataArray], time_dim: Hashable,
