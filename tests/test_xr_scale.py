@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import pickle
 import time
+import warnings
 
 import dask
 import jax
@@ -145,6 +146,20 @@ def test_local_cluster_compiles_once_per_block_shape_and_survives_a_lost_worker(
         again = future.result(timeout=300)
         assert len(client.scheduler_info()["workers"]) == 1
         _equal(ref, again, rtol=1e-6)
+        # a cell skipped for lack of a variable, found by a task on a worker: the client
+        # is told (checks travel with the blocks; distributed forwards the warning)
+        land = np.argwhere(np.asarray(ds.land_mask.values, bool))[-1]
+        gap = ds.copy(deep=True)
+        gap["vpd"][:, land[0], land[1]] = np.nan
+        with warnings.catch_warnings(record=True) as seen:
+            warnings.simplefilter("always")
+            got = gap.chunk(lat=1).h2cm.run(model, tile=16, outputs=["et"]).compute()
+            deadline = time.time() + 10
+            while not any("no data at all" in str(w.message) for w in seen) \
+                    and time.time() < deadline:
+                time.sleep(0.05)
+        assert any("no data at all" in str(w.message) for w in seen), seen
+        assert np.isnan(got.et[:, land[0], land[1]]).all()
 
 
 @pytest.mark.slow

@@ -9,9 +9,14 @@ model state carried from each time block to the next.
   the previous time chunk (storages and LSTM states) and hands its final state on, so
   the result equals one long run. With spin-up, the state is first advanced through all
   time chunks ``spinup`` times (:func:`xh2cm.core.api.advance`) without outputs, as the
-  one-block spin-up does over the whole series: the input is then read ``spinup + 1``
-  times. With ``freq``, chunk boundaries move forward to the next period start, so no
-  month or year is split between blocks.
+  one-block spin-up does over the whole series. The passes share the read tasks of the
+  input, so it is read once; a spatial block's series is held from its first pass until
+  its run has used it (1,000 cells x 20 years x 5 float32 variables: 146 MB). With
+  ``freq``, chunk boundaries move forward to the next period start, so no month or year
+  is split between blocks.
+- **Checks**: with :class:`xh2cm.xr.checks.BlockChecks`, each task checks the forcing
+  values of its block as it reads them (the tasks get the block's coordinates to name a
+  place in an error), and the per-cell skip mask travels with the state.
 - ``tws_anomaly`` of a run split in time is ``tws`` minus its mean over the whole run
   (day-weighted where ``freq`` aggregates), computed after the blocks.
 
@@ -91,6 +96,14 @@ def build(inp: xr.Dataset, *, model: Any, task: Callable[..., Any], time_dim: Ha
         dims, blocks = var_blocks[name]
         return blocks[tuple(k if d == time_dim else j[spatial.index(d)] for d in dims)]
 
+    edges = {d: np.r_[0, np.cumsum(inp.chunks[d])] for d in (time_dim, *spatial)}
+
+    def coords_at(k: int, j: tuple[int, ...]) -> dict[Hashable, np.ndarray]:
+        """The block's index coordinates (to name places in error messages)."""
+        at = dict(zip(spatial, j, strict=True)) | {time_dim: k}
+        return {d: inp.indexes[d].values[edges[d][at[d]]:edges[d][at[d] + 1]]
+                for d in at if d in inp.indexes}
+
     def state_at(j: tuple[int, ...]) -> Any:
         if not state_blocks:
             return None
@@ -109,10 +122,11 @@ def build(inp: xr.Dataset, *, model: Any, task: Callable[..., Any], time_dim: Ha
             for _ in range(spinup):
                 for k in range(len(t_chunks)):
                     state = step(model_key, state, names, *[block(n, k, j) for n in names],
-                                 **task_kwargs)
+                                 coords=coords_at(k, j), **task_kwargs)
         for k in range(len(t_chunks)):
             res, state = run(model_key, state, names, *[block(n, k, j) for n in names],
-                             spinup=spinup if len(t_chunks) == 1 else 0, **task_kwargs)
+                             spinup=spinup if len(t_chunks) == 1 else 0,
+                             coords=coords_at(k, j), **task_kwargs)
             for name, kind in kinds.items():
                 if kind != "dynamic" and k:
                     continue  # a static output is the same in every time block: take the first

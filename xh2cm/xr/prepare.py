@@ -1,9 +1,10 @@
 """Turn a user's Dataset into checked model input: find, convert, validate.
 
 :func:`prepare` is the single entry point used by :func:`xh2cm.xr.run.run_dataset`
-and the ``ds.h2cm`` accessor. It reads the data once (one pass, shared with
-dask) to find ocean / all-NaN cells, NaN inside land cells and negative
-precipitation; everything else stays lazy.
+and the ``ds.h2cm`` accessor. It finds each variable, converts it to catalog units
+and checks its values (:mod:`xh2cm.xr.checks`) in one pass over the data (shared with
+dask), or, for a dask run, leaves the values to be checked in each block as the run
+reads it (``defer_checks``); everything else stays lazy.
 """
 
 from __future__ import annotations
@@ -11,15 +12,16 @@ from __future__ import annotations
 import sys
 import warnings
 from collections.abc import Hashable, Mapping, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from types import FrameType
-from typing import Any, Literal, TypedDict, Unpack
+from typing import Any, TypedDict, Unpack
 
 import numpy as np
 import xarray as xr
 
 from xh2cm import catalog
 from xh2cm.xr import validate
+from xh2cm.xr.checks import BlockChecks, FillArg, ForcingValues, check_values, summarise
 from xh2cm.xr.derive import ALTERNATIVES, DERIVATIONS, derive
 from xh2cm.xr.units import (
     VARIABLE_QUANTITY,
@@ -40,8 +42,6 @@ from xh2cm.xr.variables import (
 
 #: A land mask argument: a DataArray, a variable name, False (none) or None (look for one).
 MaskArg = xr.DataArray | str | bool | None
-#: The ``fill=`` option: None refuses NaN inside land cells.
-FillArg = Literal["interpolate"] | None
 #: The ``co2=`` option: a number (ppm) or a ``(time,)`` DataArray (any time step, units
 #: attribute or ppm), used instead of a CO2 variable of the dataset.
 CO2Arg = float | int | xr.DataArray | None
@@ -111,7 +111,8 @@ class Prepared:
         Their names.
     valid : xarray.DataArray
         Boolean over the spatial dims: land cells with complete data (the cells
-        the model runs on).
+        the model runs on); with ``checks``, the land cells (those without data are
+        found block by block as the run reads them).
     coords : dict
         Input coordinates to carry to outputs (those on time / spatial dims).
     time_dim : str
@@ -124,6 +125,8 @@ class Prepared:
         Warnings issued while preparing.
     history : str or None
         The input's ``history`` attribute.
+    checks : BlockChecks or None
+        Set if forcing values are checked in each block of the run (``defer_checks``).
     """
 
     forcing: xr.Dataset
@@ -138,6 +141,7 @@ class Prepared:
     n_land: int
     notes: list[str] = field(default_factory=list)
     history: str | None = None
+    checks: BlockChecks | None = None
 
     @property
     def n_cells(self) -> int:
@@ -284,6 +288,7 @@ def prepare(
     names: Mapping[str, str] | None = None,
     check_ranges: bool = True,
     co2: CO2Arg = None,
+    defer_checks: bool = False,
 ) -> Prepared:
     """Find, convert and validate model input.
 
@@ -310,6 +315,13 @@ def prepare(
         Atmospheric CO2 when the dataset has none (or to replace it): ppm, or a
         ``(time,)`` series in any time step (annual and monthly values are
         interpolated to the days).
+    defer_checks : bool
+        For a run: with dask-backed forcing and ``fill=None``, check forcing values in
+        each block as the run reads it (:class:`~xh2cm.xr.checks.BlockChecks`) instead of
+        in a pass of their own, so the input is read once. Only the block with most land
+        (its first time chunk, at least a month) is read here, to refuse unit slips and
+        bad values before anything runs; other blocks' errors are raised when they are
+        computed, and cells without data are found then (``valid`` is the land mask).
 
     Returns
     -------
@@ -333,15 +345,18 @@ def prepare(
     land = _land(mask_da, mask_desc, grid)
     mask_names = [n for n in (mask, getattr(mask_da, "name", None)) if isinstance(n, str)]
     static_names, static_das, static_notes = _static(ds, static, grid, read, mask_names)
-    summ = _summarise(read.forcing, static_das, grid, time_dim)
-    valid, notes = _valid_cells(summ, land, read.labels, mask_desc)
-    static_das, gap_notes = _static_gaps(static_names, static_das, summ, valid, grid, fill)
-    notes += static_notes + gap_notes
-    _check_inf(read, summ, valid, grid, time_dim)
-    notes += _nan_in_land(read, summ, valid, grid, fill, time_dim)
-    _check_precipitation(summ, valid, grid, read.info["prec"].source)
-    if check_ranges:
-        _check_ranges(read, summ, valid, time_dim)
+    checks = None
+    if defer_checks and fill is None and land.any() and _dask_gridded(read, grid):
+        checks = BlockChecks(dict(read.info), dict(read.labels), mask_desc, static_names,
+                             check_ranges)
+        _preflight(read, static_das, land, grid, time_dim, checks)
+        valid, notes = land, static_notes
+    else:
+        summ = summarise(read.forcing, static_das, grid, time_dim)
+        valid, static_das, found = check_values(
+            read, summ, land, grid, time_dim, mask_desc=mask_desc, static_names=static_names,
+            static=static_das, fill=fill, check_ranges=check_ranges)
+        notes = static_notes + found
     for note in notes:
         _warn(note)
     return Prepared(
@@ -357,6 +372,7 @@ def prepare(
         n_land=int(land.sum()),
         notes=notes,
         history=str(ds.attrs["history"]) if ds.attrs.get("history") else None,
+        checks=checks,
     )
 
 
@@ -388,12 +404,9 @@ def _with_co2(ds: xr.Dataset, co2: CO2Arg, names: Mapping[str, str] | None, time
 
 
 @dataclass
-class _Read:
+class _Read(ForcingValues):
     """Forcing found and converted (a step of :func:`prepare`)."""
 
-    forcing: xr.Dataset
-    info: dict[str, ForcingInfo]
-    labels: dict[str, str]
     sources: list[str]
     spatial: tuple[Hashable, ...]
     coords: dict[Hashable, xr.DataArray]
@@ -504,178 +517,31 @@ def _static(ds: xr.Dataset, static: Sequence[str] | None, grid: xr.DataArray, re
     return names, arrays, notes
 
 
-def _summarise(fds: xr.Dataset, static: Sequence[xr.DataArray], grid: xr.DataArray,
-               time_dim: str) -> dict[str, np.ndarray]:
-    """One pass over the data: all-NaN cells, NaN counts, precipitation minimum, static NaN."""
-    summary: dict[str, xr.DataArray] = {}
-    for name, da in fds.data_vars.items():
-        isnull = da.isnull()
-        tdims = [time_dim] if time_dim in da.dims else []
-        summary[f"{name}/allnan"] = isnull.all(tdims)
-        summary[f"{name}/nnan"] = isnull.sum(tdims)
-        finite = da.where(np.isfinite(da))
-        summary[f"{name}/min"] = finite.min(tdims, skipna=True)
-        summary[f"{name}/max"] = finite.max(tdims, skipna=True)
-        summary[f"{name}/ninf"] = xr.apply_ufunc(np.isinf, da, dask="allowed").sum(tdims)
-    summary["prec/min"] = fds["prec"].min(time_dim, skipna=True)
-    for i, da in enumerate(static):
-        summary[f"static{i}/nan"] = da.isnull()
-        summary[f"static{i}/inf"] = xr.apply_ufunc(np.isinf, da, dask="allowed")
-    return {
-        str(k): v.broadcast_like(grid).transpose(*grid.dims).values
-        for k, v in xr.Dataset(summary).compute().data_vars.items()
-    }
+def _dask_gridded(read: _Read, grid: xr.DataArray) -> bool:
+    """Whether some forcing on the spatial grid is dask-backed."""
+    return any(da.chunks is not None and set(grid.dims) <= set(da.dims)
+               for da in read.forcing.data_vars.values())
 
 
-def _valid_cells(summ: Mapping[str, np.ndarray], land: np.ndarray,
-                 labels: Mapping[str, str], mask_desc: str) -> tuple[np.ndarray, list[str]]:
-    """Land cells with forcing data, and a note on land cells skipped for lack of it."""
-    notes: list[str] = []
-    missing_any = np.zeros(land.shape, dtype=bool)
-    has_data = np.zeros(land.shape, dtype=bool)
-    for name in catalog.FORCING_NAMES:
-        missing_any |= summ[f"{name}/allnan"]
-        if name != "co2":
-            has_data |= ~summ[f"{name}/allnan"]
-    if summ["co2/allnan"].all():
-        raise ValueError(f"{labels['co2']} is entirely NaN; give CO2 values (e.g. 400 ppm)")
-    skipped = land & has_data & missing_any
-    if skipped.any():
-        which = [n for n in catalog.FORCING_NAMES if (skipped & summ[f"{n}/allnan"]).any()]
-        notes.append(
-            f"{int(skipped.sum())} land cell(s) have no data at all for "
-            f"{', '.join(labels[n] for n in which)} while other forcing has data there; "
-            "they are skipped (NaN output)"
-        )
-    valid = land & ~missing_any
-    if not valid.any():
-        if not land.any():
-            cause = f"the land mask ({mask_desc}) marks no cell as land"
-        elif not (land & has_data).any():
-            cause = "no land cell has any forcing data (all NaN there)"
-        else:
-            which = [n for n in catalog.FORCING_NAMES if (land & summ[f"{n}/allnan"]).all()]
-            cause = f"every land cell lacks {', '.join(labels[n] for n in which) or 'some forcing'}"
-        raise ValueError(
-            f"no cell to run: of {valid.size} cell(s), {int(land.sum())} are land "
-            f"(mask: {mask_desc}): {cause}"
-        )
-    return valid, notes
-
-
-def _static_gaps(names: Sequence[str], arrays: list[xr.DataArray],
-                 summ: Mapping[str, np.ndarray], valid: np.ndarray, grid: xr.DataArray,
-                 fill: FillArg) -> tuple[list[xr.DataArray], list[str]]:
-    """NaN or inf in a static predictor on cells that run: refused, or (``fill=``) replaced
-    by the predictor's mean over those cells, with a note."""
-    out, notes = list(arrays), []
-    for i, name in enumerate(names):
-        bad = valid & (summ[f"static{i}/nan"] | summ[f"static{i}/inf"])
-        if not bad.any():
-            continue
-        pos = np.unravel_index(int(np.flatnonzero(bad)[0]), bad.shape)
-        where = validate.describe_point(grid, dict(zip(grid.dims, map(int, pos), strict=True)))
-        if fill is None:
-            raise ValueError(
-                f"static predictor {name!r} is NaN or infinite in {int(bad.sum())} land "
-                f"cell(s), e.g. at {where}; the networks cannot use a missing predictor. Fill "
-                f"it (e.g. ds[{name!r}] = ds[{name!r}].fillna(ds[{name!r}].mean())), exclude "
-                "those cells with mask=, or pass fill='interpolate' to use its mean there")
-        good = np.asarray(arrays[i].values, float)[valid & ~bad]
-        mean = float(good.mean()) if good.size else 0.0
-        out[i] = arrays[i].where(np.isfinite(arrays[i]), mean)
-        notes.append(f"fill={fill!r}: static predictor {name!r} was NaN or infinite in "
-                     f"{int(bad.sum())} land cell(s); set to its mean {mean:.6g}")
-    return out, notes
-
-
-def _nan_in_land(read: _Read, summ: Mapping[str, np.ndarray], valid: np.ndarray,
-                 grid: xr.DataArray, fill: FillArg, time_dim: str) -> list[str]:
-    """NaN inside cells that run: refuse, naming an example, or fill (``fill=``) in place."""
-    notes = []
-    fds, info, labels = read.forcing, read.info, read.labels
-    n_time = fds.sizes[time_dim]
-    for name in catalog.FORCING_NAMES:
-        nnan = np.where(valid, summ[f"{name}/nnan"], 0)
-        if not nnan.any():
-            continue
-        bad_cells = nnan > 0
-        da = fds[name]
-        gridded = set(grid.dims) <= set(da.dims)
-        # co2 without spatial dims: count its own values, not once per cell
-        n_values = int(nnan.sum()) if gridded else int(da.isnull().sum())
-        if fill is None and not gridded:  # one series for all cells (e.g. global CO2)
-            t = int(np.argmax(np.isnan(np.asarray(da.values).reshape(n_time, -1)).any(-1)))
-            raise ValueError(validate.series_nan_message(
-                labels[name], info[name].source, n_values, n_time,
-                validate.describe_point(da, {time_dim: t})))
-        if fill is None:
-            example = validate.first_nan_example(da, bad_cells, time_dim)
-            raise ValueError(
-                validate.nan_message(
-                    labels[name], info[name].source, int(bad_cells.sum()), n_values,
-                    example, n_time,
-                )
-            )
-        fds[name] = validate.fill_time(da, time_dim)
-        info[name] = replace(info[name], filled=n_values)
-        notes.append(
-            f"fill={fill!r}: filled {n_values} NaN value(s) of {labels[name]} "
-            f"(affecting {int(bad_cells.sum())} land cell(s))"
-        )
-    return notes
-
-
-def _check_inf(read: _Read, summ: Mapping[str, np.ndarray], valid: np.ndarray,
-               grid: xr.DataArray, time_dim: str) -> None:
-    """Refuse infinite forcing in cells that run, naming the variable, count and a place."""
-    for name in catalog.FORCING_NAMES:
-        ninf = np.where(valid, summ[f"{name}/ninf"], 0)
-        if not ninf.any():
-            continue
-        da = read.forcing[name]
-        bad = ninf > 0
-        if set(grid.dims) <= set(da.dims):
-            example = validate.first_nan_example(xr.where(np.isinf(da), np.nan, 0.0), bad,
-                                                 time_dim)
-        else:
-            t = int(np.argmax(np.isinf(np.asarray(da.values)).reshape(da.sizes[time_dim], -1)
-                              .any(-1)))
-            example = validate.describe_point(da, {time_dim: t})
-        n_values = int(ninf.sum()) if set(grid.dims) <= set(da.dims) else int(
-            np.isinf(da).sum())
-        raise ValueError(validate.inf_message(read.labels[name], read.info[name].source,
-                                              int(bad.sum()), n_values, example))
-
-
-def _check_ranges(read: _Read, summ: Mapping[str, np.ndarray], valid: np.ndarray,
-                  time_dim: str) -> None:
-    """Refuse forcing outside its plausible range, or a series whose peak is implausibly
-    small, with the likely unit slip (:data:`xh2cm.xr.validate.PLAUSIBLE`)."""
-    n_time = read.forcing.sizes[time_dim]
-    for name, (lo, hi) in validate.PLAUSIBLE.items():
-        low = np.where(valid, summ[f"{name}/min"], np.inf)
-        high = np.where(valid, summ[f"{name}/max"], -np.inf)
-        bad = valid & ((low < lo) | (high > hi))
-        if bad.any():
-            raise ValueError(validate.range_message(
-                read.labels[name], name, float(low[valid].min()), float(high[valid].max()),
-                int(bad.sum())))
-        peak = validate.PLAUSIBLE_PEAK.get(name)
-        top = float(high[valid].max())
-        if peak is not None and n_time >= validate.MIN_DAYS_FOR_PEAK and top < peak:
-            raise ValueError(validate.peak_message(read.labels[name], name, top, n_time))
-
-
-def _check_precipitation(summ: Mapping[str, np.ndarray], valid: np.ndarray,
-                         grid: xr.DataArray, source: str) -> None:
-    """Refuse negative precipitation in cells that run."""
-    pmin = np.where(valid, summ["prec/min"], np.inf)
-    if not (pmin < 0).any():
-        return
-    pos = np.unravel_index(int(np.argmin(pmin)), pmin.shape)
-    example = validate.describe_point(grid, dict(zip(grid.dims, map(int, pos), strict=True)))
-    raise ValueError(
-        validate.negative_precip_message(source, float(pmin.min()), int((pmin < 0).sum()),
-                                         example)
-    )
+def _preflight(read: _Read, static: Sequence[xr.DataArray], land: np.ndarray,
+               grid: xr.DataArray, time_dim: str, checks: BlockChecks) -> None:
+    """Check the spatial block with most land cells over its first time chunk(s) (a month
+    at least) now, with the unit-slip rule on the peak, so that a wrong unit is refused
+    before anything runs; the run checks every block again as it reads it."""
+    chunks = next(da.chunksizes for da in read.forcing.data_vars.values()
+                  if da.chunks is not None and set(grid.dims) <= set(da.dims))
+    edges = {d: np.r_[0, np.cumsum(chunks.get(d, (grid.sizes[d],)))] for d in grid.dims}
+    counts = land
+    for axis, d in enumerate(grid.dims):
+        counts = np.add.reduceat(counts.astype(int), edges[d][:-1], axis=axis)
+    j = np.unravel_index(int(np.argmax(counts)), counts.shape)
+    where = {d: slice(int(edges[d][i]), int(edges[d][i + 1]))
+             for d, i in zip(grid.dims, j, strict=True)}
+    t_edges = np.r_[0, np.cumsum(chunks.get(time_dim, (read.forcing.sizes[time_dim],)))]
+    end = int(t_edges[min(np.searchsorted(t_edges, validate.MIN_DAYS_FOR_PEAK),
+                          t_edges.size - 1)])
+    block = read.forcing.isel({time_dim: slice(0, end), **where}).compute()
+    static_block = [da.isel(where).compute() for da in static]
+    sel = tuple(where[d] for d in grid.dims)
+    checks.apply(block, static_block, land[sel], time_dim, tuple(grid.dims), skip=None,
+                 notes=False, peak=True)

@@ -13,6 +13,7 @@ import datetime as _dt
 import json
 import types
 from collections.abc import Hashable, Mapping, Sequence
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Literal, Unpack
 
 import numpy as np
@@ -21,6 +22,7 @@ import xarray as xr
 from xh2cm import __version__, catalog
 from xh2cm.calendars import month_codes
 from xh2cm.xr import graph
+from xh2cm.xr.checks import SKIP, BlockChecks
 from xh2cm.xr.prepare import (
     STATIC_PREFIX,
     VALID,
@@ -77,40 +79,63 @@ def _check_selection(outputs: Sequence[str] | None, freq: Freq) -> tuple[str, ..
 DAY = "__day__"
 
 
+@dataclass
+class _Block:
+    """A block's arrays as model input (see :func:`_block_inputs`)."""
+
+    arrays: dict[str, np.ndarray]
+    cells: np.ndarray
+    shape: tuple[int, ...]
+    forcing: dict[str, np.ndarray]
+    init: dict[str, np.ndarray] | None
+    static: np.ndarray | None
+    skip: np.ndarray | None
+
+
 def _block_inputs(names: Sequence[str], arrays: Sequence[np.ndarray], *,
                   dims: Mapping[str, tuple[Hashable, ...]], time_dim: Hashable,
                   spatial_dims: tuple[Hashable, ...], n_static: int,
-                  state: Mapping[str, np.ndarray] | None
-                  ) -> tuple[dict[str, np.ndarray], np.ndarray, tuple[int, ...],
-                             dict[str, np.ndarray], dict[str, np.ndarray] | None,
-                             np.ndarray | None]:
-    """A block's arrays as model input: the block dict, its valid cells, spatial shape,
-    forcing ``(time, cell)``, initial state and static ``(cell, n)`` at the valid cells."""
+                  state: Mapping[str, np.ndarray] | None, checks: BlockChecks | None = None,
+                  coords: Mapping[Hashable, np.ndarray] | None = None) -> _Block:
+    """A block's arrays as model input: the block dict, its valid cells (checked with
+    ``checks`` if given), spatial shape, forcing ``(time, cell)``, initial state, static
+    ``(cell, n)`` at the valid cells and the skip mask to hand on."""
     block = dict(zip(names, arrays, strict=True))
-    ds = xr.Dataset({n: (dims[n], a) for n, a in block.items() if n != DAY})
+    ds = xr.Dataset({n: (dims[n], a) for n, a in block.items() if n != DAY},
+                    coords=dict(coords or {}))
     shape = tuple(ds.sizes[d] for d in spatial_dims)
     valid = np.asarray(block[VALID], dtype=bool).reshape(-1)
-    cells = np.flatnonzero(valid)
     static = [ds[f"{STATIC_PREFIX}{i}"] for i in range(n_static)]
+    skip = None
+    if checks is not None:  # the values are checked here, as the run reads them
+        valid, skip = checks.apply(ds, static, valid, str(time_dim), spatial_dims,
+                                   skip=None if state is None else state.get(SKIP),
+                                   notes=True)
+    cells = np.flatnonzero(valid)
     forcing, static_arr = cell_arrays(ds, static, time_dim, spatial_dims, cells)
     init = None
     if state is not None:
         init = {}
         for name, arr in state.items():
+            if name == SKIP:
+                continue
             flat = np.asarray(arr).reshape(valid.size, -1)[cells]
             if not np.all(np.isfinite(flat)):
                 raise ValueError(f"initial_state[{name!r}] is NaN or infinite in "
                                  f"{int((~np.isfinite(flat)).any(-1).sum())} cell(s) that "
                                  "run; pass the state of a run on the same cells")
             init[name] = flat if name.startswith("lstm") else flat[:, 0]
-    return block, cells, shape, forcing, init, static_arr
+    return _Block(arrays=block, cells=cells, shape=shape, forcing=forcing, init=init,
+                  static=static_arr, skip=skip)
 
 
-def _grid_state(state: Mapping[str, np.ndarray] | None, cells: np.ndarray,
-                shape: tuple[int, ...], hidden: int) -> dict[str, np.ndarray]:
-    """A state at ``cells`` scattered onto the block (NaN elsewhere)."""
+def _grid_state(state: Mapping[str, np.ndarray] | None, b: _Block, hidden: int
+                ) -> dict[str, np.ndarray]:
+    """A state at the block's cells scattered onto the block (NaN elsewhere), with the
+    skip mask if the block was checked."""
+    cells, shape = b.cells, b.shape
     n = int(np.prod(shape, dtype=int))
-    out = {}
+    out = {} if b.skip is None else {SKIP: b.skip}
     for name in _core().api.STATE_NAMES:
         lstm = name.startswith("lstm")
         arr = np.full((n, hidden) if lstm else (n,), np.nan, np.float32)
@@ -123,30 +148,32 @@ def _grid_state(state: Mapping[str, np.ndarray] | None, cells: np.ndarray,
 def _advance_task(model: H2CM, state: Mapping[str, np.ndarray] | None, names: Sequence[str],
                   *arrays: np.ndarray, dims: Mapping[str, tuple[Hashable, ...]],
                   time_dim: Hashable, spatial_dims: tuple[Hashable, ...], n_static: int,
-                  hidden: int, tile: int | None = None, **_: Any) -> dict[str, np.ndarray]:
+                  hidden: int, tile: int | None = None, checks: BlockChecks | None = None,
+                  coords: Mapping[Hashable, np.ndarray] | None = None, **_: Any
+                  ) -> dict[str, np.ndarray]:
     """Advance a block's state through one time block (a spin-up pass), no outputs; takes
     :func:`_run_task`'s keywords and ignores those about outputs."""
-    _, cells, shape, forcing, init, static = _block_inputs(
-        names, arrays, dims=dims, time_dim=time_dim, spatial_dims=spatial_dims,
-        n_static=n_static, state=state)
-    new = (_core().api.advance(model, forcing, static, initial_state=init, tile=tile)
-           if cells.size else None)
-    return _grid_state(new, cells, shape, hidden)
+    b = _block_inputs(names, arrays, dims=dims, time_dim=time_dim, spatial_dims=spatial_dims,
+                      n_static=n_static, state=state, checks=checks, coords=coords)
+    new = (_core().api.advance(model, b.forcing, b.static, initial_state=b.init, tile=tile)
+           if b.cells.size else None)
+    return _grid_state(new, b, hidden)
 
 
 def _run_task(model: H2CM, state: Mapping[str, np.ndarray] | None, names: Sequence[str],
               *arrays: np.ndarray, spinup: bool | int, dims: Mapping[str, tuple[Hashable, ...]],
               time_dim: Hashable, spatial_dims: tuple[Hashable, ...], n_static: int,
               dtype: np.dtype, outputs: Sequence[str], starts: np.ndarray, hidden: int,
-              tile: int | None = None,
+              tile: int | None = None, checks: BlockChecks | None = None,
+              coords: Mapping[Hashable, np.ndarray] | None = None,
               ) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray]]:
     """Simulate one block (space x time): run its valid cells from ``state``, scatter
     back with NaN elsewhere; keep ``outputs``, averaged over the periods that start at
     the run's day indices ``starts``. Returns the outputs and the final state."""
-    block, cells, shape, forcing, init, static = _block_inputs(
-        names, arrays, dims=dims, time_dim=time_dim, spatial_dims=spatial_dims,
-        n_static=n_static, state=state)
-    day = np.asarray(block[DAY])
+    b = _block_inputs(names, arrays, dims=dims, time_dim=time_dim, spatial_dims=spatial_dims,
+                      n_static=n_static, state=state, checks=checks, coords=coords)
+    cells, shape = b.cells, b.shape
+    day = np.asarray(b.arrays[DAY])
     nt = day.size
     local = starts[(starts >= day[0]) & (starts <= day[-1])] - day[0]
     if local.size == 0 or local[0] != 0:
@@ -156,8 +183,8 @@ def _run_task(model: H2CM, state: Mapping[str, np.ndarray] | None, names: Sequen
     result: dict[str, np.ndarray] = {}
     final = None
     if cells.size:
-        result, final = _core().simulate(model, forcing, static, spinup=spinup,
-                                         initial_state=init, return_state=True, tile=tile)
+        result, final = _core().simulate(model, b.forcing, b.static, spinup=spinup,
+                                         initial_state=b.init, return_state=True, tile=tile)
     out = {}
     for name in outputs:
         dynamic = catalog.OUTPUTS[name].kind == "dynamic"
@@ -170,7 +197,7 @@ def _run_task(model: H2CM, state: Mapping[str, np.ndarray] | None, names: Sequen
             arr = (np.add.reduceat(arr.astype(np.float64), local, axis=0)
                    / counts[:, None]).astype(dtype)
         out[name] = arr.reshape((local.size, *shape) if dynamic else shape)
-    return out, _grid_state(final, cells, shape, hidden)
+    return out, _grid_state(final, b, hidden)
 
 
 def _gridded(outputs: Sequence[str]) -> list[str]:
@@ -258,7 +285,7 @@ def simulate_prepared(
     kw: dict[str, Any] = dict(
         dims={n: tuple(v.dims) for n, v in inp.data_vars.items()}, time_dim=time_dim,
         spatial_dims=spatial, n_static=len(prep.static), dtype=np.dtype(dtype),
-        outputs=gridded, starts=starts, hidden=hidden, tile=tile)
+        outputs=gridded, starts=starts, hidden=hidden, tile=tile, checks=prep.checks)
     kinds = {n: catalog.OUTPUTS[n].kind for n in gridded}
     if prep.is_dask:
         inp = inp.chunk({time_dim: t_chunks, **_chunks_along(inp, spatial)})
@@ -348,7 +375,7 @@ def run_dataset(
         The model.
     spinup : bool or int
         Spin-up passes over the whole forcing before the run (from ``initial_state``
-        if given). With time chunks the input is read once per pass and once more.
+        if given).
     dtype : numpy dtype
         Output float type.
     outputs : sequence of str, optional
@@ -373,7 +400,10 @@ def run_dataset(
         about 1e-6 relative (after a few years) with the size of the block it runs in.
     **options
         How forcing is read: ``mask``, ``fill``, ``names``, ``check_ranges``, ``co2``
-        (see :func:`xh2cm.xr.prepare.prepare`).
+        (see :func:`xh2cm.xr.prepare.prepare`). With dask input and ``fill=None`` the
+        forcing values are checked block by block as the run reads them
+        (``defer_checks``): the input is read once, and an error found in a block is
+        raised when that block is computed.
 
     Returns
     -------
@@ -386,10 +416,10 @@ def run_dataset(
     Raises
     ------
     ValueError, KeyError
-        For input problems (see :func:`xh2cm.xr.prepare.prepare`).
+        For input problems (see :func:`xh2cm.xr.prepare.prepare`); with dask input, bad
+        values outside the block read beforehand raise at compute time.
     """
-    prep = prepare(
-        ds, static=tuple(model.config.static_names), **options)
+    prep = prepare(ds, static=tuple(model.config.static_names), defer_checks=True, **options)
     return simulate_prepared(prep, model, spinup=spinup, dtype=dtype, outputs=outputs,
                              freq=freq, initial_state=initial_state,
                              return_state=return_state, tile=tile)
