@@ -110,6 +110,11 @@ def test_model_is_one_graph_key_and_not_in_the_tasks(case):
     holders = [k for k, t in graph.items() if weights in pickle.dumps(t)]
     assert holders == keys, holders  # only the model key holds the weights
     assert sum(1 for k in graph if "run_task" in str(k)) == 5  # five blocks depend on it
+    # the keywords every task shares (options, checks, index coordinates) are one key too
+    shared = [k for k in graph if str(k).startswith("xh2cm-shared-")]
+    assert len(shared) == 1
+    times = np.asarray(ds.time.values).tobytes()
+    assert [k for k, t in graph.items() if times in pickle.dumps(t)] == shared
 
 
 @pytest.mark.slow

@@ -15,8 +15,11 @@ model state carried from each time block to the next.
   ``freq``, chunk boundaries move forward to the next period start, so no month or year
   is split between blocks.
 - **Checks**: with :class:`xh2cm.xr.checks.BlockChecks`, each task checks the forcing
-  values of its block as it reads them (the tasks get the block's coordinates to name a
-  place in an error), and the per-cell skip mask travels with the state.
+  values of its block as it reads them (the input's index coordinates, shared like the
+  model, name a place in an error), and the per-cell skip mask travels with the state.
+- **Shared keywords**: what every task shares (the run's options, the checks, the index
+  coordinates) is one graph key too; a task carries only its block's index range
+  (``where``), so the graph stays small for many blocks.
 - ``tws_anomaly`` of a run split in time is ``tws`` minus its mean over the whole run
   (day-weighted where ``freq`` aggregates), computed after the blocks.
 
@@ -28,6 +31,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Callable, Hashable, Mapping, Sequence
+from functools import partial
 from operator import getitem
 from typing import Any
 
@@ -77,7 +81,8 @@ def build(inp: xr.Dataset, *, model: Any, task: Callable[..., Any], time_dim: Ha
     ``inp`` is chunked as the run should be (time chunks already period-aligned);
     ``n_periods[k]`` is the number of output time steps of time chunk ``k``.
     """
-    model_key = dask.delayed(model, name=f"xh2cm-model-{uuid.uuid4().hex}", pure=False)
+    run_id = uuid.uuid4().hex
+    model_key = dask.delayed(model, name=f"xh2cm-model-{run_id}", pure=False)
     t_chunks = inp.chunks[time_dim]
     s_chunks = [inp.chunks[d] for d in spatial]
     grid = [len(c) for c in s_chunks]
@@ -98,11 +103,16 @@ def build(inp: xr.Dataset, *, model: Any, task: Callable[..., Any], time_dim: Ha
 
     edges = {d: np.r_[0, np.cumsum(inp.chunks[d])] for d in (time_dim, *spatial)}
 
-    def coords_at(k: int, j: tuple[int, ...]) -> dict[Hashable, np.ndarray]:
-        """The block's index coordinates (to name places in error messages)."""
+    def where(k: int, j: tuple[int, ...]) -> dict[Hashable, tuple[int, int]]:
+        """The block's index range along each dim."""
         at = dict(zip(spatial, j, strict=True)) | {time_dim: k}
-        return {d: inp.indexes[d].values[edges[d][at[d]]:edges[d][at[d] + 1]]
-                for d in at if d in inp.indexes}
+        return {d: (int(edges[d][i]), int(edges[d][i + 1])) for d, i in at.items()}
+
+    # what every task shares (the keywords, the index coordinates that name places in
+    # error messages) is one graph key, like the model: a task holds only its block's range
+    shared = dask.delayed(
+        {**task_kwargs, "coords": {d: inp.indexes[d].values for d in edges if d in inp.indexes}},
+        name=f"xh2cm-shared-{run_id}", pure=False)
 
     def state_at(j: tuple[int, ...]) -> Any:
         if not state_blocks:
@@ -112,21 +122,28 @@ def build(inp: xr.Dataset, *, model: Any, task: Callable[..., Any], time_dim: Ha
     out_pieces: dict[str, np.ndarray] = {n: np.empty((len(t_chunks), *grid), object)
                                          for n in kinds}
     state_pieces: dict[str, np.ndarray] = {}
-    run = dask.delayed(task, pure=True, nout=2)
-    step = dask.delayed(advance, pure=True)
+    run = dask.delayed(partial(_with_shared, task), nout=2)
+    step = dask.delayed(partial(_with_shared, advance))
+
+    def key(fn: Callable[..., Any], *index: Any) -> str:
+        """A readable task key: the task, the block, the run (as the dashboard shows it)."""
+        return "-".join([fn.__name__, *map(str, index), run_id])
+
     for j in np.ndindex(*grid):
         shape = tuple(int(c[i]) for c, i in zip(s_chunks, j, strict=True))
         state = state_at(j)
         names = [str(n) for n in inp.data_vars]
         if len(t_chunks) > 1:
-            for _ in range(spinup):
+            for p in range(spinup):
                 for k in range(len(t_chunks)):
                     state = step(model_key, state, names, *[block(n, k, j) for n in names],
-                                 coords=coords_at(k, j), **task_kwargs)
+                                 shared=shared, where=where(k, j),
+                                 dask_key_name=key(advance, p, k, *j))
         for k in range(len(t_chunks)):
             res, state = run(model_key, state, names, *[block(n, k, j) for n in names],
                              spinup=spinup if len(t_chunks) == 1 else 0,
-                             coords=coords_at(k, j), **task_kwargs)
+                             shared=shared, where=where(k, j),
+                             dask_key_name=key(task, k, *j))
             for name, kind in kinds.items():
                 if kind != "dynamic" and k:
                     continue  # a static output is the same in every time block: take the first
@@ -147,6 +164,12 @@ def build(inp: xr.Dataset, *, model: Any, task: Callable[..., Any], time_dim: Ha
             pieces = pieces[..., None]  # the hidden axis: one block
         states[name] = dsa.block(pieces.tolist())
     return outputs, states
+
+
+def _with_shared(task: Callable[..., Any], *args: Any, shared: Mapping[str, Any],
+                 **kwargs: Any) -> Any:
+    """Call a block task with the keywords every task shares (one graph key) and its own."""
+    return task(*args, **shared, **kwargs)
 
 
 def _state_names() -> tuple[str, ...]:

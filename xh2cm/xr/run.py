@@ -96,13 +96,16 @@ def _block_inputs(names: Sequence[str], arrays: Sequence[np.ndarray], *,
                   dims: Mapping[str, tuple[Hashable, ...]], time_dim: Hashable,
                   spatial_dims: tuple[Hashable, ...], n_static: int,
                   state: Mapping[str, np.ndarray] | None, checks: BlockChecks | None = None,
-                  coords: Mapping[Hashable, np.ndarray] | None = None) -> _Block:
+                  coords: Mapping[Hashable, np.ndarray] | None = None,
+                  where: Mapping[Hashable, tuple[int, int]] | None = None) -> _Block:
     """A block's arrays as model input: the block dict, its valid cells (checked with
     ``checks`` if given), spatial shape, forcing ``(time, cell)``, initial state, static
-    ``(cell, n)`` at the valid cells and the skip mask to hand on."""
+    ``(cell, n)`` at the valid cells and the skip mask to hand on. ``coords``: the whole
+    input's index coordinates, ``where``: the block's index range along each dim."""
     block = dict(zip(names, arrays, strict=True))
     ds = xr.Dataset({n: (dims[n], a) for n, a in block.items() if n != DAY},
-                    coords=dict(coords or {}))
+                    coords={d: v[slice(*where[d])] for d, v in (coords or {}).items()
+                            if where is not None and d in where})
     shape = tuple(ds.sizes[d] for d in spatial_dims)
     valid = np.asarray(block[VALID], dtype=bool).reshape(-1)
     static = [ds[f"{STATIC_PREFIX}{i}"] for i in range(n_static)]
@@ -149,12 +152,14 @@ def _advance_task(model: H2CM, state: Mapping[str, np.ndarray] | None, names: Se
                   *arrays: np.ndarray, dims: Mapping[str, tuple[Hashable, ...]],
                   time_dim: Hashable, spatial_dims: tuple[Hashable, ...], n_static: int,
                   hidden: int, tile: int | None = None, checks: BlockChecks | None = None,
-                  coords: Mapping[Hashable, np.ndarray] | None = None, **_: Any
+                  coords: Mapping[Hashable, np.ndarray] | None = None,
+                  where: Mapping[Hashable, tuple[int, int]] | None = None, **_: Any
                   ) -> dict[str, np.ndarray]:
     """Advance a block's state through one time block (a spin-up pass), no outputs; takes
     :func:`_run_task`'s keywords and ignores those about outputs."""
     b = _block_inputs(names, arrays, dims=dims, time_dim=time_dim, spatial_dims=spatial_dims,
-                      n_static=n_static, state=state, checks=checks, coords=coords)
+                      n_static=n_static, state=state, checks=checks, coords=coords,
+                      where=where)
     new = (_core().api.advance(model, b.forcing, b.static, initial_state=b.init, tile=tile)
            if b.cells.size else None)
     return _grid_state(new, b, hidden)
@@ -166,12 +171,14 @@ def _run_task(model: H2CM, state: Mapping[str, np.ndarray] | None, names: Sequen
               dtype: np.dtype, outputs: Sequence[str], starts: np.ndarray, hidden: int,
               tile: int | None = None, checks: BlockChecks | None = None,
               coords: Mapping[Hashable, np.ndarray] | None = None,
+              where: Mapping[Hashable, tuple[int, int]] | None = None,
               ) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray]]:
     """Simulate one block (space x time): run its valid cells from ``state``, scatter
     back with NaN elsewhere; keep ``outputs``, averaged over the periods that start at
     the run's day indices ``starts``. Returns the outputs and the final state."""
     b = _block_inputs(names, arrays, dims=dims, time_dim=time_dim, spatial_dims=spatial_dims,
-                      n_static=n_static, state=state, checks=checks, coords=coords)
+                      n_static=n_static, state=state, checks=checks, coords=coords,
+                      where=where)
     cells, shape = b.cells, b.shape
     day = np.asarray(b.arrays[DAY])
     nt = day.size
