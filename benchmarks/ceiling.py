@@ -75,7 +75,7 @@ def _chain(n_cell: int, n_days: int, hidden: int):
             lambda: jax.block_until_ready(grad(ws)), flops)
 
 
-def _model(n_cell: int, n_days: int):
+def _model(n_cell: int, n_days: int, hidden: int):
     """Jitted forward and forward + backward of the whole model (no spin-up)."""
     import equinox as eqx
     import jax
@@ -91,7 +91,7 @@ def _model(n_cell: int, n_days: int):
         "rn": rng.uniform(0, 200, shape), "prec": rng.exponential(2.0, shape),
         "tair": rng.uniform(-5, 25, shape), "vpd": rng.uniform(0, 15, shape),
         "co2": np.full(shape, 400.0)})
-    config = ModelConfig(static_names=("a", "b"))
+    config = ModelConfig(static_names=("a", "b"), hidden_size=hidden)
     static = jnp.asarray(rng.normal(size=(n_cell, 2)), jnp.float32)
     model = init_model(config, seed=0)
 
@@ -126,7 +126,7 @@ def main(argv: list[str] | None = None) -> list[dict]:
     rows = []
     for n in args.cells:
         cf, cb, lstm_flops = _chain(n, args.days, args.hidden)
-        mf, mb, _ = _model(n, args.days)
+        mf, mb, _ = _model(n, args.days, args.hidden)
         cd = n * args.days
         r = {"cells": n,
              "chain_fwd": cd / _best(cf, args.repeats), "chain_bwd": cd / _best(cb, args.repeats),
