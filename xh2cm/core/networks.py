@@ -15,6 +15,16 @@ def _bias(layer: eqx.nn.Linear) -> Array:
     return layer.bias if layer.bias is not None else jnp.zeros(layer.out_features)
 
 
+def _split_embedding(weight: Array, bias: Array | None, embedding: Array
+                     ) -> tuple[Array, Array]:
+    """Split a first layer whose inputs end with the fixed ``embedding`` ``(cell, emb)``:
+    the embedding's share plus the bias, computed once ``(cell, out)``, and the weights
+    of the dynamic inputs ``(out, n_dyn)``."""
+    n_dyn = weight.shape[1] - embedding.shape[1]
+    pre = embedding @ weight[:, n_dyn:].T
+    return (pre if bias is None else pre + bias), weight[:, :n_dyn]
+
+
 class ThreeLayerMLP(eqx.Module):
     """``Linear(n_in→hidden)``, leaky ReLU, ``Linear(hidden→bottleneck)``, leaky ReLU,
     ``Linear(bottleneck→n_out)``.
@@ -48,11 +58,9 @@ class ThreeLayerMLP(eqx.Module):
     def bind(self, embedding: Array) -> BoundMLP:
         """This MLP for a batch of cells whose inputs end with the fixed ``embedding``
         ``(cell, emb)``: the embedding's share of the first layer is computed once."""
-        w = self.layer1.weight
-        n_dyn = w.shape[1] - embedding.shape[1]
-        return BoundMLP(embedding @ w[:, n_dyn:].T + _bias(self.layer1), w[:, :n_dyn].T,
-                        self.layer2.weight.T, _bias(self.layer2), self.head.weight.T,
-                        _bias(self.head), self.slope)
+        pre, w_dyn = _split_embedding(self.layer1.weight, self.layer1.bias, embedding)
+        return BoundMLP(pre, w_dyn.T, self.layer2.weight.T, _bias(self.layer2),
+                        self.head.weight.T, _bias(self.head), self.slope)
 
 
 class LSTMHead(eqx.Module):
@@ -89,12 +97,8 @@ class LSTMHead(eqx.Module):
 
         ``matmul_dtype``: operand type of that product (e.g. ``jnp.bfloat16``; it
         accumulates in float32); None keeps the weights' type."""
-        w = self.cell.weight_ih
-        n_dyn = w.shape[1] - embedding.shape[1]
-        pre = embedding @ w[:, n_dyn:].T
-        if self.cell.bias is not None:
-            pre = pre + self.cell.bias
-        weight = jnp.concatenate([w[:, :n_dyn], self.cell.weight_hh], axis=1).T
+        pre, w_dyn = _split_embedding(self.cell.weight_ih, self.cell.bias, embedding)
+        weight = jnp.concatenate([w_dyn, self.cell.weight_hh], axis=1).T
         if matmul_dtype is not None:
             weight = weight.astype(matmul_dtype)
         return BoundLSTM(pre, weight, self.head.weight.T, _bias(self.head))
