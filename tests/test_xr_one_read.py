@@ -163,7 +163,7 @@ def test_a_gap_over_a_whole_time_block_is_a_gap_not_a_missing_variable(case):
         prepare(gap)
     lazy = gap.chunk(lat=1, time=365).h2cm.run(model, tile=16, outputs=["et"], spinup=0)
     with pytest.raises(ValueError, match=r"'vpd'.*NaN over whole time blocks of 1 land cell"
-                                         r".*has values in the time block starting 2002-01-01"), \
+                                         r".*has values in the time block starting at time=2002-01-01"), \
             dask.config.set(scheduler="threads"):
         lazy.compute()
 

@@ -196,22 +196,23 @@ class BlockChecks:
         where = validate.describe_point(grid, dict(zip(grid.dims, map(int, pos), strict=True)))
         raise ValueError(
             f"{self.labels[name]} is NaN over whole time blocks of {int(late.sum())} land "
-            f"cell(s) (e.g. at {where}) but has values in the time block starting "
-            f"{str(fds[time_dim].values[0])[:10]}: "
+            f"cell(s) (e.g. at {where}) but has values in the time block starting at "
+            f"{validate.describe_point(fds, {time_dim: 0})}: "
             "the model cannot run through gaps. Fill them (e.g. interpolate_na('time')), "
             "pass fill='interpolate', or exclude those cells with mask=")
 
 
 def _extent(block: xr.Dataset) -> str:
-    """``dim first…last`` for each indexed dim of a block.
+    """Where a block starts and ends (:func:`~xh2cm.xr.validate.describe_point`).
 
     Examples
     --------
     >>> _extent(xr.Dataset(coords={"lat": [1.5, 2.5, 3.5]}))
-    'lat 1.5…3.5'
+    'lat=1.5 … lat=3.5'
     """
-    return ", ".join(f"{d} {str(v.values[0])[:10]}…{str(v.values[-1])[:10]}"
-                     for d, v in block.coords.items() if d in block.indexes and v.size)
+    dims = [d for d in block.indexes if block.sizes[d]]
+    return (f"{validate.describe_point(block, {d: 0 for d in dims})} … "
+            f"{validate.describe_point(block, {d: -1 for d in dims})}")
 
 
 def warn(message: str) -> None:

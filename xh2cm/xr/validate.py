@@ -96,8 +96,9 @@ def check_time(ds: xr.Dataset, time_dim: str) -> None:
     )
 
 
-def describe_point(da: xr.DataArray, index: dict[Hashable, int]) -> str:
-    """``"time=2001-03-04, lat=10.5, lon=3.0"``: coordinates of an integer position."""
+def describe_point(da: xr.DataArray | xr.Dataset, index: dict[Hashable, int]) -> str:
+    """``"time=2001-03-04, lat=10.5, lon=3.0"``: coordinates of an integer position (of a
+    DataArray or a Dataset)."""
     parts = []
     for dim, i in index.items():
         val = da[dim].values[i] if dim in da.coords else i
