@@ -27,6 +27,7 @@ import sys
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import cases  # noqa: E402
 from machine import describe, forward_flops, matmul_peak  # noqa: E402
 
 
@@ -85,15 +86,12 @@ def _model(n_cell: int, n_days: int, hidden: int):
     from xh2cm.core import Forcing, ModelConfig, init_model
     from xh2cm.core.api import _forward
 
-    rng = np.random.default_rng(0)
-    shape = (n_days, n_cell)
-    forcing = Forcing.from_mapping({
-        "rn": rng.uniform(0, 200, shape), "prec": rng.exponential(2.0, shape),
-        "tair": rng.uniform(-5, 25, shape), "vpd": rng.uniform(0, 15, shape),
-        "co2": np.full(shape, 400.0)})
-    config = ModelConfig(static_names=("a", "b"), hidden_size=hidden)
-    static = jnp.asarray(rng.normal(size=(n_cell, 2)), jnp.float32)
-    model = init_model(config, seed=0)
+    data, static_np, _ = cases.forcing(n_cell, n_days, np.random.default_rng(0))
+    forcing = Forcing.from_mapping(data)
+    static = jnp.asarray(static_np, jnp.float32)
+    config = ModelConfig(static_names=tuple(f"s{k}" for k in range(cases.N_STATIC)),
+                         hidden_size=hidden)
+    model = init_model(config, 0, data, static_np)
 
     @eqx.filter_jit
     @eqx.filter_grad

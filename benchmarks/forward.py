@@ -29,6 +29,7 @@ import sys
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import cases  # noqa: E402
 from machine import describe, forward_flops, matmul_peak  # noqa: E402
 
 CELLS = [1, 32, 256, 1000, 1024, 1040, 4096]
@@ -54,21 +55,9 @@ def _measure(n_cell: int, n_days: int, repeats: int, bf16: bool) -> dict:
     from xh2cm.core import Forcing, ModelConfig, init_model, simulate, with_matmul_dtype
     from xh2cm.core.api import _forward, bucket
 
-    rng = np.random.default_rng(0)
-    doy = np.arange(n_days)[:, None]
-    lat = rng.uniform(-50, 70, n_cell)[None, :]
-    season = np.cos(2 * np.pi * (doy - 200) / 365) * np.sign(lat)
-    shape = (n_days, n_cell)
-    forcing = {
-        "rn": 100 + 80 * season + 20 * rng.standard_normal(shape),
-        "prec": rng.exponential(2.5, shape) * (rng.random(shape) < 0.4),
-        "tair": 15 - 0.4 * np.abs(lat) + 12 * season + 3 * rng.standard_normal(shape),
-        "vpd": rng.uniform(1, 25, shape),
-        "co2": np.full(n_days, 400.0),
-    }
-    static = rng.standard_normal((n_cell, 6))
-    model = init_model(ModelConfig(static_names=tuple(f"s{i}" for i in range(6))), 0, forcing,
-                       static)
+    forcing, static, _ = cases.forcing(n_cell, n_days, np.random.default_rng(0))
+    model = init_model(ModelConfig(static_names=tuple(f"s{i}" for i in range(cases.N_STATIC))),
+                       0, forcing, static)
     f = Forcing.from_mapping(forcing)
     s = jnp.asarray(static, jnp.float32)
     paths = {"direct": lambda: jax.block_until_ready(_forward(model, f, s, 0, None)),

@@ -41,6 +41,7 @@ import sys
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import cases  # noqa: E402
 from machine import describe, forward_flops, matmul_peak  # noqa: E402
 
 CELLS = [1, 32, 256, 1000, 1024, 1040, 4096]
@@ -56,26 +57,16 @@ def _data(n_cell: int, years: int, seed: int = 0):
     rng = np.random.default_rng(seed)
     dates = pd.date_range("2001-01-01", periods=int(round(365.25 * years)), freq="D").values
     n_days = dates.size
-    doy = np.arange(n_days)[:, None]
-    lat = rng.uniform(-50, 70, n_cell)[None, :]
-    season = np.cos(2 * np.pi * (doy - 200) / 365) * np.sign(lat)
     f32 = np.float32
-    forcing = {
-        "rn": (100 + 80 * season + 20 * rng.standard_normal((n_days, n_cell))).astype(f32),
-        "prec": (rng.exponential(2.5, (n_days, n_cell))
-                 * (rng.random((n_days, n_cell)) < 0.4)).astype(f32),
-        "tair": (15 - 0.4 * np.abs(lat) + 12 * season
-                 + 3 * rng.standard_normal((n_days, n_cell))).astype(f32),
-        "vpd": rng.uniform(1, 25, (n_days, n_cell)).astype(f32),
-        "co2": np.full(n_days, 400.0, f32),
-    }
-    static = rng.normal(size=(n_cell, 6)).astype(f32)
+    forcing, static, lat = cases.forcing(n_cell, n_days, rng)
+    forcing = {k: v.astype(f32) for k, v in forcing.items()}
+    static = static.astype(f32)
     mi, cal, _ = month_calendar(dates)
     nm = cal.size
     monthly = {k: rng.normal(size=(nm, n_cell)).astype(f32)
                for k in ("tws", "swe", "et", "q", "fapar", "gpp", "nee")}
     return TrainingData(forcing, static, mi, cal, monthly, rng.uniform(0.3, 0.6, n_cell),
-                        np.cos(np.deg2rad(lat[0])))
+                        np.cos(np.deg2rad(lat)))
 
 
 def measure(n_cell: int, years: int, hidden: int, batch_size: int, segment, steps: int | None,
@@ -94,7 +85,7 @@ def measure(n_cell: int, years: int, hidden: int, batch_size: int, segment, step
     t_data = time.perf_counter() - t0
     cfg = TrainConfig(batch_size=batch_size, segment=segment, progress=False)
     seg = cfg.segment_for(data.n_time)
-    names = tuple(f"s{i}" for i in range(6))
+    names = tuple(f"s{i}" for i in range(cases.N_STATIC))
     model = init_model(ModelConfig(static_names=names, hidden_size=hidden,
                                    matmul_dtype=matmul_dtype), 0,
                        forcing=data.forcing, static=data.static)
