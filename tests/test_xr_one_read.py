@@ -162,9 +162,9 @@ def test_a_gap_over_a_whole_time_block_is_a_gap_not_a_missing_variable(case):
     with pytest.raises(ValueError, match="'vpd'.*missing values"):
         prepare(gap)
     lazy = gap.chunk(lat=1, time=365).h2cm.run(model, tile=16, outputs=["et"], spinup=0)
-    with pytest.raises(ValueError, match=r"'vpd'.*NaN over whole time blocks of 1 land cell"
-                                         r".*has values in the time block starting at time=2002-01-01"), \
-            dask.config.set(scheduler="threads"):
+    match = (r"'vpd'.*NaN over whole time blocks of 1 land cell"
+             r".*has values in the time block starting at time=2002-01-01")
+    with pytest.raises(ValueError, match=match), dask.config.set(scheduler="threads"):
         lazy.compute()
 
 
