@@ -57,14 +57,14 @@ SCORES = ["nse", "kge", "r", "rmse", "bias"]
 
 
 def load(site: str, data: Path) -> tuple[xr.Dataset, xr.Dataset]:
-    """Daily training and test Datasets of a site (the first, partial day dropped)."""
+    """Daily training and test Datasets of a site (to_daily drops partial first days)."""
     train_fx, test_fx = FILES[site]
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # all-missing optional columns (US-Hn1 PAR)
         train = to_daily(read_site(data / site / f"{site}-forcings.csv", data / site / train_fx))
         test = to_daily(read_site(data / site / f"{site}-forcings-test.csv",
                                   data / site / test_fx))
-    return train.isel(time=slice(1, None)), test.isel(time=slice(1, None))
+    return train, test
 
 
 def timeseries_figure(site: str, test: xr.Dataset, preds: dict[str, xr.Dataset]) -> hv.Layout:

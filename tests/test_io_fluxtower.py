@@ -59,7 +59,14 @@ def test_conversions_against_hand_computed_rows(bi1):
     es = 6.112 * np.exp(17.67 * ta / (ta + 243.5))
     assert float(day.vpd) == pytest.approx(es - 10 * f.eair.mean(), rel=1e-9)
     assert daily.prec.attrs["units"] == "mm d-1"
-    assert np.isnan(daily.tair.sel(time="2018-06-30")).all()  # 1 of 48 half-hours
+    # the partial first day (1 of 48 half-hours) is dropped and named; the last day (47 of
+    # 48, the file ends at 23:30) is kept
+    assert str(daily.time.values[0])[:10] == "2018-07-01"
+    assert daily.attrs["partial_days_dropped"] == "2018-06-30 (1 of 48 half-hours)"
+    assert str(daily.time.values[-1])[:10] == "2020-06-30"
+    kept = to_daily(bi1, partial="keep")
+    assert kept.sizes["time"] == daily.sizes["time"] + 1
+    assert np.isnan(kept.tair.sel(time="2018-06-30")).all()
 
 
 def test_known_defects_are_corrected_or_detected(bi1, hn1):
@@ -79,10 +86,17 @@ def test_known_defects_are_corrected_or_detected(bi1, hn1):
     assert float(both.le.min()) < 0 <= float(hn1.le.min())
 
 
-def test_daily_site_runs_and_closes_the_water_balance(bi1):
-    daily = to_daily(bi1).isel(time=slice(1, None))
+def test_daily_site_runs_as_it_is_and_closes_the_water_balance(bi1):
+    """to_daily's output passes check and runs with no hand edit (issue 19); run accepts
+    static= when it names the model's predictors, and refuses a different list."""
+    daily = to_daily(bi1)
+    report = daily.h2cm.check(static=[]).to_dict()
+    assert set(report["forcing"]) == {"rn", "prec", "tair", "vpd", "co2"}
     model = daily.h2cm.init_model(static=[], hidden_size=8)
-    out = daily.h2cm.run(model, spinup=False).isel(site=0)
+    out = daily.h2cm.run(model, spinup=False, static=[]).isel(site=0)
+    with pytest.raises(ValueError, match=r"static=\['swc'\] differs from the model's static "
+                                         r"predictors \[\]"):
+        daily.h2cm.run(model, static=["swc"])
     storage = (out.swe + out.sm + out.gw).values.astype(float)
     flux = (out.snowfall + out.rainfall - out.et - out.q).values.astype(float)
     np.testing.assert_allclose(np.diff(storage), flux[1:], atol=2e-3)
@@ -128,7 +142,7 @@ def test_site_fit_with_a_time_validation_block_never_sees_the_test_period(bi1):
 
     from xh2cm.xr.fit import fit_dataset
 
-    daily = to_daily(bi1).isel(time=slice(1, None))
+    daily = to_daily(bi1)
     obs = daily[["et", "nee"]]
     kw = dict(static=[], epochs=3, batch_size=1, learning_rate=3e-3, progress=False,
               kinds={"et": "daily", "nee": "daily"}, weights={"et": 0.7, "nee": 0.3},

@@ -51,10 +51,9 @@ def test_baselines_on_the_real_us_bi1_split():
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         train = to_daily(read_site(DATA / "US-Bi1/US-Bi1-forcings.csv",
-                                   DATA / "US-Bi1/US-Bi1-fluxes.csv")).isel(time=slice(1, None))
+                                   DATA / "US-Bi1/US-Bi1-fluxes.csv"))
         test = to_daily(read_site(DATA / "US-Bi1/US-Bi1-forcings-test.csv",
-                                  DATA / "US-Bi1/US-Bi1-fluxes-test.csv")).isel(
-            time=slice(1, None))
+                                  DATA / "US-Bi1/US-Bi1-fluxes-test.csv"))
     assert str(test.time.values[0])[:10] == "2020-07-01"  # the test period follows training
     process = process_model(train, test)
     assert float(process.cue.std()) == 0 and float(process.wue.std()) == 0  # no networks
@@ -114,11 +113,9 @@ def test_tradeoff_sweep_at_a_real_site_cut_down():
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         train = to_daily(read_site(DATA / "US-Hn1/US-Hn1-forcings.csv",
-                                   DATA / "US-Hn1/US-Hn1-fluxes-nonegle.csv")).isel(
-            time=slice(1, None))
+                                   DATA / "US-Hn1/US-Hn1-fluxes-nonegle.csv"))
         test = to_daily(read_site(DATA / "US-Hn1/US-Hn1-forcings-test.csv",
-                                  DATA / "US-Hn1/US-Hn1-fluxes-nonegle-test.csv")).isel(
-            time=slice(1, None))
+                                  DATA / "US-Hn1/US-Hn1-fluxes-nonegle-test.csv"))
     kw = dict(validation_start="2017-01-01", weights=(0.0, 1.0), seeds=(0, 1), epochs=2,
               segment=None, model_kwargs={"hidden_size": 4})
     kept: dict = {}

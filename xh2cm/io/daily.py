@@ -1,6 +1,10 @@
 """Daily values from half-hourly flux-tower data, with documented rules.
 
 - A half-hour belongs to the day in which it starts (its ``TIMESTAMP_END`` minus 30 min).
+- A partial first or last day (a file that starts or ends inside a day, e.g. the half-hour
+  ending 00:00 of the first day alone: 1 of 48) with fewer than ``min_coverage`` of its
+  half-hours in the file is dropped and named in the ``partial_days_dropped`` attribute
+  (``partial="keep"`` keeps it, NaN), so the output runs as it is.
 - Precipitation is summed (mm d-1); every other variable is the mean of its valid
   half-hours. A day with fewer than ``min_coverage`` of its 48 half-hours valid is
   missing (NaN) for that variable.
@@ -20,6 +24,8 @@
 
 from __future__ import annotations
 
+from typing import Literal
+
 import numpy as np
 import xarray as xr
 
@@ -38,7 +44,7 @@ def latent_heat(tc: xr.DataArray) -> xr.DataArray:
 
 
 def to_daily(ds: xr.Dataset, *, min_coverage: float = 0.75,
-             max_qc: int | None = 2) -> xr.Dataset:
+             max_qc: int | None = 2, partial: Literal["drop", "keep"] = "drop") -> xr.Dataset:
     """Daily dataset from the half-hourly one of :func:`xh2cm.io.fluxtower.read_site`.
 
     Parameters
@@ -50,6 +56,9 @@ def to_daily(ds: xr.Dataset, *, min_coverage: float = 0.75,
     max_qc : int or None
         Half-hours whose quality flag (``<name>_qc``) exceeds this are missing; None
         keeps every gap-filled value.
+    partial : {"drop", "keep"}
+        A first or last day with fewer than ``min_coverage`` of its 48 half-hours in the
+        file is dropped (and named in ``partial_days_dropped``), or kept (as NaN).
 
     Returns
     -------
@@ -68,6 +77,8 @@ def to_daily(ds: xr.Dataset, *, min_coverage: float = 0.75,
     """
     if not 0 < min_coverage <= 1:
         raise ValueError(f"min_coverage must be in (0, 1], got {min_coverage}")
+    if partial not in ("drop", "keep"):
+        raise ValueError(f"partial must be 'drop' or 'keep', got {partial!r}")
     flagged = {str(n)[:-3] for n, v in ds.data_vars.items()
                if str(n).endswith("_qc") and "flag_values" in v.attrs}
     if max_qc is not None and flagged:
@@ -116,7 +127,23 @@ def to_daily(ds: xr.Dataset, *, min_coverage: float = 0.75,
             units="g m-2 d-1", long_name="net ecosystem exchange as carbon (positive = "
             "source)")
     daily["time"].attrs = {"long_name": "day (half-hours starting that day)"}
-    return daily
+    return _drop_partial_edges(daily, day, min_coverage) if partial == "drop" else daily
+
+
+def _drop_partial_edges(daily: xr.Dataset, day: xr.DataArray,
+                        min_coverage: float) -> xr.Dataset:
+    """``daily`` without a first or last day that has fewer than ``min_coverage`` of its
+    48 half-hours in the file."""
+    stamps = day.groupby(day).count()
+    counts = dict(zip(stamps[stamps.dims[0]].values, stamps.values.tolist(), strict=True))
+    edges = {daily.time.values[0], daily.time.values[-1]}
+    short = sorted(t for t in edges if counts.get(t, PER_DAY) < min_coverage * PER_DAY)
+    if not short:
+        return daily
+    out = daily.drop_sel(time=short)
+    out.attrs["partial_days_dropped"] = ", ".join(
+        f"{str(t)[:10]} ({counts[t]} of {PER_DAY} half-hours)" for t in short)
+    return out
 
 
 def measured_days(daily: xr.Dataset, name: str, min_fraction: float = 0.5) -> xr.DataArray:

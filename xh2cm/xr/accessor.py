@@ -105,7 +105,8 @@ class H2CMAccessor:
     def run(self, model: H2CM, *, spinup: bool | int = True,
             outputs: Sequence[str] | None = None, freq: Freq = None, dtype: Any = np.float32,
             initial_state: xr.Dataset | None = None, return_state: bool = False,
-            tile: int | None = None, **options: Unpack[InputOptions]) -> Any:
+            tile: int | None = None, static: Sequence[str] | None = None,
+            **options: Unpack[InputOptions]) -> Any:
         """Run ``model`` on this dataset (:func:`xh2cm.xr.run.run_dataset`).
 
         Examples
@@ -118,7 +119,7 @@ class H2CMAccessor:
         """
         return run_dataset(self._ds, model, spinup=spinup, outputs=outputs, freq=freq,
                            dtype=dtype, initial_state=initial_state,
-                           return_state=return_state, tile=tile, **options)
+                           return_state=return_state, tile=tile, static=static, **options)
 
     def init_model(
         self,

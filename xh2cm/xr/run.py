@@ -363,6 +363,7 @@ def run_dataset(
     initial_state: xr.Dataset | None = None,
     return_state: bool = False,
     tile: int | None = None,
+    static: Sequence[str] | None = None,
     **options: Unpack[InputOptions],
 ) -> Any:
     """Run an H2CM model on a daily forcing Dataset.
@@ -405,6 +406,9 @@ def run_dataset(
         Run cells in tiles of this many (:func:`xh2cm.core.simulate`): results are then
         bit-identical for any chunking. Without it, a cell's float32 result varies by
         about 1e-6 relative (after a few years) with the size of the block it runs in.
+    static : sequence of str, optional
+        The static predictors; they are the model's (``model.config.static_names``), so
+        this only confirms them: a different list is a ``ValueError``.
     **options
         How forcing is read: ``mask``, ``fill``, ``names``, ``check_ranges``, ``co2``
         (see :func:`xh2cm.xr.prepare.prepare`). With dask input and ``fill=None`` the
@@ -426,7 +430,12 @@ def run_dataset(
         For input problems (see :func:`xh2cm.xr.prepare.prepare`); with dask input, bad
         values outside the block read beforehand raise at compute time.
     """
-    prep = prepare(ds, static=tuple(model.config.static_names), defer_checks=True, **options)
+    names = tuple(model.config.static_names)
+    if static is not None and tuple(static) != names:
+        raise ValueError(f"static={list(static)} differs from the model's static predictors "
+                         f"{list(names)}: a model runs on the predictors it was built with; "
+                         "drop static= or build the model with these (init_model(static=...))")
+    prep = prepare(ds, static=names, defer_checks=True, **options)
     return simulate_prepared(prep, model, spinup=spinup, dtype=dtype, outputs=outputs,
                              freq=freq, initial_state=initial_state,
                              return_state=return_state, tile=tile)

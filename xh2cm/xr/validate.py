@@ -237,6 +237,9 @@ PLAUSIBLE: dict[str, tuple[float, float]] = {
 #: days: a series that never exceeds it is almost surely in other units (e.g. m d-1 of
 #: precipitation labelled mm d-1 is 1000 times too small).
 PLAUSIBLE_PEAK: dict[str, float] = {"rn": 30.0, "prec": 0.5, "vpd": 0.3}
+#: Daily net radiation above this (W m-2) is an accumulated energy in J m-2 d-1 (a real daily
+#: mean of 100 W m-2 is 8.64e6 J m-2 d-1); between the range's top and this, bad values.
+ACCUMULATED_RN = 1e4
 MIN_DAYS_FOR_PEAK = 30
 
 
@@ -255,9 +258,13 @@ def _likely_mistake(name: str, low: float, high: float) -> str:
         return "looks like Pa labelled hPa: set units 'Pa'"
     if name == "vpd" and high < PLAUSIBLE_PEAK["vpd"]:
         return "values too small: looks like kPa labelled Pa, or a fraction"
-    if name == "rn" and high > hi:
+    if name == "rn" and high > ACCUMULATED_RN:
         return ("looks like an accumulated energy (J m-2 per day, as ERA5's 'ssr'/'str') "
                 "labelled W m-2: set units 'J m-2 d-1'")
+    if name == "rn" and high > hi:
+        return ("too large for a daily mean but far too small for J m-2 d-1: bad values, "
+                "e.g. straight-line gap fill through the nights or spikes; mask them and fill "
+                "the days (xh2cm.io.to_daily does it for flux-tower files)")
     if name == "rn" and high < PLAUSIBLE_PEAK["rn"]:
         return "values too small: looks like MJ m-2 d-1 labelled W m-2"
     if name == "co2" and high < 1:
