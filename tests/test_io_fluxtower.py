@@ -11,9 +11,10 @@ import pandas as pd
 import pytest
 
 import xh2cm  # noqa: F401
-from xh2cm.io import measured_days, read_site, site_static, to_daily
+from xh2cm.io import measured_days, read_fluxnet, read_site, site_static, to_daily
 
 DATA = Path(__file__).resolve().parents[2] / "shared" / "data" / "fluxtower"
+ERA5_BI1 = "AMF_US-Bi1_FLUXNET_ERA5_DD_1981-2021_3-5.csv"
 pytestmark = pytest.mark.skipif(not DATA.is_dir(), reason=f"no real data at {DATA}")
 
 
@@ -89,7 +90,8 @@ def test_known_defects_are_corrected_or_detected(bi1, hn1):
 def test_daily_site_runs_as_it_is_and_closes_the_water_balance(bi1):
     """to_daily's output passes check and runs with no hand edit (issue 19); run accepts
     static= when it names the model's predictors, and refuses a different list."""
-    daily = to_daily(bi1)
+    era5 = read_fluxnet(DATA / "US-Bi1" / "FLUXNET" / ERA5_BI1)
+    daily = to_daily(bi1, era5=era5)  # its 2 days of NETRAD ramp are replaced from ERA5
     report = daily.h2cm.check(static=[]).to_dict()
     assert set(report["forcing"]) == {"rn", "prec", "tair", "vpd", "co2"}
     model = daily.h2cm.init_model(static=[], hidden_size=8)
@@ -142,7 +144,8 @@ def test_site_fit_with_a_time_validation_block_never_sees_the_test_period(bi1):
 
     from xh2cm.xr.fit import fit_dataset
 
-    daily = to_daily(bi1)
+    daily = to_daily(bi1, era5=read_fluxnet(
+        DATA / "US-Bi1" / "FLUXNET" / ERA5_BI1))
     obs = daily[["et", "nee"]]
     kw = dict(static=[], epochs=3, batch_size=1, learning_rate=3e-3, progress=False,
               kinds={"et": "daily", "nee": "daily"}, weights={"et": 0.7, "nee": 0.3},

@@ -46,14 +46,15 @@ def test_linear_regression_recovers_a_planted_linear_target():
 
 @pytest.mark.skipif(not DATA.is_dir(), reason=f"no real data at {DATA}")
 def test_baselines_on_the_real_us_bi1_split():
-    from xh2cm.io import measured_days, read_site, to_daily
+    from xh2cm.io import measured_days, read_fluxnet, read_site, to_daily
 
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
+        era5 = read_fluxnet(DATA / "US-Bi1/FLUXNET/AMF_US-Bi1_FLUXNET_ERA5_DD_1981-2021_3-5.csv")
         train = to_daily(read_site(DATA / "US-Bi1/US-Bi1-forcings.csv",
-                                   DATA / "US-Bi1/US-Bi1-fluxes.csv"))
+                                   DATA / "US-Bi1/US-Bi1-fluxes.csv"), era5=era5)
         test = to_daily(read_site(DATA / "US-Bi1/US-Bi1-forcings-test.csv",
-                                  DATA / "US-Bi1/US-Bi1-fluxes-test.csv"))
+                                  DATA / "US-Bi1/US-Bi1-fluxes-test.csv"), era5=era5)
     assert str(test.time.values[0])[:10] == "2020-07-01"  # the test period follows training
     process = process_model(train, test)
     assert float(process.cue.std()) == 0 and float(process.wue.std()) == 0  # no networks
@@ -113,9 +114,10 @@ def test_tradeoff_sweep_at_a_real_site_cut_down():
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         train = to_daily(read_site(DATA / "US-Hn1/US-Hn1-forcings.csv",
-                                   DATA / "US-Hn1/US-Hn1-fluxes-nonegle.csv"))
-        test = to_daily(read_site(DATA / "US-Hn1/US-Hn1-forcings-test.csv",
-                                  DATA / "US-Hn1/US-Hn1-fluxes-nonegle-test.csv"))
+                                   DATA / "US-Hn1/US-Hn1-fluxes-nonegle.csv"), clean=False)
+        test = to_daily(read_site(DATA / "US-Hn1/US-Hn1-forcings-test.csv",  # no ERA5 here:
+                                  DATA / "US-Hn1/US-Hn1-fluxes-nonegle-test.csv"),
+                        clean=False)  # cleaning would mask days of CO2 and NETRAD fill
     kw = dict(validation_start="2017-01-01", weights=(0.0, 1.0), seeds=(0, 1), epochs=2,
               segment=None, model_kwargs={"hidden_size": 4})
     kept: dict = {}

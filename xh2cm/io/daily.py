@@ -8,9 +8,13 @@
 - Precipitation is summed (mm d-1); every other variable is the mean of its valid
   half-hours. A day with fewer than ``min_coverage`` of its 48 half-hours valid is
   missing (NaN) for that variable.
-- ``<flux>_measured`` masks become ``<flux>_measured_fraction``: the share of the day's
+- ``<name>_measured`` masks become ``<name>_measured_fraction``: the share of the day's
   half-hours that were measured (not gap fill); :func:`measured_days` turns it into a
   mask for scoring on measured data.
+- Input cleaning (``clean=True``, :func:`xh2cm.io.clean.clean_daily`): a day of a forcing,
+  soil-water or LAI variable with more than ``max_fill`` (0.1) straight-line fill, or no
+  value, takes the site's ERA5 value (``era5=``) where ERA5 has the variable, else is NaN;
+  the counts are in the ``days_filled_from_era5`` / ``days_masked`` attributes.
 - Where quality flags exist (``<name>_qc`` with ``flag_values``, as
   :func:`xh2cm.io.fluxnet.read_fluxnet` keeps them at HH/HR), half-hours flagged above
   ``max_qc`` (default 2: poor gap fill is dropped) are missing before the day's value is
@@ -31,6 +35,7 @@ import xarray as xr
 
 from xh2cm.constants import MOLAR_MASS_C, SECONDS_PER_DAY
 from xh2cm.humidity import vpd_from_vapour_pressure
+from xh2cm.io.clean import MAX_FILL, clean_daily
 
 #: Half-hours per day.
 PER_DAY = 48
@@ -43,8 +48,9 @@ def latent_heat(tc: xr.DataArray) -> xr.DataArray:
     return 2.501 - 0.002361 * tc
 
 
-def to_daily(ds: xr.Dataset, *, min_coverage: float = 0.75,
-             max_qc: int | None = 2, partial: Literal["drop", "keep"] = "drop") -> xr.Dataset:
+def to_daily(ds: xr.Dataset, *, min_coverage: float = 0.75, max_qc: int | None = 2,
+             partial: Literal["drop", "keep"] = "drop", clean: bool = True,
+             era5: xr.Dataset | None = None, max_fill: float = MAX_FILL) -> xr.Dataset:
     """Daily dataset from the half-hourly one of :func:`xh2cm.io.fluxtower.read_site`.
 
     Parameters
@@ -59,6 +65,14 @@ def to_daily(ds: xr.Dataset, *, min_coverage: float = 0.75,
     partial : {"drop", "keep"}
         A first or last day with fewer than ``min_coverage`` of its 48 half-hours in the
         file is dropped (and named in ``partial_days_dropped``), or kept (as NaN).
+    clean : bool
+        Replace or mask days of straight-line fill (:func:`xh2cm.io.clean.clean_daily`).
+    era5 : xarray.Dataset, optional
+        The site's ONEFlux ERA5 daily weather (``read_fluxnet(".../..._ERA5_DD_...csv")``)
+        that replaces days of fill; without it those days are NaN (and a warning counts
+        them).
+    max_fill : float
+        Largest share of a day's half-hours that may be fill.
 
     Returns
     -------
@@ -94,8 +108,10 @@ def to_daily(ds: xr.Dataset, *, min_coverage: float = 0.75,
             continue
         if str(name).endswith("_measured"):
             frac = da.astype(float).groupby("time").sum() / PER_DAY
+            rule = {"fill_rule": da.attrs["fill_rule"]} if "fill_rule" in da.attrs else {}
             out[f"{name}_fraction"] = frac.assign_attrs(
-                units="1", long_name=f"share of the day's half-hours measured ({name})")
+                units="1", long_name=f"share of the day's half-hours measured ({name})",
+                **rule)
             continue
         if str(name)[:-3] in flagged and str(name).endswith("_qc"):
             good = (da <= 1).astype(float).groupby("time").sum() / PER_DAY
@@ -112,7 +128,16 @@ def to_daily(ds: xr.Dataset, *, min_coverage: float = 0.75,
             val = da.groupby("time").mean()
             attrs = {**da.attrs, "cell_methods": "time: mean"}
         out[name] = val.where(ok).assign_attrs(attrs)
-    daily = xr.Dataset(out, attrs={**ds.attrs, "title": ds.attrs.get("title", "") + " (daily)"})
+    daily = _model_variables(xr.Dataset(
+        out, attrs={**ds.attrs, "title": ds.attrs.get("title", "") + " (daily)"}))
+    if partial == "drop":
+        daily = _drop_partial_edges(daily, day, min_coverage)
+    return clean_daily(daily, era5, max_fill=max_fill) if clean else daily
+
+
+def _model_variables(daily: xr.Dataset) -> xr.Dataset:
+    """``daily`` with the model's ``vpd``, ``et`` and ``nee`` added where it has their
+    sources."""
     if "tair" in daily and "eair" in daily:
         daily["vpd"] = vpd_from_vapour_pressure(daily.tair, 10.0 * daily.eair).assign_attrs(
             units="hPa", long_name="vapour pressure deficit",
@@ -127,7 +152,7 @@ def to_daily(ds: xr.Dataset, *, min_coverage: float = 0.75,
             units="g m-2 d-1", long_name="net ecosystem exchange as carbon (positive = "
             "source)")
     daily["time"].attrs = {"long_name": "day (half-hours starting that day)"}
-    return _drop_partial_edges(daily, day, min_coverage) if partial == "drop" else daily
+    return daily
 
 
 def _drop_partial_edges(daily: xr.Dataset, day: xr.DataArray,

@@ -10,9 +10,10 @@ Known defects of these files are corrected, and said so in the variables' ``comm
 - ``LE_MODIS`` is the MODIS 8-day LE in 10^4 J m-2 d-1, not W m-2: × 0.1157 (and it is a
   satellite product, kept as ``le_modis``, never as the tower's LE);
 - US-Hn1's ``LAI`` is 10 times too large: divided by 10 (:data:`KNOWN_SCALE`);
-- gaps were filled by straight lines and the QC flags dropped: each flux gets a
-  ``<name>_measured`` mask (:func:`xh2cm.io.gaps.linear_fill`) so scores can use measured
-  values only.
+- gaps were filled by straight lines and the QC flags dropped: each flux and every
+  variable the models read gets a ``<name>_measured`` mask (:func:`xh2cm.io.clean.fill_masks`,
+  rules per variable in :data:`xh2cm.io.clean.FILL_RULES`) so that scores can use measured
+  values only and :func:`xh2cm.io.to_daily` replaces or masks days of fill.
 
 Bad files (wrong separator, missing or all-missing required columns, unsorted or duplicated
 time stamps) get a ``ValueError`` naming the file and the column.
@@ -28,8 +29,8 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
+from xh2cm.io.clean import fill_masks
 from xh2cm.io.csvfiles import check_stamps, no_time_column, read_csv
-from xh2cm.io.gaps import linear_fill
 
 #: Seconds per half-hour step.
 STEP = pd.Timedelta(minutes=30)
@@ -77,8 +78,6 @@ FORCING_COLUMNS: dict[str, Column] = {c: info for cols, info in _FORCING for c i
 FLUX_COLUMNS: dict[str, Column] = {c: info for cols, info in _FLUXES for c in cols}
 #: Variables the model needs; all-missing is an error for these, a warning for others.
 REQUIRED = ("tair", "sw", "eair", "co2", "prec", "le", "rn", "nee_umol")
-#: Fluxes checked for straight-line gap fill.
-GAP_CHECKED = ("le", "h", "nee_umol")
 #: Known scale slips of the prepared files: ``site -> {column: factor}``.
 KNOWN_SCALE: dict[str, dict[str, float]] = {"US-Hn1": {"LAI": 0.1}}
 
@@ -113,7 +112,8 @@ def read_site(forcing: str | os.PathLike, fluxes: str | os.PathLike,
     xarray.Dataset
         Variables named as :data:`FORCING_COLUMNS` / :data:`FLUX_COLUMNS` say, with
         ``units``, ``long_name``, ``standard_name`` where CF has one and the source
-        column in ``source``; ``<flux>_measured`` masks for :data:`GAP_CHECKED`.
+        column in ``source``; ``<name>_measured`` masks for the variables of
+        :data:`xh2cm.io.clean.FILL_RULES`.
 
     Raises
     ------
@@ -160,13 +160,7 @@ def read_site(forcing: str | os.PathLike, fluxes: str | os.PathLike,
                       if v[0] == n] for n in missing}
         raise ValueError(f"{fpath} / {xpath}: missing required column(s): "
                          + "; ".join(f"{n} (one of {cols})" for n, cols in wanted.items()))
-    for name in GAP_CHECKED:
-        if name in data:
-            fill = linear_fill(data[name].values)
-            data[f"{name}_measured"] = xr.DataArray(
-                np.isfinite(data[name].values) & ~fill, dims="time",
-                attrs={"long_name": f"{name} is a measurement (not NaN, not straight-line "
-                                    "gap fill)", "fill_fraction": float(fill.mean())})
+    data.update(fill_masks(data))
     ds = xr.Dataset(data, coords={"time": f.index.values})
     ds["time"].attrs = {"long_name": "end of the half-hour (local standard time)"}
     ds = ds.expand_dims(site=[site])

@@ -1,0 +1,149 @@
+"""Cleaning flux-tower input of straight-line gap fill: which runs are fill, per variable,
+and what replaces the days that were mostly fill.
+
+Half-hourly (:func:`fill_masks`, used by :func:`xh2cm.io.read_site`): every variable the
+models read gets a ``<name>_measured`` mask from :func:`xh2cm.io.gaps.linear_fill` with the
+rule of :data:`FILL_RULES`. The rules were measured on the US-Bi1 and US-Hn1 files: a
+measured turbulent flux is never on a straight line for 4 half-hours; net radiation, air
+temperature and vapour pressure never for 6 (3 h), not even as a constant; shortwave
+radiation, rain and CO2 are constant for hours when measured (night, dry spells,
+quantization), so only sloped runs of 6 count; soil water is slow and quantized (sloped
+runs of 12, 6 h); LAI is a MODIS 4-day product interpolated to 30 min (every half-hour is
+on a line of 193), so only a line over 16 days (769 half-hours: three or more composites
+missing in a row) is fill.
+
+Daily (:func:`clean_daily`, used by :func:`xh2cm.io.to_daily`): a day whose share of
+fill half-hours exceeds ``max_fill`` (default 0.1), or that has no value, takes the value
+of the site's ERA5 product (ONEFlux ``ERA5_DD``, read by :func:`xh2cm.io.read_fluxnet`;
+net radiation derived by :func:`xh2cm.io.radiation.net_radiation`) where it has the
+variable, else is NaN (masked). Counts are in each variable's ``days_filled_from_era5`` and
+``days_masked`` attributes and the dataset's ``cleaning``; masked days also warn. Flux
+targets (LE, H, NEE) are not replaced: score them on measured days
+(:func:`xh2cm.io.measured_days`).
+"""
+
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+import xarray as xr
+
+from xh2cm.io.gaps import linear_fill
+from xh2cm.io.radiation import DEFAULT_ALBEDO, net_radiation
+
+#: ``name -> (shortest run of collinear half-hours that is fill, constants count)``.
+FILL_RULES: dict[str, tuple[int, bool]] = {
+    "le": (4, True), "h": (4, True), "nee_umol": (4, True),
+    "rn": (6, True), "tair": (6, True), "eair": (6, True),
+    "sw": (6, False), "prec": (6, False), "co2": (6, False),
+    "swc": (12, False),
+    "lai": (769, False),
+}
+#: Daily variables cleaned: ``name -> the half-hourly variables whose fill counts`` (vapour
+#: pressure enters through ``vpd``).
+CLEANED: dict[str, tuple[str, ...]] = {
+    "rn": ("rn",), "sw": ("sw",), "tair": ("tair",), "vpd": ("tair", "eair"),
+    "prec": ("prec",), "co2": ("co2",), "swc": ("swc",),
+    "lai": ("lai",),
+}
+#: Share of a day's half-hours that may be fill before the day is replaced or masked.
+MAX_FILL = 0.1
+
+
+def fill_masks(data: dict[str, xr.DataArray]) -> dict[str, xr.DataArray]:
+    """``<name>_measured`` masks (finite and not straight-line fill by :data:`FILL_RULES`)
+    of the half-hourly variables in ``data`` that have a rule; ``fill_fraction`` and
+    ``fill_rule`` attributes say how much was found and by which rule."""
+    out = {}
+    for name, (min_run, constants) in FILL_RULES.items():
+        if name not in data:
+            continue
+        values = data[name].values
+        fill = linear_fill(values, min_run=min_run, constants=constants)
+        rule = (f"straight line of >= {min_run} half-hours"
+                + ("" if constants else ", constants excluded"))
+        out[f"{name}_measured"] = xr.DataArray(
+            np.isfinite(values) & ~fill, dims=data[name].dims,
+            attrs={"long_name": f"{name} is a measurement (not NaN, not straight-line gap "
+                                "fill)", "fill_fraction": float(fill.mean()),
+                   "fill_rule": rule})
+    return out
+
+
+def _fill_share(daily: xr.Dataset, name: str) -> xr.DataArray | None:
+    """The day's share of straight-line fill half-hours of ``name`` (the largest of its
+    sources'), or None where the data carry no straight-line mask."""
+    shares = [1.0 - daily[f"{src}_measured_fraction"] for src in CLEANED[name]
+              if "fill_rule" in daily.get(f"{src}_measured_fraction", xr.DataArray()).attrs]
+    if not shares:
+        return None
+    return shares[0] if len(shares) == 1 else np.maximum(*shares)
+
+
+def era5_forcing(era5: xr.Dataset) -> xr.Dataset:
+    """The ERA5 daily dataset with ``rn`` derived where it has none (the default albedo,
+    :data:`~xh2cm.io.radiation.DEFAULT_ALBEDO`; add your own ``rn`` to use the tower's)."""
+    if "rn" not in era5 and {"sw", "lw", "tair"} <= set(map(str, era5.data_vars)):
+        era5 = era5.assign(rn=net_radiation(era5, DEFAULT_ALBEDO))
+    return era5
+
+
+def clean_daily(daily: xr.Dataset, era5: xr.Dataset | None = None, *,
+                max_fill: float = MAX_FILL) -> xr.Dataset:
+    """Replace (from ``era5``) or mask the days of :data:`CLEANED` variables with more than
+    ``max_fill`` straight-line fill or no value; see the module docstring.
+
+    Parameters
+    ----------
+    daily : xarray.Dataset
+        Daily data with ``<name>_measured_fraction`` (:func:`xh2cm.io.to_daily`).
+    era5 : xarray.Dataset, optional
+        The site's daily ERA5 (:func:`xh2cm.io.read_fluxnet` of ``ERA5_DD``), same
+        ``site`` labels; days it does not cover stay masked.
+    max_fill : float
+        Largest share of fill half-hours a kept day may have.
+
+    Raises
+    ------
+    ValueError
+        If ``max_fill`` is outside [0, 1) or ``era5`` lacks a site of ``daily``.
+    """
+    if not 0 <= max_fill < 1:
+        raise ValueError(f"max_fill must be in [0, 1), got {max_fill}")
+    if era5 is not None:
+        era5 = era5_forcing(era5)
+        if "site" in daily.dims:
+            missing = set(daily.site.values.tolist()) - set(era5.site.values.tolist())
+            if missing:
+                raise ValueError(f"era5 has no site {sorted(missing)} (it has "
+                                 f"{era5.site.values.tolist()}); pass that site's ERA5 file")
+    out, summary, masked = daily.copy(), [], []
+    for name in CLEANED:
+        share = _fill_share(daily, name) if name in daily else None
+        if share is None:
+            continue
+        bad = (share > max_fill) | daily[name].isnull()
+        new, n_era = daily[name].where(~bad), 0
+        if era5 is not None and name in era5:
+            sub = era5[name].reset_coords(drop=True).reindex(time=daily.time)
+            sub = sub.transpose(*daily[name].dims)
+            new = daily[name].where(~bad, sub)
+            n_era = int((bad & sub.notnull()).sum())
+        n_mask = int(bad.sum()) - n_era
+        out[name] = new.assign_attrs(
+            days_filled_from_era5=n_era, days_masked=n_mask,
+            cleaning=f"days with > {max_fill:g} straight-line fill or no value: "
+                     f"{n_era} from ERA5, {n_mask} masked (NaN)")
+        summary.append(f"{name}: {n_era} from ERA5, {n_mask} masked")
+        if n_mask:
+            masked.append(f"{name} {n_mask}")
+    out.attrs["cleaning"] = (f"days with > {max_fill:g} straight-line fill or no value: "
+                             + "; ".join(summary))
+    if masked:
+        warnings.warn(f"{', '.join(map(str, np.atleast_1d(daily.get('site', ['?']).values)))}"
+                      f": days masked (NaN) as straight-line fill or missing, no ERA5 to fill "
+                      f"them: {', '.join(masked)}; pass era5= (the site's FLUXNET ERA5_DD "
+                      "file read by xh2cm.io.read_fluxnet) or fill them yourself",
+                      UserWarning, stacklevel=3)
+    return out
