@@ -78,7 +78,7 @@ def _fill_share(daily: xr.Dataset, name: str) -> xr.DataArray | None:
               if "fill_rule" in daily.get(f"{src}_measured_fraction", xr.DataArray()).attrs]
     if not shares:
         return None
-    return shares[0] if len(shares) == 1 else np.maximum(*shares)
+    return shares[0] if len(shares) == 1 else xr.concat(shares, "source").max("source")
 
 
 def era5_forcing(era5: xr.Dataset) -> xr.Dataset:
@@ -141,7 +141,8 @@ def clean_daily(daily: xr.Dataset, era5: xr.Dataset | None = None, *,
     out.attrs["cleaning"] = (f"days with > {max_fill:g} straight-line fill or no value: "
                              + "; ".join(summary))
     if masked:
-        warnings.warn(f"{', '.join(map(str, np.atleast_1d(daily.get('site', ['?']).values)))}"
+        sites = daily["site"].values.tolist() if "site" in daily.coords else ["(no site)"]
+        warnings.warn(f"{', '.join(map(str, np.atleast_1d(sites)))}"
                       f": days masked (NaN) as straight-line fill or missing, no ERA5 to fill "
                       f"them: {', '.join(masked)}; pass era5= (the site's FLUXNET ERA5_DD "
                       "file read by xh2cm.io.read_fluxnet) or fill them yourself",

@@ -183,6 +183,41 @@ def read_fluxnet(path: str | os.PathLike, *, site: str | None = None,
     1.7438
     """
     path = Path(path)
+    site, res = _site_and_resolution(path, site, resolution)
+    if not 0 <= min_quality <= 1:
+        raise ValueError(f"min_quality must be in [0, 1], got {min_quality}")
+    df = read_csv(path)
+    time, bounds = _times(path, df, res)
+    group = _group(res)
+    data: dict[str, xr.DataArray] = {}
+    read = set(TIME_COLUMNS)
+    for col, info in COLUMNS.items():
+        name = info[0] + ("_umol" if info[1] == "carbon" and group == "fine" else "")
+        if col not in df or name in data:
+            continue
+        values = df[col].to_numpy(float)
+        if np.isnan(values).all():
+            if name in REQUIRED:
+                raise ValueError(f"{path}: required column {col!r} ({info[2]}) has no value")
+            continue
+        read |= {col, f"{col}_QC"}
+        data[name] = _variable(path, col, values, info, group)
+        if f"{col}_QC" in df:
+            data.update(_quality(path, name, f"{col}_QC", df[f"{col}_QC"].to_numpy(float),
+                                 values, group, min_quality))
+    missing = [n for n in REQUIRED if n not in data]
+    if missing:
+        cols = [c for c, v in COLUMNS.items() if v[0] in missing]
+        raise ValueError(f"{path}: missing required column(s) for {missing}: one of {cols}")
+    if group != "fine" and "le" in data and "tair" in data:
+        data["et"] = _et(data["le"], data["tair"])
+    return _dataset(data, time, bounds, site, res, path.name,
+                    " ".join(c for c in df.columns if c not in read))
+
+
+def _site_and_resolution(path: Path, site: str | None,
+                         resolution: str | None) -> tuple[str, str]:
+    """Site and resolution, as passed or from the standard file name."""
     match = _NAME.match(path.name)
     site = site or (match["site"] if match else None)
     res = resolution or (match["res"] if match else None)
@@ -192,75 +227,64 @@ def read_fluxnet(path: str | os.PathLike, *, site: str | None = None,
                          "resolution=")
     if res not in RESOLUTIONS:
         raise ValueError(f"{path}: resolution {res!r} is not one of {list(RESOLUTIONS)}")
-    if not 0 <= min_quality <= 1:
-        raise ValueError(f"min_quality must be in [0, 1], got {min_quality}")
-    df = read_csv(path)
-    time, bounds = _times(path, df, res)
-    group = _group(res)
-    data: dict[str, xr.DataArray] = {}
-    read = set(TIME_COLUMNS)
-    for col, (name, units, long_name, std) in COLUMNS.items():
-        if col not in df or name in data or (name + "_umol") in data:
-            continue
-        values = df[col].to_numpy(float)
-        if np.isnan(values).all():
-            if name in REQUIRED:
-                raise ValueError(f"{path}: required column {col!r} ({long_name}) has no value")
-            continue
-        read |= {col, f"{col}_QC"}
-        attrs = {"long_name": long_name, "source": f"{path.name}:{col}"}
-        if std:
-            attrs["standard_name"] = std
-        if units in _UNITS:
-            attrs["units"] = _UNITS[units][group]
-            if units == "carbon" and group == "fine":
-                name = name + "_umol"
-        else:
-            attrs["units"] = units
-        if col.startswith("SWC"):
-            values = values / 100.0
-            attrs["comment"] = "file values in %, divided by 100"
-        cell = "sum" if units == "prec" and group == "fine" else "mean"
-        if group != "fine":
-            attrs["cell_methods"] = f"time: {cell}"
-        data[name] = xr.DataArray(values, dims="time", attrs=attrs)
-        qc_col = f"{col}_QC"
-        if qc_col in df:
-            qc = df[qc_col].to_numpy(float)
-            if group == "fine":
-                data[f"{name}_qc"] = xr.DataArray(qc, dims="time", attrs={
-                    "long_name": f"quality flag of {name}", "source": f"{path.name}:{qc_col}",
-                    "flag_values": [0, 1, 2, 3],
-                    "flag_meanings": "measured good_gap_fill medium_gap_fill poor_gap_fill"})
-                measured = qc == 0
-                rule = "QC == 0"
-            else:
-                data[f"{name}_qc"] = xr.DataArray(qc, dims="time", attrs={
-                    "units": "1", "source": f"{path.name}:{qc_col}",
-                    "long_name": f"share of measured or good-quality gap-filled records of "
-                                 f"{name}"})
-                measured = qc >= min_quality
-                rule = f"QC >= {min_quality:g}"
-            data[f"{name}_measured"] = xr.DataArray(
-                measured & np.isfinite(values), dims="time",
-                attrs={"long_name": f"{name} is of measured quality ({rule})"})
-    missing = [n for n in REQUIRED if n not in data]
-    if missing:
-        cols = [c for c, v in COLUMNS.items() if v[0] in missing]
-        raise ValueError(f"{path}: missing required column(s) for {missing}: one of {cols}")
-    if group != "fine" and "le" in data and "tair" in data:
-        et = data["le"] * SECONDS_PER_DAY / (latent_heat(data["tair"]) * 1e6)
-        data["et"] = et.assign_attrs(
-            units="mm d-1", long_name="evapotranspiration from LE",
-            cell_methods="time: mean", comment="LE / lambda(T), lambda = 2.501 - 0.002361 T "
-            "MJ kg-1, from the record's mean LE and air temperature")
+    return site, res
+
+
+def _variable(path: Path, col: str, values: np.ndarray, info: Info,
+              group: str) -> xr.DataArray:
+    """One column as a DataArray with its units (by resolution) and CF attributes."""
+    _, units, long_name, std = info
+    attrs = {"long_name": long_name, "source": f"{path.name}:{col}"}
+    if std:
+        attrs["standard_name"] = std
+    attrs["units"] = _UNITS[units][group] if units in _UNITS else units
+    if col.startswith("SWC"):
+        values = values / 100.0
+        attrs["comment"] = "file values in %, divided by 100"
+    if group != "fine":
+        attrs["cell_methods"] = "time: mean"
+    return xr.DataArray(values, dims="time", attrs=attrs)
+
+
+def _quality(path: Path, name: str, qc_col: str, qc: np.ndarray, values: np.ndarray,
+             group: str, min_quality: float) -> dict[str, xr.DataArray]:
+    """``<name>_qc`` (flags at HH/HR, a share of good records at DD-YY) and the quality
+    mask ``<name>_measured``."""
+    if group == "fine":
+        flags = xr.DataArray(qc, dims="time", attrs={
+            "long_name": f"quality flag of {name}", "source": f"{path.name}:{qc_col}",
+            "flag_values": [0, 1, 2, 3],
+            "flag_meanings": "measured good_gap_fill medium_gap_fill poor_gap_fill"})
+        measured, rule = qc == 0, "QC == 0"
+    else:
+        flags = xr.DataArray(qc, dims="time", attrs={
+            "units": "1", "source": f"{path.name}:{qc_col}",
+            "long_name": f"share of measured or good-quality gap-filled records of {name}"})
+        measured, rule = qc >= min_quality, f"QC >= {min_quality:g}"
+    mask = xr.DataArray(measured & np.isfinite(values), dims="time",
+                        attrs={"long_name": f"{name} is of measured quality ({rule})"})
+    return {f"{name}_qc": flags, f"{name}_measured": mask}
+
+
+def _et(le: xr.DataArray, tair: xr.DataArray) -> xr.DataArray:
+    """Evapotranspiration (mm d-1) from the record's mean LE and air temperature."""
+    et = le * SECONDS_PER_DAY / (latent_heat(tair) * 1e6)
+    return et.assign_attrs(
+        units="mm d-1", long_name="evapotranspiration from LE", cell_methods="time: mean",
+        comment="LE / lambda(T), lambda = 2.501 - 0.002361 T MJ kg-1, from the record's "
+                "mean LE and air temperature")
+
+
+def _dataset(data: dict[str, xr.DataArray], time: pd.DatetimeIndex, bounds: np.ndarray,
+             site: str, res: str, source: str, not_read: str) -> xr.Dataset:
+    """The variables on ``(site, time)`` with ``time_bounds`` and the file's attributes."""
+    fine = _group(res) == "fine"
     ds = xr.Dataset(data, coords={"time": time.values})
     ds["time_bounds"] = xr.DataArray(bounds, dims=("time", "bounds"))
     ds["time"].attrs = {"bounds": "time_bounds", "long_name": (
-        "end of the record (local standard time)" if group == "fine"
+        "end of the record (local standard time)" if fine
         else "start of the record (local standard time)")}
     ds = ds.set_coords("time_bounds").expand_dims(site=[site])
-    ds.attrs = {"title": f"flux tower {site}, FLUXNET {res}", "source": path.name,
-                "Conventions": "CF-1.8", "resolution": res,
-                "columns_not_read": " ".join(c for c in df.columns if c not in read)}
+    ds.attrs = {"title": f"flux tower {site}, FLUXNET {res}", "source": source,
+                "Conventions": "CF-1.8", "resolution": res, "columns_not_read": not_read}
     return ds
