@@ -33,7 +33,7 @@ import pandas as pd
 import xarray as xr
 
 import xh2cm  # noqa: F401  (registers ds.h2cm)
-from xh2cm.io import measured_days, read_site, to_daily
+from xh2cm.io import measured_days, read_fluxnet, read_site, to_daily
 from xh2cm.site import (
     climatology,
     linear_regression,
@@ -61,9 +61,13 @@ def load(site: str, data: Path) -> tuple[xr.Dataset, xr.Dataset]:
     train_fx, test_fx = FILES[site]
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # all-missing optional columns (US-Hn1 PAR)
-        train = to_daily(read_site(data / site / f"{site}-forcings.csv", data / site / train_fx))
+        # days of straight-line fill: from the site's ERA5 product, else interpolated
+        era5 = next((data / site / "FLUXNET").glob("*_FLUXNET_ERA5_DD_*.csv"), None)
+        kw = {"era5": read_fluxnet(era5)} if era5 else {"fallback": "interpolate"}
+        train = to_daily(read_site(data / site / f"{site}-forcings.csv", data / site / train_fx),
+                         **kw)
         test = to_daily(read_site(data / site / f"{site}-forcings-test.csv",
-                                  data / site / test_fx))
+                                  data / site / test_fx), **kw)
     return train, test
 
 

@@ -66,12 +66,16 @@ def test_a_planted_netrad_ramp_is_recovered_and_its_days_filled_from_era5(plante
                * (era5.tair + 273.15) ** 4).isel(site=0).sel(time=days).values
     np.testing.assert_allclose(era_rn, derived, rtol=1e-12)  # ERA5 with albedo 0.23
     assert daily.rn.attrs["days_filled_from_era5"] == 4 and daily.rn.attrs["days_masked"] == 0
+    source = daily.rn_source.values
+    assert source.tolist() == [1 if str(t)[:10] in days else 0 for t in daily.time.values]
+    assert daily.rn_source.attrs["flag_meanings"] == "tower era5 masked interpolated"
     assert float(daily.rn.max()) < 300  # the ramp (up to 763 at night) is gone
     daily.h2cm.check(static=[])  # runs as it is
     with pytest.warns(UserWarning, match=r"US-Bi1: days masked.*rn 4.*era5="):
         masked = to_daily(_read(*paths)).isel(site=0)
     assert np.isnan(masked.rn.sel(time=days)).all() and masked.rn.attrs["days_masked"] == 4
     assert int(masked.rn.isnull().sum()) == 4  # only those
+    assert int((masked.rn_source == 2).sum()) == 4
 
 
 @real
@@ -116,6 +120,11 @@ def test_the_files_own_straight_lines_are_found_in_every_model_variable(era5):
     counts = {n: test[n].attrs["days_masked"] for n in ("rn", "sw", "vpd", "co2", "swc")}
     assert counts == {"rn": 10, "sw": 10, "vpd": 10, "co2": 58, "swc": 28}
     assert int(test.rn.isnull().sum()) == 10
+    with pytest.warns(UserWarning, match=r"US-Hn1: days interpolated in time.*rn 10"):
+        interp = to_daily(hn1, fallback="interpolate")  # asked for: runs, flagged, counted
+    assert interp.rn.attrs["days_interpolated"] == 10 and int((interp.rn_source == 3).sum()) == 10
+    assert interp.co2.attrs["days_interpolated"] == 58 and not interp.rn.isnull().any()
+    interp.h2cm.check(static=[])
     for name in FILL_RULES:  # every rule has a mask with its measured fraction
         assert 0 <= hn1[f"{name}_measured"].attrs["fill_fraction"] < 0.6, name
 
@@ -142,6 +151,8 @@ def test_clean_daily_refuses_bad_options():
     d = xr.Dataset({"rn": ("time", [1.0])}, coords={"time": pd.date_range("2020", periods=1)})
     with pytest.raises(ValueError, match=r"max_fill must be in \[0, 1\), got 1.5"):
         clean_daily(d, max_fill=1.5)
+    with pytest.raises(ValueError, match=r"fallback must be one of \('mask', 'interpolate'\)"):
+        clean_daily(d, fallback="zero")
     era = xr.Dataset({"tair": (("site", "time"), [[1.0]])},
                      coords={"site": ["A"], "time": d.time})
     with pytest.raises(ValueError, match=r"era5 has no site \['B'\]"):

@@ -114,10 +114,11 @@ def test_tradeoff_sweep_at_a_real_site_cut_down():
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         train = to_daily(read_site(DATA / "US-Hn1/US-Hn1-forcings.csv",
-                                   DATA / "US-Hn1/US-Hn1-fluxes-nonegle.csv"), clean=False)
-        test = to_daily(read_site(DATA / "US-Hn1/US-Hn1-forcings-test.csv",  # no ERA5 here:
+                                   DATA / "US-Hn1/US-Hn1-fluxes-nonegle.csv"),
+                         fallback="interpolate")  # no ERA5 product at US-Hn1
+        test = to_daily(read_site(DATA / "US-Hn1/US-Hn1-forcings-test.csv",
                                   DATA / "US-Hn1/US-Hn1-fluxes-nonegle-test.csv"),
-                        clean=False)  # cleaning would mask days of CO2 and NETRAD fill
+                        fallback="interpolate")
     kw = dict(validation_start="2017-01-01", weights=(0.0, 1.0), seeds=(0, 1), epochs=2,
               segment=None, model_kwargs={"hidden_size": 4})
     kept: dict = {}

@@ -16,8 +16,11 @@ Daily (:func:`clean_daily`, used by :func:`xh2cm.io.to_daily`): a day whose shar
 fill half-hours exceeds ``max_fill`` (default 0.1), or that has no value, takes the value
 of the site's ERA5 product (ONEFlux ``ERA5_DD``, read by :func:`xh2cm.io.read_fluxnet`;
 net radiation derived by :func:`xh2cm.io.radiation.net_radiation`) where it has the
-variable, else is NaN (masked). Counts are in each variable's ``days_filled_from_era5`` and
-``days_masked`` attributes and the dataset's ``cleaning``; masked days also warn. Flux
+variable, else is NaN (masked; ``fallback="interpolate"`` interpolates it in time
+instead). ``<name>_source`` flags each day (0 tower, 1 ERA5, 2 masked, 3 interpolated);
+counts are in each variable's ``days_filled_from_era5``, ``days_masked`` and
+``days_interpolated`` attributes and the dataset's ``cleaning``; masked or interpolated
+days also warn. Flux
 targets (LE, H, NEE) are not replaced: score them on measured days
 (:func:`xh2cm.io.measured_days`).
 """
@@ -89,8 +92,13 @@ def era5_forcing(era5: xr.Dataset) -> xr.Dataset:
     return era5
 
 
+#: What a day of fill without an ERA5 value becomes: NaN, or interpolated in time.
+FALLBACKS = ("mask", "interpolate")
+_MEANINGS = "tower era5 masked interpolated"
+
+
 def clean_daily(daily: xr.Dataset, era5: xr.Dataset | None = None, *,
-                max_fill: float = MAX_FILL) -> xr.Dataset:
+                max_fill: float = MAX_FILL, fallback: str = "mask") -> xr.Dataset:
     """Replace (from ``era5``) or mask the days of :data:`CLEANED` variables with more than
     ``max_fill`` straight-line fill or no value; see the module docstring.
 
@@ -103,14 +111,22 @@ def clean_daily(daily: xr.Dataset, era5: xr.Dataset | None = None, *,
         ``site`` labels; days it does not cover stay masked.
     max_fill : float
         Largest share of fill half-hours a kept day may have.
+    fallback : {"mask", "interpolate"}
+        Days of fill that ERA5 does not replace: NaN (``days_masked``), or linearly
+        interpolated in time between kept days, the nearest kept day at the ends
+        (``days_interpolated``, flag 3 in ``<name>_source``; a choice to make knowingly:
+        a week of interpolated radiation is not weather).
 
     Raises
     ------
     ValueError
-        If ``max_fill`` is outside [0, 1) or ``era5`` lacks a site of ``daily``.
+        If ``max_fill`` is outside [0, 1), ``fallback`` unknown, or ``era5`` lacks a site
+        of ``daily``.
     """
     if not 0 <= max_fill < 1:
         raise ValueError(f"max_fill must be in [0, 1), got {max_fill}")
+    if fallback not in FALLBACKS:
+        raise ValueError(f"fallback must be one of {FALLBACKS}, got {fallback!r}")
     if era5 is not None:
         era5 = era5_forcing(era5)
         if "site" in daily.dims:
@@ -118,33 +134,59 @@ def clean_daily(daily: xr.Dataset, era5: xr.Dataset | None = None, *,
             if missing:
                 raise ValueError(f"era5 has no site {sorted(missing)} (it has "
                                  f"{era5.site.values.tolist()}); pass that site's ERA5 file")
-    out, summary, masked = daily.copy(), [], []
+    out, summary, left = daily.copy(), [], []
+    rule = f"days with > {max_fill:g} straight-line fill or no value"
     for name in CLEANED:
         share = _fill_share(daily, name) if name in daily else None
         if share is None:
             continue
         bad = (share > max_fill) | daily[name].isnull()
-        new, n_era = daily[name].where(~bad), 0
-        if era5 is not None and name in era5:
-            sub = era5[name].reset_coords(drop=True).reindex(time=daily.time)
-            sub = sub.transpose(*daily[name].dims)
-            new = daily[name].where(~bad, sub)
-            n_era = int((bad & sub.notnull()).sum())
-        n_mask = int(bad.sum()) - n_era
-        out[name] = new.assign_attrs(
-            days_filled_from_era5=n_era, days_masked=n_mask,
-            cleaning=f"days with > {max_fill:g} straight-line fill or no value: "
-                     f"{n_era} from ERA5, {n_mask} masked (NaN)")
-        summary.append(f"{name}: {n_era} from ERA5, {n_mask} masked")
-        if n_mask:
-            masked.append(f"{name} {n_mask}")
-    out.attrs["cleaning"] = (f"days with > {max_fill:g} straight-line fill or no value: "
-                             + "; ".join(summary))
-    if masked:
+        new, source, counts = _clean_one(daily[name], bad, era5, fallback)
+        text = ", ".join(f"{n} {k}" for k, n in counts.items())
+        out[f"{name}_source"] = source.assign_attrs(
+            long_name=f"source of the day's {name}", flag_values=[0, 1, 2, 3],
+            flag_meanings=_MEANINGS)
+        out[name] = new.assign_attrs(**{f"days_{k.replace(' ', '_')}": n
+                                        for k, n in counts.items()}, cleaning=f"{rule}: {text}")
+        summary.append(f"{name}: {text}")
+        if counts["masked"] or counts["interpolated"]:
+            left.append(f"{name} {counts['masked'] + counts['interpolated']}")
+    out.attrs["cleaning"] = f"{rule}: " + "; ".join(summary)
+    if left:
         sites = daily["site"].values.tolist() if "site" in daily.coords else ["(no site)"]
-        warnings.warn(f"{', '.join(map(str, np.atleast_1d(sites)))}"
-                      f": days masked (NaN) as straight-line fill or missing, no ERA5 to fill "
-                      f"them: {', '.join(masked)}; pass era5= (the site's FLUXNET ERA5_DD "
-                      "file read by xh2cm.io.read_fluxnet) or fill them yourself",
-                      UserWarning, stacklevel=3)
+        what = "masked (NaN)" if fallback == "mask" else "interpolated in time"
+        warnings.warn(f"{', '.join(map(str, np.atleast_1d(sites)))}: days {what} as "
+                      f"straight-line fill or missing, no ERA5 to fill them: {', '.join(left)}"
+                      "; pass era5= (the site's FLUXNET ERA5_DD file read by "
+                      "xh2cm.io.read_fluxnet) or fill them yourself", UserWarning, stacklevel=3)
+    return out
+
+
+def _clean_one(da: xr.DataArray, bad: xr.DataArray, era5: xr.Dataset | None,
+               fallback: str) -> tuple[xr.DataArray, xr.DataArray, dict[str, int]]:
+    """One variable: the cleaned values, the day flags (0 tower, 1 ERA5, 2 masked,
+    3 interpolated) and the counts of days per source."""
+    new = da.where(~bad)
+    if era5 is not None and da.name in era5:
+        sub = era5[da.name].reset_coords(drop=True).reindex(time=da.time)
+        new = da.where(~bad, sub.transpose(*da.dims))
+    source = xr.where(bad, xr.where(new.notnull(), 1, 2), 0)
+    if fallback == "interpolate" and bool((source == 2).any()):
+        new = xr.apply_ufunc(_interpolate, new, input_core_dims=[["time"]],
+                             output_core_dims=[["time"]], vectorize=True,
+                             keep_attrs=True).transpose(*da.dims)
+        source = xr.where((source == 2) & new.notnull(), 3, source)
+    counts = {name: int((source == flag).sum())
+              for flag, name in ((1, "filled from era5"), (2, "masked"), (3, "interpolated"))}
+    return new, source.astype("int8"), counts
+
+
+def _interpolate(v: np.ndarray) -> np.ndarray:
+    """NaNs of a daily series filled linearly between its values, the nearest at the ends."""
+    ok = np.isfinite(v)
+    if ok.all() or not ok.any():
+        return v
+    idx = np.arange(v.size)
+    out = v.copy()
+    out[~ok] = np.interp(idx[~ok], idx[ok], v[ok])
     return out

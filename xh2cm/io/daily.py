@@ -50,7 +50,8 @@ def latent_heat(tc: xr.DataArray) -> xr.DataArray:
 
 def to_daily(ds: xr.Dataset, *, min_coverage: float = 0.75, max_qc: int | None = 2,
              partial: Literal["drop", "keep"] = "drop", clean: bool = True,
-             era5: xr.Dataset | None = None, max_fill: float = MAX_FILL) -> xr.Dataset:
+             era5: xr.Dataset | None = None, max_fill: float = MAX_FILL,
+             fallback: str = "mask") -> xr.Dataset:
     """Daily dataset from the half-hourly one of :func:`xh2cm.io.fluxtower.read_site`.
 
     Parameters
@@ -73,6 +74,8 @@ def to_daily(ds: xr.Dataset, *, min_coverage: float = 0.75, max_qc: int | None =
         them).
     max_fill : float
         Largest share of a day's half-hours that may be fill.
+    fallback : {"mask", "interpolate"}
+        Days of fill without an ERA5 value: NaN, or interpolated in time (flagged).
 
     Returns
     -------
@@ -132,7 +135,7 @@ def to_daily(ds: xr.Dataset, *, min_coverage: float = 0.75, max_qc: int | None =
         out, attrs={**ds.attrs, "title": ds.attrs.get("title", "") + " (daily)"}))
     if partial == "drop":
         daily = _drop_partial_edges(daily, day, min_coverage)
-    return clean_daily(daily, era5, max_fill=max_fill) if clean else daily
+    return clean_daily(daily, era5, max_fill=max_fill, fallback=fallback) if clean else daily
 
 
 def _model_variables(daily: xr.Dataset) -> xr.Dataset:
