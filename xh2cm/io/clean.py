@@ -122,6 +122,20 @@ def clean_daily(daily: xr.Dataset, era5: xr.Dataset | None = None, *,
     ValueError
         If ``max_fill`` is outside [0, 1), ``fallback`` unknown, or ``era5`` lacks a site
         of ``daily``.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> t = pd.date_range("2020-01-01", periods=4)
+    >>> frac = xr.DataArray([1.0, 0.5, 1.0, 0.95], dims="time", attrs={"fill_rule": "line"})
+    >>> daily = xr.Dataset({"rn": ("time", [80.0, 400.0, 90.0, 85.0]),
+    ...                     "rn_measured_fraction": frac}, coords={"time": t})
+    >>> era5 = xr.Dataset({"rn": ("time", [70.0, 75.0, 80.0, 82.0])}, coords={"time": t})
+    >>> out = clean_daily(daily, era5)
+    >>> out.rn.values.tolist(), out.rn_source.values.tolist()
+    ([80.0, 75.0, 90.0, 85.0], [0, 1, 0, 0])
+    >>> clean_daily(daily, max_fill=0.5).rn.values.tolist()  # 0.5 of day 2 fill: kept
+    [80.0, 400.0, 90.0, 85.0]
     """
     if not 0 <= max_fill < 1:
         raise ValueError(f"max_fill must be in [0, 1), got {max_fill}")

@@ -28,6 +28,15 @@ def read_noaa_co2(path: str | os.PathLike) -> pd.Series:
     ------
     ValueError
         If the rows do not have the six columns of :data:`NOAA_MONTHLY`, naming the file.
+
+    Examples
+    --------
+    >>> import pathlib, tempfile
+    >>> p = pathlib.Path(tempfile.mkdtemp()) / "co2-mm-gl.csv"
+    >>> _ = p.write_text("Date,Decimal Date,Average,Trend\\n"  # 4 names, 6 values a row
+    ...                  "1979-01,1979.042,336.56,0.11,335.92,0.09\\n")
+    >>> read_noaa_co2(p).tolist()  # the average, not what the header calls 'Average'
+    [336.56]
     """
     path = Path(path)
     raw = pd.read_csv(path, header=None, skiprows=1, comment="#")
