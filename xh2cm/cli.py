@@ -195,6 +195,12 @@ def _site_parser(sub: Any) -> None:
                    help="spin-up passes over the training forcing (default: %(default)s)")
     s.add_argument("--fapar-weight", type=float, default=0.5,
                    help="weight of the fAPAR = 1 - exp(-0.5 LAI) constraint (0: off)")
+    s.add_argument("--irrigation", type=float, nargs="?", const=0.5, default=None,
+                   metavar="FRACTION", help="an irrigated site: add water whenever the soil "
+                   "moisture falls below FRACTION of capacity (alone: 0.5)")
+    s.add_argument("--unbounded", action="store_true",
+                   help="do not bound the soil capacity by rooting depth x observed soil "
+                   "water range")
     s.add_argument("--out", type=Path, default=Path("site_out"))
     s.set_defaults(func=_site)
 
@@ -216,7 +222,8 @@ def _site(args: argparse.Namespace) -> int:
     result = site_workflow(train, test, validation_start=val, weights=args.weights,
                            seeds=args.seeds, epochs=args.epochs, patience=args.patience,
                            hidden=args.hidden, lstm_epochs=args.lstm_epochs,
-                           spinup=args.spinup, fapar_weight=args.fapar_weight)
+                           spinup=args.spinup, fapar_weight=args.fapar_weight,
+                           bounded=not args.unbounded, irrigation=args.irrigation)
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     scores = summarise(result.runs)

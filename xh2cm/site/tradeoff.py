@@ -67,14 +67,14 @@ def tradeoff(train: xr.Dataset, test: xr.Dataset, *, validation_start: str,
 
     late = train["time"].values >= np.datetime64(validation_start)
     extra = dict(constraints or {})
-    obs = site_constraints(train)[["et", "nee", *extra]]
+    targets = site_constraints(train)[["et", "nee", *extra]]
     rows = []
     for w in weights:
         for seed in seeds:
             kw = {"static": [], "kinds": {"et": "daily", "nee": "daily"}, "priors": False,
                   "batch_size": 1, "progress": False, **fit_kwargs}
             model, history = train.h2cm.fit(
-                obs, weights={"et": float(w), "nee": float(1 - w), **extra},
+                targets, weights={"et": float(w), "nee": float(1 - w), **extra},
                 validation_start=validation_start, model_seed=int(seed), **kw)
             fitted, out, _ = carried_run(model, train, test, spinup=spinup,
                                          outputs=["et", "nee", "sm_max"])

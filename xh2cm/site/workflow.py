@@ -46,6 +46,15 @@ FAPAR_K = 0.5
 HYBRID_INPUTS = ("rn", "prec", "tair", "vpd", "co2")
 #: Spin-up passes over the training forcing before the training period is run.
 SPINUP = 3
+#: Plausible effective rooting depth (m) of :func:`capacity_bounds`: 0.5 to 2 m covers the
+#: root zone of crops, grasses and shrubs (Canadell et al. 1996, Oecologia 108, 583-595:
+#: maximum rooting depth of crops 2.1 m; Schenk & Jackson 2002, J. Ecol. 90, 480-494: half
+#: of the roots of most vegetation within 0.3-0.6 m).
+ROOTING_DEPTH = (0.5, 2.0)
+#: Soil-moisture fraction of capacity below which an irrigated site is irrigated
+#: (:func:`xh2cm.core.physics.irrigation`): half the capacity, i.e. a management allowed
+#: depletion of 50 %, FAO-56's typical value for field crops (Allen et al. 1998, table 22).
+IRRIGATION_THRESHOLD = 0.5
 #: Flux whose ``<name>_measured_fraction`` marks a measured day of each target.
 MEASURED = {"et": "le", "nee": "nee_umol"}
 #: Scores averaged over seeds by :func:`summarise`.
@@ -157,6 +166,27 @@ def constraints(train: xr.Dataset, k: float = FAPAR_K) -> xr.Dataset:
     return obs
 
 
+def capacity_bounds(train: xr.Dataset,
+                    depth: tuple[float, float] = ROOTING_DEPTH) -> tuple[float, float] | None:
+    """Site-plausible bounds (mm) of the soil capacity ``sm_max``: rooting depth (m) × the
+    range of the tower's daily soil water content (m3 m-3) over the training period ×
+    1000 mm m-1; None where the site has no soil water content.
+
+    Examples
+    --------
+    >>> import xarray as xr
+    >>> capacity_bounds(xr.Dataset({"swc": ("time", [0.1, 0.3, 0.2])}))
+    (100.0, 400.0)
+    """
+    if "swc" not in train:
+        return None
+    swc = np.asarray(train["swc"].values, float)
+    span = float(np.nanmax(swc) - np.nanmin(swc)) if np.isfinite(swc).any() else 0.0
+    if not span > 0:
+        return None
+    return (round(depth[0] * span * 1000, 6), round(depth[1] * span * 1000, 6))
+
+
 def carried_run(model: Any, train: xr.Dataset, test: xr.Dataset, *, spinup: int = SPINUP,
                 outputs: Sequence[str] | None = None,
                 ) -> tuple[xr.Dataset, xr.Dataset, xr.Dataset]:
@@ -207,7 +237,8 @@ def site_workflow(train: xr.Dataset, test: xr.Dataset, *, validation_start: str,
                   site: str | None = None, weights: Sequence[float] = WEIGHTS,
                   seeds: Sequence[int] = (0, 1, 2), epochs: int = 150, patience: int = 40,
                   hidden: int = 16, lstm_epochs: int = 300, spinup: int = SPINUP,
-                  fapar_weight: float = 0.5, **fit_kwargs: Any) -> SiteResult:
+                  fapar_weight: float = 0.5, bounded: bool = True,
+                  irrigation: float | None = None, **fit_kwargs: Any) -> SiteResult:
     """Hybrid (weight chosen on validation) and every baseline, scored on ``test``.
 
     Parameters
@@ -229,16 +260,24 @@ def site_workflow(train: xr.Dataset, test: xr.Dataset, *, validation_start: str,
         Passes over the training forcing before the carried run (:func:`carried_run`).
     fapar_weight : float
         Weight of the fAPAR-from-LAI constraint (0: none).
+    bounded : bool
+        Bound the soil capacity by :func:`capacity_bounds` where the site has soil water.
+    irrigation : float, optional
+        Irrigate (an irrigated site): the fraction of capacity below which water is added
+        (:data:`IRRIGATION_THRESHOLD` is the documented choice); None: rain-fed.
 
     Returns
     -------
     SiteResult
     """
     site = site or str(np.atleast_1d(train["site"].values)[0])
+    model_kwargs: dict[str, Any] = {"hidden_size": hidden, "sm_max_scale": 100,
+                                    "irrigation": irrigation}
+    if bounded:
+        model_kwargs["sm_max_bounds"] = capacity_bounds(train)
     kw: dict[str, Any] = {"epochs": epochs, "patience": patience, "learning_rate": 3e-3,
                           "segment": None, "spinup_cycles": spinup,
-                          "model_kwargs": {"hidden_size": hidden, "sm_max_scale": 100},
-                          **fit_kwargs}
+                          "model_kwargs": model_kwargs, **fit_kwargs}
     extra = {"fapar": fapar_weight} if fapar_weight > 0 and "lai" in train else {}
     kept: dict[tuple[float, int], xr.Dataset] = {}
     models: dict[tuple[float, int], Any] = {}
