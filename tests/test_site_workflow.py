@@ -180,3 +180,13 @@ def test_load_site_joins_periods_and_drops_partial_days():
         assert np.isfinite(daily[name].values).all(), name
     with pytest.raises(ValueError, match="one flux file per forcing file"):
         load_site([site / "US-Hn1-forcings.csv"], [])
+
+
+@pytest.mark.skipif(not DATA.is_dir(), reason=f"no real data at {DATA}")
+def test_site_command_names_a_test_start_outside_the_data():
+    from xh2cm.cli import main
+
+    site = DATA / "US-Hn1"
+    with pytest.raises(ValueError, match="test_start='2030-01-01' is not inside the data"):
+        main(["site", "--forcing", str(site / "US-Hn1-forcings.csv"), "--fluxes",
+              str(site / "US-Hn1-fluxes-nonegle.csv"), "--test-start", "2030-01-01"])

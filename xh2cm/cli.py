@@ -8,7 +8,8 @@
     The site-mode workflow on one flux tower's half-hourly files
     (:func:`xh2cm.site.workflow.site_workflow`): read, aggregate to days, train the hybrid
     with its weight chosen on validation data, every baseline, test-period scores
-    (``scores.csv``, ``scores_per_seed.csv``, ``tradeoff.csv``, ``predictions.nc``).
+    (``scores.csv``, ``scores_per_seed.csv``, ``tradeoff.csv``, ``predictions.nc``,
+    ``water_budget.csv``).
 ``info``
     Print versions of xh2cm and its main dependencies, and the JAX devices.
 """
@@ -167,7 +168,7 @@ def _demo(args: argparse.Namespace) -> int:
 
 def _site_parser(sub: Any) -> None:
     from xh2cm.site.tradeoff import WEIGHTS
-    from xh2cm.site.workflow import SPINUP
+    from xh2cm.site.workflow import IRRIGATION_THRESHOLD, SPINUP
 
     s = sub.add_parser(
         "site", help="hybrid vs baselines at one flux tower: scores.csv",
@@ -195,9 +196,10 @@ def _site_parser(sub: Any) -> None:
                    help="spin-up passes over the training forcing (default: %(default)s)")
     s.add_argument("--fapar-weight", type=float, default=0.5,
                    help="weight of the fAPAR = 1 - exp(-0.5 LAI) constraint (0: off)")
-    s.add_argument("--irrigation", type=float, nargs="?", const=0.5, default=None,
-                   metavar="FRACTION", help="an irrigated site: add water whenever the soil "
-                   "moisture falls below FRACTION of capacity (alone: 0.5)")
+    s.add_argument("--irrigation", type=float, nargs="?", const=IRRIGATION_THRESHOLD,
+                   default=None, metavar="FRACTION", help="an irrigated site: add water "
+                   "whenever the soil moisture falls below FRACTION of capacity (alone: "
+                   "%(const)s)")
     s.add_argument("--unbounded", action="store_true",
                    help="do not bound the soil capacity by rooting depth x observed soil "
                    "water range")
@@ -213,6 +215,7 @@ def _site(args: argparse.Namespace) -> int:
         site_workflow,
         split,
         summarise,
+        water_budget,
     )
 
     daily = load_site(args.forcing, args.fluxes, args.site)
@@ -236,6 +239,10 @@ def _site(args: argparse.Namespace) -> int:
           f"{str(test.time.values[0])[:10]} .. {str(test.time.values[-1])[:10]}; weight on "
           f"ET {result.weight:g}; learned soil capacity sm_max (mm) per seed "
           + ", ".join(f"{v:.0f}" for v in result.capacity.values()))
+    budget = water_budget(result, train, test)
+    budget.to_csv(out / "water_budget.csv", index=False)
+    print("water budget (mm over the days with observed ET):")
+    print(budget.round(1).to_string(index=False))
     keys = ["site", "variable", "model", "days"]
     with pd.option_context("display.width", 200):
         print(scores[keys + SCORES + ["rmse_sd", "n", "seeds"]].round(3).to_string(index=False))

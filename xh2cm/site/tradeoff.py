@@ -43,7 +43,8 @@ def tradeoff(train: xr.Dataset, test: xr.Dataset, *, validation_start: str,
     seeds : sequence of int
         Weight-initialisation seeds per weight (at least 3 for a spread).
     predictions : dict, optional
-        Filled with the test-period ``et``, ``nee`` and ``sm_max`` of each fit, keyed
+        Filled with the test-period ``et``, ``nee``, ``irrigation``, ``sm_max`` and the
+        soil moisture at the start of the test period ``sm_start`` of each fit, keyed
         ``(w, seed)``.
     models : dict, optional
         Filled with each trained model, keyed ``(w, seed)``.
@@ -63,7 +64,8 @@ def tradeoff(train: xr.Dataset, test: xr.Dataset, *, validation_start: str,
         One row per weight and seed: ``w_et``, ``seed``, ``best_epoch``, the RMSE of ET
         and NEE on the validation block (``val_rmse_*``) and the test RMSE and NSE.
     """
-    from xh2cm.site.workflow import carried_run, constraints as site_constraints
+    from xh2cm.site.workflow import carried_run
+    from xh2cm.site.workflow import constraints as site_constraints
 
     late = train["time"].values >= np.datetime64(validation_start)
     extra = dict(constraints or {})
@@ -76,8 +78,10 @@ def tradeoff(train: xr.Dataset, test: xr.Dataset, *, validation_start: str,
             model, history = train.h2cm.fit(
                 targets, weights={"et": float(w), "nee": float(1 - w), **extra},
                 validation_start=validation_start, model_seed=int(seed), **kw)
-            fitted, out, _ = carried_run(model, train, test, spinup=spinup,
-                                         outputs=["et", "nee", "sm_max"])
+            fitted, out, state = carried_run(model, train, test, spinup=spinup,
+                                             outputs=["et", "nee", "irrigation", "sm_max"])
+            out["sm_start"] = state["sm"].assign_attrs(
+                units="mm", long_name="soil moisture at the start of the test period")
             if predictions is not None:
                 predictions[(float(w), int(seed))] = out
             if models is not None:

@@ -73,7 +73,8 @@ def fapar_from_lai(lai: xr.DataArray, k: float = FAPAR_K) -> xr.DataArray:
     """
     if not k > 0:
         raise ValueError(f"the extinction coefficient k must be > 0, got {k}")
-    return (1 - np.exp(-k * lai)).assign_attrs(
+    fapar = 1 - xr.apply_ufunc(np.exp, -k * lai)
+    return fapar.assign_attrs(
         units="1", long_name="fraction of absorbed photosynthetically active radiation",
         standard_name="fraction_of_surface_downwelling_photosynthetic_radiative_flux_"
                       "absorbed_by_vegetation",
@@ -214,13 +215,16 @@ class SiteResult:
     predictions: dict[str, xr.Dataset] = field(default_factory=dict)
     #: learned soil capacity ``sm_max`` (mm) of each seed of the chosen weight.
     capacity: dict[int, float] = field(default_factory=dict)
+    #: the chosen weight's test-period outputs per seed (``irrigation``, ``sm_start``, ...).
+    hybrid_test: list[xr.Dataset] = field(default_factory=list)
 
 
 def _baselines(train: xr.Dataset, test: xr.Dataset, val: str, seeds: Sequence[int],
-               lstm_epochs: int, spinup: int) -> tuple[dict[str, xr.Dataset],
-                                                      dict[str, dict[int, xr.Dataset]]]:
+               lstm_epochs: int, spinup: int, irrigation: float | None
+               ) -> tuple[dict[str, xr.Dataset], dict[str, dict[int, xr.Dataset]]]:
     """Predictions of the fixed baselines and, per seed, of the plain LSTMs."""
-    fixed = {"process model": process_model(train, test, spinup=spinup)}
+    fixed = {"process model": process_model(train, test, spinup=spinup,
+                                            irrigation=irrigation)}
     for suffix, inputs in (("", None), (" (hybrid inputs)", HYBRID_INPUTS)):
         fixed[f"linear regression{suffix}"] = xr.Dataset(
             {v: linear_regression(train, v, test, inputs=inputs) for v in ("et", "nee")})
@@ -264,7 +268,8 @@ def site_workflow(train: xr.Dataset, test: xr.Dataset, *, validation_start: str,
         Bound the soil capacity by :func:`capacity_bounds` where the site has soil water.
     irrigation : float, optional
         Irrigate (an irrigated site): the fraction of capacity below which water is added
-        (:data:`IRRIGATION_THRESHOLD` is the documented choice); None: rain-fed.
+        (:data:`IRRIGATION_THRESHOLD` is the documented choice), to the hybrid and the
+        process model alike; None: rain-fed.
 
     Returns
     -------
@@ -285,7 +290,8 @@ def site_workflow(train: xr.Dataset, test: xr.Dataset, *, validation_start: str,
                      seeds=seeds, predictions=kept, models=models, constraints=extra,
                      spinup=spinup, **kw)
     w = select(sweep, train)
-    fixed, seeded = _baselines(train, test, validation_start, seeds, lstm_epochs, spinup)
+    fixed, seeded = _baselines(train, test, validation_start, seeds, lstm_epochs, spinup,
+                               irrigation)
     seeded = {"hybrid": {s: kept[(w, s)] for s in seeds}, **seeded}
     parts = []
     for var in ("et", "nee"):
@@ -299,13 +305,39 @@ def site_workflow(train: xr.Dataset, test: xr.Dataset, *, validation_start: str,
         table.insert(0, "variable", var)
         table.insert(0, "site", site)
         parts.append(table)
-    preds = {**fixed, **{n: sum(by_seed.values()) / len(by_seed)
-                         for n, by_seed in seeded.items()}}
-    preds = {n: p[["et", "nee"]] for n, p in preds.items()}
+    preds = {n: p[["et", "nee"]] for n, p in fixed.items()}
+    for n, by_seed in seeded.items():
+        preds[n] = xr.concat([p[["et", "nee"]] for p in by_seed.values()], "seed").mean("seed")
     capacity = {s: float(np.asarray(kept[(w, s)]["sm_max"]).ravel()[0]) for s in seeds
                 if "sm_max" in kept[(w, s)]}
     return SiteResult(site, validation_start, w, pd.concat(parts, ignore_index=True), sweep,
-                      preds, capacity)
+                      preds, capacity, [kept[(w, s)] for s in seeds])
+
+
+def water_budget(result: SiteResult, train: xr.Dataset, test: xr.Dataset) -> pd.DataFrame:
+    """The measured water budget beside the hybrid's (seed mean): precipitation, observed and
+    simulated ET and irrigation (mm over the period, on the days ET was observed) of the
+    training and test periods, and the hybrid's soil store at the start of the test (mm).
+    A mass-conserving model cannot evaporate more than its water input and store hold."""
+    rows = []
+    for label, d in (("train", train), ("test", test)):
+        et = np.asarray(d["et"].values, float).ravel()
+        ok = np.isfinite(et)
+        row = {"site": result.site, "period": label, "days": int(ok.sum()),
+               "precipitation": float(np.nansum(np.asarray(d["prec"].values).ravel()[ok])),
+               "et_observed": float(et[ok].sum())}
+        if label == "test":
+            sim = result.predictions.get("hybrid")
+            if sim is not None:
+                row["et_hybrid"] = float(np.asarray(sim["et"].values).ravel()[ok].sum())
+            hyb = result.hybrid_test
+            if hyb:
+                row["irrigation_hybrid"] = float(np.mean([
+                    np.asarray(o["irrigation"].values).ravel()[ok].sum() for o in hyb]))
+                row["sm_start_hybrid"] = float(np.mean([float(o["sm_start"].values.ravel()[0])
+                                                        for o in hyb]))
+        rows.append(row)
+    return pd.DataFrame(rows)
 
 
 def summarise(runs: pd.DataFrame) -> pd.DataFrame:
