@@ -14,7 +14,9 @@
 4. **start from a filled soil**: every process-based run (hybrid and process model) is spun
    up on the *training* forcing cycled ``spinup`` times, runs through the training period
    and carries its state into the test period (:func:`carried_run`); the test forcing
-   never takes part in a spin-up;
+   never takes part in a spin-up. The hybrid's soil capacity is bounded by rooting depth ×
+   the observed soil-water range (:func:`capacity_bounds`), and an irrigated site is
+   irrigated by a demand rule (``irrigation=``, :func:`xh2cm.core.physics.irrigation`);
 5. **baselines** with the same split: the process model alone, the training climatology, a
    linear regression and a plain LSTM, each both with every input the site has (soil water
    content and LAI included) and with the hybrid's inputs only (:data:`HYBRID_INPUTS`);
