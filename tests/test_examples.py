@@ -51,13 +51,18 @@ def test_site_mode_example_runs_cut_down(tmp_path):
         pytest.skip(f"no real data at {site.DATA}")
     scores = site.main(["--sites", "US-Hn1", "--epochs", "2", "--hidden", "4",
                         "--weights", "0", "1", "--seeds", "0", "1", "--out", str(tmp_path)])
-    for name in ("scores.csv", "scores_per_seed.csv", "tradeoff_US-Hn1.csv",
-                 "tradeoff_US-Hn1.html", "timeseries_US-Hn1.html"):
+    for name in ("scores.csv", "US-Hn1/scores.csv", "US-Hn1/scores_per_seed.csv",
+                 "US-Hn1/predictions.nc", "tradeoff_US-Hn1.csv", "tradeoff_US-Hn1.html",
+                 "timeseries_US-Hn1.html"):
         assert (tmp_path / name).stat().st_size > 0, name
     assert set(scores.seeds[scores.model.isin(["hybrid", "plain LSTM"])]) == {2}
-    assert set(scores.model) == {"hybrid", "process model", "climatology", "linear regression",
-                                 "plain LSTM"}
+    assert set(scores.model) == {
+        "hybrid", "process model", "climatology", "linear regression", "plain LSTM",
+        "linear regression (hybrid inputs)", "plain LSTM (hybrid inputs)"}
     assert set(scores.variable) == {"et", "nee"} and (scores.n > 0).all()
+    for col in ("site", "variable", "model", "days", "nse", "kge", "r", "rmse", "bias",
+                "nse_sd", "kge_sd", "r_sd", "rmse_sd", "bias_sd", "n", "seeds"):
+        assert col in scores.columns, col
 
 
 @pytest.mark.slow

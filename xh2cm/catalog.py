@@ -92,6 +92,8 @@ OUTPUTS: dict[str, VariableInfo] = {
         _v("tr", "dynamic", "mm d-1", "transpiration", None, _W),
         _v("et", "dynamic", "mm d-1", "evapotranspiration (ei + es + tr)",
            "lwe_water_evaporation_rate", _W),
+        _v("irrigation", "dynamic", "mm d-1", "irrigation water added to the soil "
+           "(demand rule; 0 unless the model irrigates)", None, _W),
         _v("win", "dynamic", "mm d-1", "water input to the soil surface (rainfall + melt - ei)",
            None, _W),
         _v("f_soil", "dynamic", "1", "fraction of water input recharging soil moisture", None, _W),

@@ -1,9 +1,15 @@
-"""Command-line interface: ``python -m xh2cm {demo,info}`` (console script ``xh2cm``).
+"""Command-line interface: ``python -m xh2cm {demo,site,info}`` (console script ``xh2cm``).
 
 ``demo``
     Generate synthetic forcing, build the truth model, run it through
     ``ds.h2cm.run``, print a summary, write the outputs (NetCDF) and the model
     (``.eqx``).
+``site``
+    The site-mode workflow on one flux tower's half-hourly files
+    (:func:`xh2cm.site.workflow.site_workflow`): read, aggregate to days, train the hybrid
+    with its weight chosen on validation data, every baseline, test-period scores
+    (``scores.csv``, ``scores_per_seed.csv``, ``tradeoff.csv``, ``predictions.nc``,
+    ``water_budget.csv``).
 ``info``
     Print versions of xh2cm and its main dependencies, and the JAX devices.
 """
@@ -17,8 +23,10 @@ import time
 from collections.abc import Sequence
 from importlib import metadata
 from pathlib import Path
+from typing import Any
 
 import numpy as np
+import pandas as pd
 import xarray as xr
 
 from xh2cm import __version__
@@ -56,6 +64,7 @@ def _parser() -> argparse.ArgumentParser:
                    help="LSTM hidden size (default: %(default)s)")
     d.set_defaults(func=_demo)
 
+    _site_parser(sub)
     i = sub.add_parser("info", help="print versions and JAX devices",
                        description="Print versions of xh2cm and its dependencies.")
     i.set_defaults(func=_info)
@@ -152,6 +161,102 @@ def _demo(args: argparse.Namespace) -> int:
     print(f"wall time         : {t3 - t0:.1f} s (forcing {t1 - t0:.1f} s, model run "
           f"{t2 - t1:.1f} s incl. compilation, writing {t3 - t2:.1f} s)")
     return 0
+
+
+# ----------------------------------------------------------------------------- site
+
+
+def _site_parser(sub: Any) -> None:
+    from xh2cm.site.tradeoff import WEIGHTS
+    from xh2cm.site.workflow import IRRIGATION_THRESHOLD, SPINUP
+
+    s = sub.add_parser(
+        "site", help="hybrid vs baselines at one flux tower: scores.csv",
+        description="Read a flux tower's half-hourly forcing and flux files (one pair per "
+        "period, e.g. the training and test files), aggregate to days, train the hybrid "
+        "(weight on ET chosen on the validation block), run every baseline, and score "
+        "daily ET and NEE on the test period (all days and measured days).")
+    s.add_argument("--forcing", nargs="+", required=True, help="SITE-forcings*.csv file(s)")
+    s.add_argument("--fluxes", nargs="+", required=True,
+                   help="SITE-fluxes*.csv file(s), one per forcing file")
+    s.add_argument("--site", help="site name (default: the forcing file's prefix)")
+    s.add_argument("--test-start", help="first test day (default: the first full day of "
+                   "the second file pair, else the start of the last third of the data)")
+    s.add_argument("--validation-start", help="first validation day (default: the last "
+                   "--validation-months whole months before --test-start)")
+    s.add_argument("--validation-months", type=int, default=6)
+    s.add_argument("--weights", type=float, nargs="+", default=list(WEIGHTS),
+                   help="weights on ET to sweep (NEE gets 1 - w; default 0, 0.1, ..., 1)")
+    s.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
+    s.add_argument("--epochs", type=int, default=150)
+    s.add_argument("--patience", type=int, default=40)
+    s.add_argument("--hidden", type=int, default=16)
+    s.add_argument("--lstm-epochs", type=int, default=300)
+    s.add_argument("--spinup", type=int, default=SPINUP,
+                   help="spin-up passes over the training forcing (default: %(default)s)")
+    s.add_argument("--fapar-weight", type=float, default=0.5,
+                   help="weight of the fAPAR = 1 - exp(-0.5 LAI) constraint (0: off)")
+    s.add_argument("--irrigation", type=float, nargs="?", const=IRRIGATION_THRESHOLD,
+                   default=None, metavar="FRACTION", help="an irrigated site: add water "
+                   "whenever the soil moisture falls below FRACTION of capacity (alone: "
+                   "%(const)s)")
+    s.add_argument("--unbounded", action="store_true",
+                   help="do not bound the soil capacity by rooting depth x observed soil "
+                   "water range")
+    s.add_argument("--out", type=Path, default=Path("site_out"))
+    s.set_defaults(func=_site)
+
+
+def _site(args: argparse.Namespace) -> int:
+    from xh2cm.site.workflow import (
+        SCORES,
+        load_site,
+        predictions_dataset,
+        site_workflow,
+        split,
+        summarise,
+        water_budget,
+    )
+
+    daily = load_site(args.forcing, args.fluxes, args.site)
+    test_start = args.test_start or _default_test_start(daily)
+    train, test, val = split(daily, test_start, validation_start=args.validation_start,
+                             validation_months=args.validation_months)
+    result = site_workflow(train, test, validation_start=val, weights=args.weights,
+                           seeds=args.seeds, epochs=args.epochs, patience=args.patience,
+                           hidden=args.hidden, lstm_epochs=args.lstm_epochs,
+                           spinup=args.spinup, fapar_weight=args.fapar_weight,
+                           bounded=not args.unbounded, irrigation=args.irrigation)
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    scores = summarise(result.runs)
+    scores.to_csv(out / "scores.csv", index=False)
+    result.runs.to_csv(out / "scores_per_seed.csv", index=False)
+    result.sweep.to_csv(out / "tradeoff.csv", index=False)
+    predictions_dataset(result, test).to_netcdf(out / "predictions.nc")
+    print(f"{result.site}: train {str(train.time.values[0])[:10]} .. "
+          f"{str(train.time.values[-1])[:10]}, validation from {val}, test "
+          f"{str(test.time.values[0])[:10]} .. {str(test.time.values[-1])[:10]}; weight on "
+          f"ET {result.weight:g}; learned soil capacity sm_max (mm) per seed "
+          + ", ".join(f"{v:.0f}" for v in result.capacity.values()))
+    budget = water_budget(result, train, test)
+    budget.to_csv(out / "water_budget.csv", index=False)
+    print("water budget (mm over the days with observed ET):")
+    print(budget.round(1).to_string(index=False))
+    keys = ["site", "variable", "model", "days"]
+    with pd.option_context("display.width", 200):
+        print(scores[keys + SCORES + ["rmse_sd", "n", "seeds"]].round(3).to_string(index=False))
+    print(f"wrote {out / 'scores.csv'}")
+    return 0
+
+
+def _default_test_start(daily: xr.Dataset) -> str:
+    """The first day of the second file pair, else of the last third of the data."""
+    starts = str(daily.attrs.get("period_starts", "")).split()
+    if len(starts) > 1:
+        return starts[1]
+    times = pd.DatetimeIndex(daily.time.values)
+    return str(times[len(times) * 2 // 3].to_period("M").to_timestamp().date())
 
 
 # ----------------------------------------------------------------------------- info

@@ -50,6 +50,16 @@ class ModelConfig:
         model's float type). ``"bfloat16"`` runs them about 1.4x faster on CPUs with
         AVX-512 BF16 (and on GPUs) at a measured cost in accuracy (docs/results.md,
         "Speed"); everything else stays float32. Default float32: the reference's numbers.
+    sm_max_bounds : (float, float), optional
+        Bounds ``(low, high)`` of the soil moisture capacity (mm): ``sm_max = low + (high -
+        low)·sigmoid(out)`` (``sm_max_scale`` then plays no part), e.g. a site-plausible
+        range from rooting depth × the observed soil-water range
+        (:func:`xh2cm.site.workflow.capacity_bounds`). None (default): DESIGN.md §4.
+    irrigation : float, optional
+        Demand-driven irrigation (:func:`xh2cm.core.physics.irrigation`): water is added
+        to the soil whenever its moisture falls below this fraction of ``sm_max``, and
+        counted as the water input ``irrigation``. None (default): no irrigation, the
+        reference model.
     """
 
     static_names: tuple[str, ...] = ()
@@ -62,6 +72,8 @@ class ModelConfig:
     npp_init: float = 1.17
     sm_max_scale: float = 1.0
     matmul_dtype: str = "float32"
+    sm_max_bounds: tuple[float, float] | None = None
+    irrigation: float | None = None
     _version: int = field(default=1, repr=False)
 
     def __post_init__(self) -> None:
@@ -73,6 +85,15 @@ class ModelConfig:
                 raise ValueError(f"ModelConfig.{name} must be a positive integer, got {value!r}")
         if not (isinstance(self.sm_max_scale, int | float) and self.sm_max_scale > 0):
             raise ValueError(f"ModelConfig.sm_max_scale must be > 0, got {self.sm_max_scale!r}")
+        if self.sm_max_bounds is not None:
+            lo, hi = (float(v) for v in self.sm_max_bounds)
+            if not 0 < lo < hi:
+                raise ValueError("ModelConfig.sm_max_bounds must be (low, high) with "
+                                 f"0 < low < high (mm), got {self.sm_max_bounds!r}")
+            object.__setattr__(self, "sm_max_bounds", (lo, hi))
+        if self.irrigation is not None and not 0 < self.irrigation <= 1:
+            raise ValueError("ModelConfig.irrigation must be a fraction of sm_max in (0, 1] "
+                             f"or None, got {self.irrigation!r}")
         if self.matmul_dtype not in MATMUL_DTYPES:
             raise ValueError(f"ModelConfig.matmul_dtype must be one of {MATMUL_DTYPES}, "
                              f"got {self.matmul_dtype!r}")

@@ -274,6 +274,12 @@ class H2CM(eqx.Module):
         else:
             x = jnp.ones((n_cell, 1), jnp.float32)
         raw, emb = jax.vmap(self.static_net)(x)
+        bounds = self.config.sm_max_bounds
+        if bounds is not None:
+            lo, hi = bounds
+            act = _activate(STATIC_HEAD, raw)
+            act["sm_max"] = lo + (hi - lo) * jax.nn.sigmoid(raw[:, STATIC_HEAD.index("sm_max")])
+            return {"embedding": emb, **act}
         if self.config.sm_max_scale != 1.0:
             raw = raw.at[:, STATIC_HEAD.index("sm_max")].multiply(self.config.sm_max_scale)
         return {"embedding": emb, **_activate(STATIC_HEAD, raw)}
@@ -306,7 +312,9 @@ class H2CM(eqx.Module):
 
         params = physics.StepParams(sm_max=sm_max, alpha_ei=alpha_ei, **p, **g)
         water, fluxes = physics.water_carbon_step(
-            physics.WaterState(state.swe, state.sm, state.gw), rn, prec, tair, co2, params)
+            physics.WaterState(state.swe, state.sm, state.gw), rn, prec, tair, co2, params,
+            self.config.irrigation)
+        fluxes.setdefault("irrigation", jnp.zeros_like(prec))
         new = State(water.swe, water.sm, water.gw, p["fapar"], fluxes["npp"], hc_a, hc_c, hc_d)
         out = {**fluxes, "swe": water.swe, "sm": water.sm, "gw": water.gw,
                "tws": water.swe + water.sm + water.gw, **p}

@@ -175,6 +175,27 @@ def recharge(win: Values, sm: Values, sm_max: Values, alpha_soil: Values, alpha_
     return Recharge(f_soil, f_gw, f_surf, f_soil * win, f_gw * win, f_surf * win)
 
 
+def irrigation(sm_prev: Values, sm_max: Values, threshold: float) -> Values:
+    """Demand-driven irrigation (mm d-1): ``max(threshold·sm_max − sm_prev, 0)``.
+
+    The rule of land-surface models' irrigation schemes (CLM: Ozdogan et al. 2010,
+    J. Hydrometeorol. 11, 171-184; Leng et al. 2013, J. Geophys. Res. 118, 9789-9803):
+    when the root-zone soil moisture falls below a set fraction of its capacity, the
+    deficit up to that fraction is applied. Here it is applied to the soil store at the
+    start of the day, every day the deficit exists.
+
+    Parameters
+    ----------
+    sm_prev : Array
+        Soil moisture at the start of the day (mm).
+    sm_max : Array
+        Soil moisture capacity (mm).
+    threshold : float
+        Fraction of ``sm_max`` below which water is added, in (0, 1].
+    """
+    return jnp.maximum(threshold * sm_max - sm_prev, 0.0)
+
+
 def baseflow(gw_prev: Values, beta_base: Values) -> Values:
     """Linear-reservoir baseflow ``q_base = beta_base·gw_prev`` (mm d-1).
 
@@ -271,6 +292,7 @@ def water_carbon_step(
     tc: Values,
     co2: Values,
     p: StepParams,
+    irrigation_threshold: float | None = None,
 ) -> tuple[WaterState, dict[str, Values]]:
     """One day of H2CM's process model (DESIGN.md §3, in its update order).
 
@@ -288,6 +310,11 @@ def water_carbon_step(
         Atmospheric CO2 (ppm).
     p : StepParams
         Activated parameters for this day.
+    irrigation_threshold : float, optional
+        Demand-driven irrigation (off by default): where the soil moisture at the start of
+        the day is below ``irrigation_threshold · sm_max``, the deficit up to it is added
+        to the soil before any evaporation (:func:`irrigation`) and returned as the flux
+        ``irrigation``. None: the reference step, unchanged.
 
     Returns
     -------
@@ -298,9 +325,13 @@ def water_carbon_step(
 
     Notes
     -----
-    Mass balance: ``Δ(swe + sm + gw) = snowfall + rainfall - et - q`` exactly
-    (up to round-off), since ``f_soil + f_gw + f_surf = 1``.
+    Mass balance: ``Δ(swe + sm + gw) = snowfall + rainfall (+ irrigation) - et - q``
+    exactly (up to round-off), since ``f_soil + f_gw + f_surf = 1``.
     """
+    irr = None
+    if irrigation_threshold is not None:
+        irr = irrigation(state.sm, p.sm_max, irrigation_threshold)
+        state = state._replace(sm=state.sm + irr)
     rn_mm = radiation_to_mm(rn)
     sn = snow(prec, tc, state.swe, p.alpha_melt, p.beta_snow)
 
@@ -339,4 +370,6 @@ def water_carbon_step(
         "q": rc.q_surf + q_base,
         **c._asdict(),
     }
+    if irr is not None:
+        fluxes["irrigation"] = irr
     return WaterState(sn.swe, sm, gw), fluxes

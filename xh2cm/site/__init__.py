@@ -1,7 +1,8 @@
 """Site mode: honest baselines and scores for the hybrid model at flux towers (no JAX).
 
-Readers are in :mod:`xh2cm.io`; the hybrid fit is ``ds.h2cm.fit(obs, kinds={"et": "daily",
-"nee": "daily"}, validation_start=..., test_start=...)``.
+Readers are in :mod:`xh2cm.io`; the whole documented workflow (split, constraints, hybrid
+with its weight chosen on validation, every baseline, scores) is
+:func:`~xh2cm.site.workflow.site_workflow`, and ``python -m xh2cm site`` on the command line.
 """
 
 from xh2cm.site.baselines import (
@@ -13,6 +14,14 @@ from xh2cm.site.baselines import (
     score_table,
 )
 from xh2cm.site.tradeoff import pareto, plot_tradeoff, select, tradeoff
+from xh2cm.site.workflow import (
+    carried_run,
+    fapar_from_lai,
+    site_workflow,
+    split,
+    summarise,
+)
 
-__all__ = ["climatology", "features", "linear_regression", "lstm", "pareto",
-           "plot_tradeoff", "process_model", "score_table", "select", "tradeoff"]
+__all__ = ["carried_run", "climatology", "fapar_from_lai", "features", "linear_regression",
+           "lstm", "pareto", "plot_tradeoff", "process_model", "score_table", "select",
+           "site_workflow", "split", "summarise", "tradeoff"]

@@ -21,7 +21,7 @@ model alone, (d) a plain LSTM.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 
 import numpy as np
 import pandas as pd
@@ -42,11 +42,13 @@ FEATURES: dict[str, tuple[str, ...]] = {
 }
 
 
-def features(ds: xr.Dataset) -> pd.DataFrame:
-    """The regression's design matrix (one row per day) from what ``ds`` has."""
+def features(ds: xr.Dataset, inputs: Sequence[str] | None = None) -> pd.DataFrame:
+    """The regression's design matrix (one row per day) from what ``ds`` has (of
+    ``inputs`` only, if given: e.g. the hybrid's forcing,
+    :data:`xh2cm.site.workflow.HYBRID_INPUTS`)."""
     cols = {}
     for name, parts in FEATURES.items():
-        if all(p in ds for p in parts):
+        if all(p in ds and (inputs is None or p in inputs) for p in parts):
             col = np.ones(ds.sizes["time"])
             for p in parts:
                 col = col * np.asarray(ds[p].squeeze(drop=True).values, float)
@@ -65,10 +67,11 @@ def climatology(train: xr.DataArray, times: xr.DataArray) -> xr.DataArray:
                         attrs={**train.attrs, "long_name": f"climatology of {train.name}"})
 
 
-def linear_regression(train: xr.Dataset, target: str, test: xr.Dataset) -> xr.DataArray:
+def linear_regression(train: xr.Dataset, target: str, test: xr.Dataset,
+                      inputs: Sequence[str] | None = None) -> xr.DataArray:
     """Predictions on ``test`` days of a least-squares regression of ``train[target]`` on
-    the day's weather (:data:`FEATURES`)."""
-    x_train, x_test = features(train), features(test)
+    the day's weather (:data:`FEATURES`, made of ``inputs`` only if given)."""
+    x_train, x_test = features(train, inputs), features(test, inputs)
     common = [c for c in x_train.columns if c in x_test.columns]
     coef = linear_fit(x_train[common].to_numpy(),
                       np.asarray(train[target].squeeze(drop=True).values, float))
@@ -79,15 +82,20 @@ def linear_regression(train: xr.Dataset, target: str, test: xr.Dataset) -> xr.Da
 
 
 def process_model(train: xr.Dataset, test: xr.Dataset,
-                  values: Mapping[str, float] | None = None) -> xr.Dataset:
+                  values: Mapping[str, float] | None = None, *, spinup: int = 3,
+                  irrigation: float | None = None) -> xr.Dataset:
     """Outputs on ``test`` of the process model alone (input standardisation from ``train``,
-    which the fixed parameters do not use; spun up on ``test``'s forcing)."""
+    which the fixed parameters do not use), spun up on ``train``'s forcing and carried
+    through the training period into the test period, as the hybrid is
+    (:func:`xh2cm.site.workflow.carried_run`), irrigated as the hybrid is where
+    ``irrigation`` is given (:attr:`xh2cm.core.ModelConfig.irrigation`)."""
     from xh2cm.core import process_only
+    from xh2cm.site.workflow import carried_run
     from xh2cm.xr.model import init_model_from_dataset
-    from xh2cm.xr.run import run_dataset
 
-    model = process_only(init_model_from_dataset(train, static=[], hidden_size=4), values)
-    return run_dataset(test, model)
+    model = process_only(init_model_from_dataset(train, static=[], hidden_size=4,
+                                                 irrigation=irrigation), values)
+    return carried_run(model, train, test, spinup=spinup)[1]
 
 
 #: Inputs of the plain LSTM, where the site data have them.
@@ -96,18 +104,20 @@ LSTM_INPUTS = ("rn", "prec", "tair", "vpd", "co2", "swc", "lai")
 
 def lstm(train: xr.Dataset, test: xr.Dataset, targets: tuple[str, ...] = ("et", "nee"), *,
          validation_start: str | None = None, hidden: int = 32, epochs: int = 300,
-         seed: int = 0) -> xr.Dataset:
+         seed: int = 0, inputs: Sequence[str] | None = None) -> xr.Dataset:
     """Predictions on ``test`` of a plain LSTM trained on ``train`` (days before
-    ``validation_start``; the days from it on select the best epoch)."""
+    ``validation_start``; the days from it on select the best epoch), on the
+    :data:`LSTM_INPUTS` the data have (of ``inputs`` only, if given)."""
     from xh2cm.training.lstm_baseline import fit_lstm
 
-    inputs = [v for v in LSTM_INPUTS if v in train and v in test]
+    names = [v for v in LSTM_INPUTS if v in train and v in test
+             and (inputs is None or v in inputs)]
 
     def matrix(ds: xr.Dataset, names: list[str] | tuple[str, ...]) -> np.ndarray:
         return np.stack([np.asarray(ds[n].squeeze(drop=True).values, float) for n in names],
                         -1)
 
-    x, y = matrix(train, inputs), matrix(train, targets)
+    x, y = matrix(train, names), matrix(train, targets)
     y_val = None
     if validation_start is not None:
         late = train["time"].values >= np.datetime64(validation_start)
@@ -115,7 +125,7 @@ def lstm(train: xr.Dataset, test: xr.Dataset, targets: tuple[str, ...] = ("et", 
         y = np.where(late[:, None], np.nan, y)
     model = fit_lstm(x, y, y_val, hidden=hidden, epochs=epochs, seed=seed)
     # run through the training period into the test period, so the state is warm
-    both = model.predict(np.concatenate([x, matrix(test, inputs)]))[x.shape[0]:]
+    both = model.predict(np.concatenate([x, matrix(test, names)]))[x.shape[0]:]
     return xr.Dataset({t: ("time", both[:, i], dict(train[t].attrs))
                        for i, t in enumerate(targets)}, coords={"time": test["time"].values})
 

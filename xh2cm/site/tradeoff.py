@@ -10,7 +10,7 @@ seed, each time selecting the epoch on a validation block at the end of the trai
 
 from __future__ import annotations
 
-from collections.abc import MutableMapping, Sequence
+from collections.abc import Mapping, MutableMapping, Sequence
 from typing import Any
 
 import numpy as np
@@ -26,6 +26,8 @@ WEIGHTS = tuple(np.round(np.linspace(0, 1, 11), 2))
 def tradeoff(train: xr.Dataset, test: xr.Dataset, *, validation_start: str,
              weights: Sequence[float] = WEIGHTS, seeds: Sequence[int] = (0, 1, 2),
              predictions: MutableMapping[tuple[float, int], xr.Dataset] | None = None,
+             models: MutableMapping[tuple[float, int], Any] | None = None,
+             constraints: Mapping[str, float] | None = None, spinup: int = 3,
              **fit_kwargs: Any) -> pd.DataFrame:
     """Test errors of the hybrid model over a sweep of the ET / NEE weight.
 
@@ -41,7 +43,18 @@ def tradeoff(train: xr.Dataset, test: xr.Dataset, *, validation_start: str,
     seeds : sequence of int
         Weight-initialisation seeds per weight (at least 3 for a spread).
     predictions : dict, optional
-        Filled with the test-period ``et`` and ``nee`` of each fit, keyed ``(w, seed)``.
+        Filled with the test-period ``et``, ``nee``, ``irrigation``, ``sm_max`` and the
+        soil moisture at the start of the test period ``sm_start`` of each fit, keyed
+        ``(w, seed)``.
+    models : dict, optional
+        Filled with each trained model, keyed ``(w, seed)``.
+    constraints : mapping, optional
+        Further observations of ``train`` with their fixed weights, e.g. ``{"fapar": 0.5}``
+        (:func:`xh2cm.site.workflow.constraints`).
+    spinup : int
+        Spin-up passes over the training forcing; the test period continues from the state
+        at the end of the training period (:func:`xh2cm.site.workflow.carried_run`), never
+        from a spin-up on test forcing.
     **fit_kwargs
         Passed to ``fit`` (``epochs=``, ``model_kwargs=``, ...).
 
@@ -51,19 +64,28 @@ def tradeoff(train: xr.Dataset, test: xr.Dataset, *, validation_start: str,
         One row per weight and seed: ``w_et``, ``seed``, ``best_epoch``, the RMSE of ET
         and NEE on the validation block (``val_rmse_*``) and the test RMSE and NSE.
     """
+    from xh2cm.site.workflow import carried_run
+    from xh2cm.site.workflow import constraints as site_constraints
+
     late = train["time"].values >= np.datetime64(validation_start)
+    extra = dict(constraints or {})
+    targets = site_constraints(train)[["et", "nee", *extra]]
     rows = []
     for w in weights:
         for seed in seeds:
             kw = {"static": [], "kinds": {"et": "daily", "nee": "daily"}, "priors": False,
                   "batch_size": 1, "progress": False, **fit_kwargs}
             model, history = train.h2cm.fit(
-                train[["et", "nee"]], weights={"et": float(w), "nee": float(1 - w)},
+                targets, weights={"et": float(w), "nee": float(1 - w), **extra},
                 validation_start=validation_start, model_seed=int(seed), **kw)
-            out = test.h2cm.run(model)
-            fitted = train.h2cm.run(model, outputs=["et", "nee"])
+            fitted, out, state = carried_run(model, train, test, spinup=spinup,
+                                             outputs=["et", "nee", "irrigation", "sm_max"])
+            out["sm_start"] = state["sm"].assign_attrs(
+                units="mm", long_name="soil moisture at the start of the test period")
             if predictions is not None:
-                predictions[(float(w), int(seed))] = out[["et", "nee"]]
+                predictions[(float(w), int(seed))] = out
+            if models is not None:
+                models[(float(w), int(seed))] = model
             row: dict[str, Any] = {"w_et": float(w), "seed": int(seed),
                                    "best_epoch": int(history.attrs["best_epoch"])}
             for var in ("et", "nee"):

@@ -301,9 +301,10 @@ def fit_dataset(
     data = _training_data(prep, observations, used, lazy)
     val_data = None
     if test_start is not None:
-        data, _ = data.split_time(_first_day(prep, test_start))
+        data, _ = data.split_time(_first_day(prep, test_start, "test_start"))
     if validation_start is not None:
-        data, val_data = data.split_time(_first_day(prep, validation_start))
+        data, val_data = data.split_time(_first_day(prep, validation_start,
+                                                    "validation_start"))
         train_pos = val_pos = np.arange(used.size)
     else:
         train_pos, val_pos = _split(prep, used, validation, cfg.seed)
@@ -338,14 +339,15 @@ def _train_config(config: TrainConfig | None, overrides: Mapping[str, Any]) -> T
     return (config or TrainConfig()).replace(**overrides)
 
 
-def _first_day(prep: Prepared, start: str) -> int:
-    """Index of the first forcing day on or after ``start`` (any calendar)."""
+def _first_day(prep: Prepared, start: str, what: str) -> int:
+    """Index of the first forcing day on or after ``start`` (any calendar), ``what`` naming
+    the argument in the error."""
     stamp = pd.Timestamp(start)
     code = stamp.year * 10000 + stamp.month * 100 + stamp.day
     days = day_codes(prep.forcing[prep.time_dim].values)
     first = int(np.searchsorted(days, code))
     if not 0 < first < days.size:
-        raise ValueError(f"validation_start={start!r} is not inside the forcing period "
+        raise ValueError(f"{what}={start!r} is not inside the forcing period "
                          f"({days[0]} .. {days[-1]}); pick a date that leaves days before "
                          "and after it")
     return first

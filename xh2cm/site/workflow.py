@@ -1,0 +1,369 @@
+"""The documented site-mode workflow, from a site's daily data to its score table.
+
+:func:`site_workflow` does every step on the daily data of one tower
+(:func:`xh2cm.io.to_daily`):
+
+1. **split** the days into training and test at ``test_start`` and take a validation block
+   at the end of the training period (:func:`split`: the last ``validation_months`` whole
+   months unless ``validation_start`` is given);
+2. **constraints**: daily ET and NEE, and, where the site has MODIS LAI, a monthly fAPAR
+   constraint ``fAPAR = 1 − exp(−k·LAI)`` (:func:`fapar_from_lai`);
+3. **hybrid**: the weight on ET (NEE gets ``1 − w``) swept with several seeds
+   (:func:`xh2cm.site.tradeoff`), one weight chosen from the validation errors alone
+   (:func:`xh2cm.site.select`);
+4. **start from a filled soil**: every process-based run (hybrid and process model) is spun
+   up on the *training* forcing cycled ``spinup`` times, runs through the training period
+   and carries its state into the test period (:func:`carried_run`); the test forcing
+   never takes part in a spin-up. The hybrid's soil capacity is bounded by rooting depth ×
+   the observed soil-water range (:func:`capacity_bounds`), and an irrigated site is
+   irrigated by a demand rule (``irrigation=``, :func:`xh2cm.core.physics.irrigation`);
+5. **baselines** with the same split: the process model alone, the training climatology, a
+   linear regression and a plain LSTM, each both with every input the site has (soil water
+   content and LAI included) and with the hybrid's inputs only (:data:`HYBRID_INPUTS`);
+6. **scores** of daily ET and NEE on the test period, on all days and on measured days
+   (:func:`xh2cm.site.score_table`), per seed (:func:`summarise` averages them).
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import xarray as xr
+
+from xh2cm.io import measured_days
+from xh2cm.site.baselines import climatology, linear_regression, lstm, process_model, score_table
+from xh2cm.site.tradeoff import WEIGHTS, select, tradeoff
+
+#: Light extinction coefficient of :func:`fapar_from_lai`: 0.5, the value for a spherical
+#: leaf-angle distribution with the sun at 60° (Monsi & Saeki 1953; Campbell & Norman
+#: 1998, *An Introduction to Environmental Biophysics*, ch. 15), as MODIS-driven light-use
+#: models take it (e.g. Sellers et al. 1992, Remote Sens. Environ. 42, 187-216).
+FAPAR_K = 0.5
+#: Forcing the hybrid model reads: the baselines' "(hybrid inputs)" rows read only these.
+HYBRID_INPUTS = ("rn", "prec", "tair", "vpd", "co2")
+#: Spin-up passes over the training forcing before the training period is run.
+SPINUP = 3
+#: Plausible effective rooting depth (m) of :func:`capacity_bounds`: 0.5 to 2 m covers the
+#: root zone of crops, grasses and shrubs (Canadell et al. 1996, Oecologia 108, 583-595:
+#: maximum rooting depth of crops 2.1 m; Schenk & Jackson 2002, J. Ecol. 90, 480-494: half
+#: of the roots of most vegetation within 0.3-0.6 m).
+ROOTING_DEPTH = (0.5, 2.0)
+#: Soil-moisture fraction of capacity below which an irrigated site is irrigated
+#: (:func:`xh2cm.core.physics.irrigation`): half the capacity, i.e. a management allowed
+#: depletion of 50 %, FAO-56's typical value for field crops (Allen et al. 1998, table 22).
+IRRIGATION_THRESHOLD = 0.5
+#: Flux whose ``<name>_measured_fraction`` marks a measured day of each target.
+MEASURED = {"et": "le", "nee": "nee_umol"}
+#: Scores averaged over seeds by :func:`summarise`.
+SCORES = ["nse", "kge", "r", "rmse", "bias"]
+
+
+def fapar_from_lai(lai: xr.DataArray, k: float = FAPAR_K) -> xr.DataArray:
+    """fAPAR of a canopy of leaf area index ``lai`` (Beer's law, ``1 − exp(−k·LAI)``).
+
+    Examples
+    --------
+    >>> import xarray as xr
+    >>> f = fapar_from_lai(xr.DataArray([0.0, 2.0]))
+    >>> f.values.round(3).tolist(), f.attrs["units"]
+    ([0.0, 0.632], '1')
+    """
+    if not k > 0:
+        raise ValueError(f"the extinction coefficient k must be > 0, got {k}")
+    fapar = 1 - xr.apply_ufunc(np.exp, -k * lai)
+    return fapar.assign_attrs(
+        units="1", long_name="fraction of absorbed photosynthetically active radiation",
+        standard_name="fraction_of_surface_downwelling_photosynthetic_radiative_flux_"
+                      "absorbed_by_vegetation",
+        comment=f"1 - exp(-k LAI), k = {k:g} (Beer's law; xh2cm.site.workflow.FAPAR_K)")
+
+
+def load_site(forcing: Sequence[str | os.PathLike], fluxes: Sequence[str | os.PathLike],
+              site: str | None = None) -> xr.Dataset:
+    """Daily data of one site from its half-hourly forcing and flux files
+    (:func:`xh2cm.io.read_site`, one pair per period, joined in time), aggregated by
+    :func:`xh2cm.io.to_daily`. Leading and trailing days on which a forcing variable of the
+    model (:data:`HYBRID_INPUTS`) is missing (a partial first or last day) are dropped; the
+    first full day of each file pair is in ``attrs["period_starts"]``."""
+    import warnings
+
+    from xh2cm.io import read_site, to_daily
+
+    if len(forcing) != len(fluxes) or not forcing:
+        raise ValueError(f"give one flux file per forcing file: got {len(forcing)} forcing "
+                         f"and {len(fluxes)} flux files")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)  # all-missing optional columns
+        parts = [read_site(f, x, site) for f, x in zip(forcing, fluxes, strict=True)]
+    names = sorted(set.intersection(*(set(map(str, p.data_vars)) for p in parts)))
+    half_hourly = xr.concat([p[names] for p in parts], "time") if len(parts) > 1 else parts[0]
+    daily = to_daily(half_hourly)
+    complete = np.ones(daily.sizes["time"], bool)
+    for name in HYBRID_INPUTS:
+        if name in daily:
+            da = daily[name]
+            complete &= da.notnull().all([d for d in da.dims if d != "time"]).values
+    if not complete.any():
+        raise ValueError(f"{forcing[0]}: no day has all of {HYBRID_INPUTS}")
+    first, last = np.flatnonzero(complete)[[0, -1]]
+    daily = daily.isel(time=slice(int(first), int(last) + 1))
+    # first full day of each file pair (the default test start of ``python -m xh2cm site``)
+    starts = [str((pd.Timestamp(p.time.values[0]) - pd.Timedelta(minutes=30)).ceil("D")
+                  .date()) for p in parts]
+    daily.attrs["period_starts"] = " ".join(starts)
+    return daily
+
+
+def split(daily: xr.Dataset, test_start: str, *, validation_start: str | None = None,
+          validation_months: int = 6) -> tuple[xr.Dataset, xr.Dataset, str]:
+    """``(train, test, validation_start)`` of a site's daily data.
+
+    The validation block is the last ``validation_months`` whole calendar months of the
+    training period unless ``validation_start`` is given.
+
+    Raises
+    ------
+    ValueError
+        Naming ``test_start`` or ``validation_start`` when it leaves no day on one side.
+
+    Examples
+    --------
+    >>> import pandas as pd, xarray as xr
+    >>> d = xr.Dataset(coords={"time": pd.date_range("2020-01-01", "2021-03-31")})
+    >>> train, test, val = split(d, "2021-01-01", validation_months=3)
+    >>> val, str(train.time.values[-1])[:10], test.sizes["time"]
+    ('2020-10-01', '2020-12-31', 90)
+    """
+    times = pd.DatetimeIndex(daily["time"].values)
+    start = pd.Timestamp(test_start)
+    if not times[0] < start <= times[-1]:
+        raise ValueError(f"test_start={test_start!r} is not inside the data "
+                         f"({times[0].date()} .. {times[-1].date()}); pick a date that leaves "
+                         "days before and after it")
+    train = daily.sel(time=slice(None, start - pd.Timedelta(days=1)))
+    test = daily.sel(time=slice(start, None))
+    if validation_start is None:
+        if validation_months < 1:
+            raise ValueError(f"validation_months must be >= 1, got {validation_months}")
+        after = pd.Timestamp(train.time.values[-1]) + pd.Timedelta(days=1)
+        validation_start = str((after - pd.DateOffset(months=validation_months))
+                               .to_period("M").to_timestamp().date())
+    if not times[0] < pd.Timestamp(validation_start) < start:
+        raise ValueError(f"validation_start={validation_start!r} is not inside the training "
+                         f"period ({times[0].date()} .. {train.time.values[-1]!s:.10}); pick "
+                         "a date before test_start that leaves training days before it")
+    return train, test, validation_start
+
+
+def constraints(train: xr.Dataset, k: float = FAPAR_K) -> xr.Dataset:
+    """The hybrid's observations of the training period: daily ``et`` and ``nee``, and
+    ``fapar`` from MODIS LAI (:func:`fapar_from_lai`) where the site has LAI."""
+    obs = train[["et", "nee"]]
+    if "lai" in train:
+        obs = obs.assign(fapar=fapar_from_lai(train["lai"], k))
+    return obs
+
+
+def capacity_bounds(train: xr.Dataset,
+                    depth: tuple[float, float] = ROOTING_DEPTH) -> tuple[float, float] | None:
+    """Site-plausible bounds (mm) of the soil capacity ``sm_max``: rooting depth (m) × the
+    range of the tower's daily soil water content (m3 m-3) over the training period ×
+    1000 mm m-1; None where the site has no soil water content.
+
+    Examples
+    --------
+    >>> import xarray as xr
+    >>> capacity_bounds(xr.Dataset({"swc": ("time", [0.1, 0.3, 0.2])}))
+    (100.0, 400.0)
+    """
+    if "swc" not in train:
+        return None
+    swc = np.asarray(train["swc"].values, float)
+    span = float(np.nanmax(swc) - np.nanmin(swc)) if np.isfinite(swc).any() else 0.0
+    if not span > 0:
+        return None
+    return (round(depth[0] * span * 1000, 6), round(depth[1] * span * 1000, 6))
+
+
+def carried_run(model: Any, train: xr.Dataset, test: xr.Dataset, *, spinup: int = SPINUP,
+                outputs: Sequence[str] | None = None,
+                ) -> tuple[xr.Dataset, xr.Dataset, xr.Dataset]:
+    """``(train outputs, test outputs, test start state)`` of a model spun up on the
+    training forcing (``spinup`` passes), run through the training period, and continued
+    into the test period from the state it ended with. The test forcing plays no part in
+    the start state."""
+    fitted, state = train.h2cm.run(model, spinup=spinup, outputs=outputs, return_state=True)
+    out = test.h2cm.run(model, spinup=False, outputs=outputs, initial_state=state)
+    return fitted, out, state
+
+
+@dataclass
+class SiteResult:
+    """What :func:`site_workflow` found at one site."""
+
+    site: str
+    validation_start: str
+    weight: float
+    #: one row per model, seed, variable and day subset (:func:`score_table` columns).
+    runs: pd.DataFrame
+    #: the weight sweep (:func:`xh2cm.site.tradeoff`).
+    sweep: pd.DataFrame
+    #: test-period predictions (``et``, ``nee``) per model name, seeds averaged.
+    predictions: dict[str, xr.Dataset] = field(default_factory=dict)
+    #: learned soil capacity ``sm_max`` (mm) of each seed of the chosen weight.
+    capacity: dict[int, float] = field(default_factory=dict)
+    #: the chosen weight's test-period outputs per seed (``irrigation``, ``sm_start``, ...).
+    hybrid_test: list[xr.Dataset] = field(default_factory=list)
+
+
+def _baselines(train: xr.Dataset, test: xr.Dataset, val: str, seeds: Sequence[int],
+               lstm_epochs: int, spinup: int, irrigation: float | None
+               ) -> tuple[dict[str, xr.Dataset], dict[str, dict[int, xr.Dataset]]]:
+    """Predictions of the fixed baselines and, per seed, of the plain LSTMs."""
+    fixed = {"process model": process_model(train, test, spinup=spinup,
+                                            irrigation=irrigation)}
+    for suffix, inputs in (("", None), (" (hybrid inputs)", HYBRID_INPUTS)):
+        fixed[f"linear regression{suffix}"] = xr.Dataset(
+            {v: linear_regression(train, v, test, inputs=inputs) for v in ("et", "nee")})
+    fixed["climatology"] = xr.Dataset({v: climatology(train[v], test.time)
+                                       for v in ("et", "nee")})
+    seeded = {f"plain LSTM{suffix}": {s: lstm(train, test, validation_start=val, seed=s,
+                                              epochs=lstm_epochs, inputs=inputs)
+                                      for s in seeds}
+              for suffix, inputs in (("", None), (" (hybrid inputs)", HYBRID_INPUTS))}
+    return fixed, seeded
+
+
+def site_workflow(train: xr.Dataset, test: xr.Dataset, *, validation_start: str,
+                  site: str | None = None, weights: Sequence[float] = WEIGHTS,
+                  seeds: Sequence[int] = (0, 1, 2), epochs: int = 150, patience: int = 40,
+                  hidden: int = 16, lstm_epochs: int = 300, spinup: int = SPINUP,
+                  fapar_weight: float = 0.5, bounded: bool = True,
+                  irrigation: float | None = None, **fit_kwargs: Any) -> SiteResult:
+    """Hybrid (weight chosen on validation) and every baseline, scored on ``test``.
+
+    Parameters
+    ----------
+    train, test : xarray.Dataset
+        Daily data of one site (:func:`split`), with ``et``, ``nee`` and the forcing.
+    validation_start : str
+        First day of the validation block inside ``train``.
+    site : str, optional
+        Name in the tables (default: the ``site`` coordinate).
+    weights, seeds
+        The sweep of the weight on ET and the seeds of every trained model.
+    epochs, patience, hidden
+        Hybrid training (``learning_rate`` 3e-3, ``sm_max_scale`` 100 unless
+        ``fit_kwargs`` say otherwise).
+    lstm_epochs : int
+        Epochs of each plain LSTM.
+    spinup : int
+        Passes over the training forcing before the carried run (:func:`carried_run`).
+    fapar_weight : float
+        Weight of the fAPAR-from-LAI constraint (0: none).
+    bounded : bool
+        Bound the soil capacity by :func:`capacity_bounds` where the site has soil water.
+    irrigation : float, optional
+        Irrigate (an irrigated site): the fraction of capacity below which water is added
+        (:data:`IRRIGATION_THRESHOLD` is the documented choice), to the hybrid and the
+        process model alike; None: rain-fed.
+
+    Returns
+    -------
+    SiteResult
+    """
+    site = site or str(np.atleast_1d(train["site"].values)[0])
+    model_kwargs: dict[str, Any] = {"hidden_size": hidden, "sm_max_scale": 100,
+                                    "irrigation": irrigation}
+    if bounded:
+        model_kwargs["sm_max_bounds"] = capacity_bounds(train)
+    kw: dict[str, Any] = {"epochs": epochs, "patience": patience, "learning_rate": 3e-3,
+                          "segment": None, "spinup_cycles": spinup,
+                          "model_kwargs": model_kwargs, **fit_kwargs}
+    extra = {"fapar": fapar_weight} if fapar_weight > 0 and "lai" in train else {}
+    kept: dict[tuple[float, int], xr.Dataset] = {}
+    models: dict[tuple[float, int], Any] = {}
+    sweep = tradeoff(train, test, validation_start=validation_start, weights=weights,
+                     seeds=seeds, predictions=kept, models=models, constraints=extra,
+                     spinup=spinup, **kw)
+    w = select(sweep, train)
+    fixed, seeded = _baselines(train, test, validation_start, seeds, lstm_epochs, spinup,
+                               irrigation)
+    seeded = {"hybrid": {s: kept[(w, s)] for s in seeds}, **seeded}
+    parts = []
+    for var in ("et", "nee"):
+        measured = measured_days(test, MEASURED[var]) if (
+            f"{MEASURED[var]}_measured_fraction" in test) else None
+        tables = [score_table({n: p[var] for n, p in fixed.items()}, test[var],
+                              measured).assign(seed=0)]
+        tables += [score_table({n: by_seed[s][var] for n, by_seed in seeded.items()},
+                               test[var], measured).assign(seed=s) for s in seeds]
+        table = pd.concat(tables, ignore_index=True)
+        table.insert(0, "variable", var)
+        table.insert(0, "site", site)
+        parts.append(table)
+    preds = {n: p[["et", "nee"]] for n, p in fixed.items()}
+    for n, by_seed in seeded.items():
+        preds[n] = xr.concat([p[["et", "nee"]] for p in by_seed.values()], "seed").mean("seed")
+    capacity = {s: float(np.asarray(kept[(w, s)]["sm_max"]).ravel()[0]) for s in seeds
+                if "sm_max" in kept[(w, s)]}
+    return SiteResult(site, validation_start, w, pd.concat(parts, ignore_index=True), sweep,
+                      preds, capacity, [kept[(w, s)] for s in seeds])
+
+
+def water_budget(result: SiteResult, train: xr.Dataset, test: xr.Dataset) -> pd.DataFrame:
+    """The measured water budget beside the hybrid's (seed mean): precipitation, observed and
+    simulated ET and irrigation (mm over the period, on the days ET was observed) of the
+    training and test periods, and the hybrid's soil store at the start of the test (mm).
+    A mass-conserving model cannot evaporate more than its water input and store hold."""
+    rows = []
+    for label, d in (("train", train), ("test", test)):
+        et = np.asarray(d["et"].values, float).ravel()
+        ok = np.isfinite(et)
+        row = {"site": result.site, "period": label, "days": int(ok.sum()),
+               "precipitation": float(np.nansum(np.asarray(d["prec"].values).ravel()[ok])),
+               "et_observed": float(et[ok].sum())}
+        if label == "test":
+            sim = result.predictions.get("hybrid")
+            if sim is not None:
+                row["et_hybrid"] = float(np.asarray(sim["et"].values).ravel()[ok].sum())
+            hyb = result.hybrid_test
+            if hyb:
+                row["irrigation_hybrid"] = float(np.mean([
+                    np.asarray(o["irrigation"].values).ravel()[ok].sum() for o in hyb]))
+                row["sm_start_hybrid"] = float(np.mean([float(o["sm_start"].values.ravel()[0])
+                                                        for o in hyb]))
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def summarise(runs: pd.DataFrame) -> pd.DataFrame:
+    """Mean and standard deviation over seeds of each score (``<score>_sd``), the count of
+    days ``n`` and of ``seeds``, per site, variable, model and day subset."""
+    keys = ["site", "variable", "model", "days"]
+    grouped = runs.groupby(keys, sort=False)
+    spread = grouped[SCORES].std().fillna(0.0).add_suffix("_sd")
+    return pd.concat([grouped[SCORES].mean(), spread, grouped.n.first(),
+                      grouped.seed.nunique().rename("seeds")], axis=1).reset_index()
+
+
+def predictions_dataset(result: SiteResult, test: xr.Dataset) -> xr.Dataset:
+    """The test period's observed and predicted ``et`` and ``nee`` on ``(model, time)``."""
+    names = list(result.predictions)
+    data = {v: xr.concat([result.predictions[n][v].squeeze(drop=True) for n in names],
+                         pd.Index(names, name="model")).assign_attrs(test[v].attrs)
+            for v in ("et", "nee")}
+    ds = xr.Dataset(data)
+    for v in ("et", "nee"):
+        ds[f"observed_{v}"] = test[v].squeeze(drop=True).assign_attrs(
+            {**test[v].attrs, "long_name": f"observed {test[v].attrs.get('long_name', v)}"})
+    ds.attrs = {"site": result.site, "weight_on_et": result.weight,
+                "validation_start": result.validation_start,
+                "sm_max_per_seed": str(result.capacity)}
+    return ds
+
