@@ -51,7 +51,8 @@ def display_units(da: xr.DataArray) -> str:
     if "units_label" in da.attrs:
         return str(da.attrs["units_label"])
     units = str(da.attrs.get("units", ""))
-    info = catalog.OUTPUTS.get(str(da.name))
+    name = str(da.name)
+    info = catalog.OUTPUTS.get(name) or catalog.OUTPUTS.get(name.split("_")[0])
     carbon = (info is not None and info.group == "carbon") or \
         "carbon" in str(da.attrs.get("long_name", "")).lower()
     if carbon and units.split(" ")[0] in ("g", "kg", "Pg", "Tg"):

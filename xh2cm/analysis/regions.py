@@ -236,7 +236,7 @@ def regional(ds: xr.Dataset, regions: RegionsArg = "srex",
         Each variable on ``(region, *other dims)``; coordinates ``region`` (the
         abbreviation, ``"global"`` last), ``region_name`` and ``area`` (m2 of the
         region's cells with data in the first variable). A region of the set with
-        no cell with data is NaN (no value), not 0.
+        no cell with data is NaN (no value, no area), not 0.
 
     Raises
     ------
@@ -296,7 +296,8 @@ def regional(ds: xr.Dataset, regions: RegionsArg = "srex",
                             region_name=("region", [*(table[n][1] for n in numbers),
                                                     "global land"]))
     if first_area is not None:
-        res = res.assign_coords(area=("region", np.asarray(first_area.values, float),
+        areas = np.asarray(first_area.values, float)
+        res = res.assign_coords(area=("region", np.where(areas > 0, areas, np.nan),
                                       {"units": "m2", "long_name": "area of cells with data"}))
     res.attrs = {"title": f"xh2cm regional {how}",
                  "regions": regions if isinstance(regions, str) else "user-defined"}

@@ -114,7 +114,8 @@ def report(path: str | os.PathLike, ds: xr.Dataset, *, obs: xr.Dataset | None = 
         section("Evaluation against observations (NSE, monthly)",
                 lambda: _evaluation(evaluate(ds, obs, by="region", regions=regions_)))
     if missing:
-        items.append(Div(text="<h2>Not shown</h2><ul>" + "".join(missing) + "</ul>"))
+        items.append(Div(text="<h2>Not shown</h2><ul>" + "".join(missing) + "</ul>",
+                         width=1000, styles={"overflow-wrap": "anywhere"}))
     page_model = column(*items)
     for plot in page_model.select({"type": Plot}):
         plot.output_backend = backend
