@@ -235,11 +235,14 @@ def test_every_analysis_function_on_every_calendar(case, calendar):
 @pytest.mark.parametrize("calendar", CALENDARS)
 def test_report_on_every_calendar(calendar, tmp_path):
     ds = _on_calendar(calendar)
+    ds = ds.assign(nee=(ds.ter - ds.gpp).assign_attrs(units="g m-2 d-1"))
     obs = ds[["gpp", "et"]].assign(gpp=ds.gpp * 1.1)
     page = open(ds.h2cm.report(tmp_path / "r.html", obs=obs), encoding="utf-8").read()
-    for heading in ("Map: gpp", "Precipitation-use efficiency", "Water-use efficiency",
-                    "Light-use efficiency", "Evaluation against observations"):
-        assert f"<h2>{heading}" in page, heading
+    for heading in ("Map: gpp", "NEE, global land mean", "Regional budgets",
+                    "Precipitation-use efficiency", "Light-use efficiency",
+                    "Water-use efficiency", "Water-carbon coupling", "Rain-pulse respiration",
+                    "Evaluation against observations"):
+        assert f"&lt;h2&gt;{heading}" in page, heading  # (the page's HTML is escaped JSON)
     assert "Not shown" not in page
 
 

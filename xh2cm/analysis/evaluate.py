@@ -207,7 +207,7 @@ def evaluate(
                        f"{[str(v) for v in obs.data_vars]}); pass variables= and obs_names=")
     results, matched = [], {}
     for name, (s, o) in pairs.items():
-        o = to_grid(o, s, label=f"observations of {name!r}", regrid=regrid)
+        o = to_grid(o, s, label=f"observed {name!r}", regrid=regrid)
         if freq == "D":
             for what, da in (("run", s), ("observations", o)):
                 if time_step(da) != "daily":
