@@ -247,7 +247,8 @@ def test_report_on_every_calendar(calendar, tmp_path):
 
 
 # ------------------------------------------------------------ 5. scores that mean something
-def test_kge_is_nan_where_the_observed_mean_is_near_zero(rng=np.random.default_rng(1)):
+def test_kge_is_nan_where_the_observed_mean_is_near_zero():
+    rng = np.random.default_rng(1)
     time = pd.date_range("2001-01-01", periods=10 * 12, freq="MS")
     anomaly = rng.normal(0, 1, time.size)  # IAV-like series, mean ~ 0
     obs = xr.Dataset({"nee": ("time", anomaly, {"units": "g m-2 d-1"})},

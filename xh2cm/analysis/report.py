@@ -118,7 +118,8 @@ def report(path: str | os.PathLike, ds: xr.Dataset, *, obs: xr.Dataset | None = 
                          width=1000, styles={"overflow-wrap": "anywhere"}))
     page_model = column(*items)
     for plot in page_model.select({"type": Plot}):
-        plot.output_backend = backend
+        if isinstance(plot, Plot):
+            plot.output_backend = backend
     page = file_html(page_model, INLINE, title=title)
     with open(path, "w", encoding="utf-8") as fh:
         fh.write(page)

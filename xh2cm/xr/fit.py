@@ -19,8 +19,8 @@ import pandas as pd
 import xarray as xr
 
 from xh2cm.calendars import day_codes
-from xh2cm.xr.model import init_model_from_prepared
 from xh2cm.xr.grid import Regrid
+from xh2cm.xr.model import init_model_from_prepared
 from xh2cm.xr.observations import Implausible, Observations, prepare_observations
 from xh2cm.xr.prepare import CO2Arg, FillArg, MaskArg, Prepared, prepare, random_subset
 

@@ -107,8 +107,9 @@ def _match_dim(da: xr.DataArray, target: xr.DataArray | xr.Dataset, d: Hashable,
             f"obs.regrid.conservative(target)) or pass regrid='conservative'")
     tol = TOLERANCE * ts if ts else SINGLE_CELL_TOLERANCE
     tsort = np.sort(t)
-    pos = np.clip(np.searchsorted(tsort, v), 1, max(tsort.size - 1, 1))
-    near = np.minimum(np.abs(v - tsort[pos - 1]), np.abs(v - tsort[np.minimum(pos, tsort.size - 1)]))
+    pos = np.searchsorted(tsort, v)
+    below, above = (tsort[np.clip(pos - k, 0, tsort.size - 1)] for k in (1, 0))
+    near = np.minimum(np.abs(v - below), np.abs(v - above))
     inside = (v >= tsort[0] - tol) & (v <= tsort[-1] + tol)
     unmatched = v[inside & (near > tol)]
     if unmatched.size and regrid == "conservative":
@@ -125,7 +126,7 @@ def _match_dim(da: xr.DataArray, target: xr.DataArray | xr.Dataset, d: Hashable,
     return da.reindex({d: target[d]}, method="nearest", tolerance=tol), False
 
 
-def _conservative(da: xr.DataArray, target: xr.DataArray, dims: list[Hashable]
+def _conservative(da: xr.DataArray, target: xr.DataArray | xr.Dataset, dims: list[Hashable]
                   ) -> xr.DataArray:
     import xarray_regrid  # noqa: F401  (registers .regrid)
 

@@ -38,9 +38,9 @@ import xarray as xr
 from xh2cm import catalog
 from xh2cm.calendars import day_codes, days_since_epoch, month_codes
 from xh2cm.catalog import MONTHLY_OBS, OBS_NAMES, STATIC_OBS
+from xh2cm.xr.grid import Regrid, to_grid
 from xh2cm.xr.options import merged
 from xh2cm.xr.prepare import Prepared, VariableSource
-from xh2cm.xr.grid import Regrid, to_grid
 from xh2cm.xr.units import convert, describe_conversion
 from xh2cm.xr.validate import describe_point
 from xh2cm.xr.variables import Match, discover
@@ -215,8 +215,9 @@ def check_plausible(da: xr.DataArray, key: str, label: str,
             continue
         n = int(bad.sum())
         if n and implausible == "raise":
-            where = describe_point(bad, dict(zip(bad.dims, np.unravel_index(
-                int(np.argmax(np.asarray(bad.values))), bad.shape), strict=True)))
+            first = np.unravel_index(int(np.argmax(np.asarray(bad.values))), bad.shape)
+            where = describe_point(bad, {d: int(i) for d, i in zip(bad.dims, first,
+                                                                   strict=True)})
             side, stat = ("below", "min") if bound is lo else ("above", "max")
             extreme = float(da.min() if bound is lo else da.max())
             raise ValueError(
