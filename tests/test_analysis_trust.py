@@ -312,3 +312,23 @@ def test_grid_rule_doc_tolerance():
     assert to_grid(near + 1, target, label="x").attrs["matched_values"] == 3
     with pytest.raises(ValueError, match="within 0.01"):
         to_grid(target.assign_coords(lon=target.lon + 0.02), target, label="x")
+
+
+def test_fit_and_evaluate_share_the_anomaly_rule():
+    from xh2cm import catalog
+    from xh2cm.analysis.evaluate import compared_as_anomaly
+    from xh2cm.training.losses import TERMS
+
+    for name in catalog.OBSERVED_AS_ANOMALY:
+        assert TERMS[name].kind == "anomaly" and compared_as_anomaly(name)
+    assert compared_as_anomaly("tws_anomaly") and not compared_as_anomaly("gpp")
+
+
+def test_evaluate_broadcasts_over_an_ensemble_member_dim(run):
+    _, out = run
+    obs = xr.Dataset({"gpp": _monthly(out.gpp)})
+    members = xr.concat([out[["gpp"]], out[["gpp"]] * 1.1], "member")
+    res = evaluate(members, obs, variables=["gpp"])
+    assert res.sizes["member"] == 2 and _counts(res) == (7, 2 * 168)
+    np.testing.assert_allclose(res.nse.sel(component="full", member=0).where(
+        res.n.sel(component="full", member=0) > 0, 1), 1, atol=1e-12)

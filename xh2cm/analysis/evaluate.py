@@ -32,7 +32,7 @@ Rules that keep the numbers meaningful:
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Hashable, Mapping, Sequence
 from functools import partial
 from typing import Literal
 
@@ -44,7 +44,7 @@ from xh2cm import catalog
 from xh2cm.analysis import np_scores
 from xh2cm.analysis.regions import RegionsArg, regional_means
 from xh2cm.analysis.variables import ANALYSIS_VARIABLES, get, merge_attrs, time_step
-from xh2cm.xr.grid import Regrid, to_grid
+from xh2cm.xr.grid import Regrid, is_latitude, is_longitude, to_grid
 
 SCORES = ("nse", "kge", "r", "alpha", "beta", "rmse", "bias", "n")
 COMPONENTS = ("full", "msc", "iav")
@@ -120,6 +120,13 @@ def _components(s: xr.DataArray, o: xr.DataArray, freq: str, anomaly: bool) -> x
         xr.concat([_apply(scores_anomaly, a_s, a_o, "time", 8), nanpair], "k"),
     ]
     return xr.concat(parts, dim="component").assign_coords(component=list(COMPONENTS))
+
+
+def _paired_dims(s: xr.DataArray, o: xr.DataArray) -> list[Hashable]:
+    """The run's dims the grid rule matches: its latitude and longitude, and every other
+    dim (but time) that the observations have too (e.g. not an ensemble ``member``)."""
+    return [d for d in s.dims if d != "time" and (
+        d in o.dims or (d in s.coords and (is_latitude(s[d]) or is_longitude(s[d]))))]
 
 
 def compared_as_anomaly(name: str) -> bool:
@@ -207,7 +214,7 @@ def evaluate(
                        f"{[str(v) for v in obs.data_vars]}); pass variables= and obs_names=")
     results, matched = [], {}
     for name, (s, o) in pairs.items():
-        o = to_grid(o, s, label=f"observed {name!r}", regrid=regrid)
+        o = to_grid(o, s, label=f"observed {name!r}", regrid=regrid, dims=_paired_dims(s, o))
         if freq == "D":
             for what, da in (("run", s), ("observations", o)):
                 if time_step(da) != "daily":
