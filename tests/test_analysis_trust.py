@@ -82,6 +82,7 @@ def test_fit_observations_offset_by_1e_4_degrees_and_flipped_are_matched(run):
                                   prepare_observations(obs, prep).monthly["gpp"])
 
 
+@pytest.mark.slow
 def test_fit_records_the_matched_cells_in_its_history(run):
     ds, out = run
     obs = _east(xr.Dataset({"gpp": _monthly(out.gpp)}))
@@ -136,6 +137,11 @@ def test_conservative_regridding_when_asked(run):
 def test_forcing_on_other_longitudes_gives_the_same_pue(run):
     ds, out = run
     xr.testing.assert_allclose(pue(out, forcing=_east(ds)), pue(out, forcing=ds))
+    lazy = pue(out.chunk({"lat": 1}), forcing=_east(ds).chunk({"lat": 1}))  # nothing read
+    assert lazy.pue.chunks is not None
+    xr.testing.assert_allclose(lazy.compute(), pue(out, forcing=ds))
+    with pytest.raises(ValueError, match="precipitation 'prec' of forcing= has no coordinate"):
+        pue(out, forcing=ds.assign_coords(lat=ds.lat + 200.0))
 
 
 def test_evaluate_refuses_when_nothing_overlaps(run):

@@ -214,7 +214,8 @@ def evaluate(
                        f"{[str(v) for v in obs.data_vars]}); pass variables= and obs_names=")
     results, matched = [], {}
     for name, (s, o) in pairs.items():
-        o = to_grid(o, s, label=f"observed {name!r}", regrid=regrid, dims=_paired_dims(s, o))
+        space = _paired_dims(s, o)
+        o = to_grid(o, s, label=f"observed {name!r}", regrid=regrid, dims=space)
         if freq == "D":
             for what, da in (("run", s), ("observations", o)):
                 if time_step(da) != "daily":
@@ -233,7 +234,8 @@ def evaluate(
                              f"the observations on {o.attrs['matched_cells']} matched cell(s) "
                              f"and {s.sizes['time']} shared time step(s); check where each "
                              "has data")
-        matched[name] = (int(paired.any("time").sum()), n_values)
+        matched[name] = (int(paired.any([d for d in paired.dims if d not in space]).sum()),
+                         n_values)
         if by == "region":
             s, o = regional_means(s, regions), regional_means(o, regions)
         results.append(_components(s, o, freq, compared_as_anomaly(name))

@@ -114,7 +114,7 @@ def get(ds: xr.Dataset, name: str, *, forcing: xr.Dataset | None = None,
             out = convert(da.astype(np.float64), str(given), units, variable=name)
             if source is forcing:  # the one grid rule (xh2cm.xr.grid), e.g. 0..360 forcing
                 out = to_grid(out, ds, label=f"{_describe(name)} of forcing=", dims=[
-                    d for d in out.dims if d != "time" and d in ds.dims])
+                    d for d in out.dims if d != "time" and d in ds.dims], count=False)
             return out.assign_attrs(units=units, long_name=long_name).rename(name)
     where = "the dataset" + ("" if forcing is None else " or forcing=")
     hint = ("; model output has no forcing: pass forcing=<the run's forcing Dataset>"

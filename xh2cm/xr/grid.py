@@ -20,7 +20,9 @@ A variable is put on the cells of a target grid by its coordinates, dimension by
 - at least one finite value must land on the target's cells.
 
 The result carries how much was matched in its attributes: ``matched_cells`` (target
-cells with at least one finite value) and ``matched_values`` (finite values).
+cells with at least one finite value) and ``matched_values`` (finite values); with
+``count=False`` (lazy data, e.g. the forcing of a diagnostic) only the cells matched by
+their coordinates.
 
 Examples
 --------
@@ -90,8 +92,9 @@ def _show(values: np.ndarray, n: int = 4) -> str:
 
 
 def _match_dim(da: xr.DataArray, target: xr.DataArray | xr.Dataset, d: Hashable, label: str,
-               regrid: Regrid) -> tuple[xr.DataArray, bool]:
-    """``da`` with dim ``d`` on the target's coordinates; True if it needs regridding."""
+               regrid: Regrid) -> tuple[xr.DataArray, bool, int]:
+    """``da`` with dim ``d`` on the target's coordinates, True if it needs regridding, and
+    how many target coordinates it has."""
     t = np.asarray(target[d].values, float)
     if is_longitude(target[d]) or is_longitude(da[d]):
         da = da.assign_coords({d: _wrap(np.asarray(da[d].values, float), t)})
@@ -100,20 +103,18 @@ def _match_dim(da: xr.DataArray, target: xr.DataArray | xr.Dataset, d: Hashable,
     ts, vs = _spacing(t), _spacing(v)
     if ts is not None and vs is not None and abs(vs - ts) > SPACING_TOLERANCE * ts:
         if regrid == "conservative":
-            return da, True
+            return da, True, t.size
         raise ValueError(
             f"{label} is on another grid: {d!r} spacing {vs:g} against {ts:g} of the grid it "
             f"is compared with; regrid it first (e.g. with xarray-regrid: "
             f"obs.regrid.conservative(target)) or pass regrid='conservative'")
     tol = TOLERANCE * ts if ts else SINGLE_CELL_TOLERANCE
     tsort = np.sort(t)
-    pos = np.searchsorted(tsort, v)
-    below, above = (tsort[np.clip(pos - k, 0, tsort.size - 1)] for k in (1, 0))
-    near = np.minimum(np.abs(v - below), np.abs(v - above))
+    near = _nearest_distance(v, t)
     inside = (v >= tsort[0] - tol) & (v <= tsort[-1] + tol)
     unmatched = v[inside & (near > tol)]
     if unmatched.size and regrid == "conservative":
-        return da, True
+        return da, True, t.size
     if unmatched.size:
         raise ValueError(
             f"{label}: {unmatched.size} of its {d!r} coordinates inside the range of the grid "
@@ -123,7 +124,16 @@ def _match_dim(da: xr.DataArray, target: xr.DataArray | xr.Dataset, d: Hashable,
             "regrid='conservative'")
     if np.unique(v).size != v.size:
         raise ValueError(f"{label} has repeated {d!r} coordinates; drop the duplicates")
-    return da.reindex({d: target[d]}, method="nearest", tolerance=tol), False
+    out = da.reindex({d: target[d]}, method="nearest", tolerance=tol)
+    return out, False, int((_nearest_distance(t, v) <= tol).sum())
+
+
+def _nearest_distance(x: np.ndarray, ref: np.ndarray) -> np.ndarray:
+    """Distance of each ``x`` to the nearest value of ``ref``."""
+    r = np.sort(ref)
+    pos = np.searchsorted(r, x)
+    below, above = (r[np.clip(pos - k, 0, r.size - 1)] for k in (1, 0))
+    return np.minimum(np.abs(x - below), np.abs(x - above))
 
 
 def _conservative(da: xr.DataArray, target: xr.DataArray | xr.Dataset, dims: list[Hashable]
@@ -137,7 +147,8 @@ def _conservative(da: xr.DataArray, target: xr.DataArray | xr.Dataset, dims: lis
 
 
 def to_grid(da: xr.DataArray, target: xr.DataArray | xr.Dataset, *, label: str,
-            regrid: Regrid = None, dims: list[Hashable] | None = None) -> xr.DataArray:
+            regrid: Regrid = None, dims: list[Hashable] | None = None,
+            count: bool = True) -> xr.DataArray:
     """``da`` on the spatial cells of ``target`` by the rule of this module.
 
     Parameters
@@ -152,6 +163,9 @@ def to_grid(da: xr.DataArray, target: xr.DataArray | xr.Dataset, *, label: str,
         What to do with another resolution: refuse (default) or regrid conservatively.
     dims : list, optional
         Spatial dims to match (default: the target's dims other than ``time``).
+    count : bool
+        Count the matched values (reads the data, also of dask arrays); False: only the
+        cells matched by coordinates (``matched_cells``), the data stay lazy.
 
     Returns
     -------
@@ -174,10 +188,11 @@ def to_grid(da: xr.DataArray, target: xr.DataArray | xr.Dataset, *, label: str,
         raise ValueError(f"{label} lacks the spatial dims {list(map(str, missing))} of the "
                          f"grid it is compared with (it has {list(map(str, da.dims))})")
     attrs = dict(da.attrs)
-    to_regrid = []
+    to_regrid, hits = [], []
     for d in dims:
         if d in target.coords and d in da.coords and _numeric(target[d]) and _numeric(da[d]):
-            da, again = _match_dim(da, target, d, label, regrid)
+            da, again, n_hit = _match_dim(da, target, d, label, regrid)
+            hits.append(n_hit)
             if again:
                 to_regrid.append(d)
         elif d in target.coords and d in da.coords:
@@ -188,13 +203,17 @@ def to_grid(da: xr.DataArray, target: xr.DataArray | xr.Dataset, *, label: str,
                              f"compared with has {target.sizes[d]}")
     if to_regrid:
         da = _conservative(da, target, dims)
+    ranges = "; ".join(f"{d}: {_show(np.asarray(target[d].values, float))}" for d in dims
+                       if d in target.coords and _numeric(target[d]))
+    if not count:
+        if 0 in hits:
+            raise ValueError(f"{label} has no coordinate on the grid it is compared with "
+                             f"({ranges}); check its coordinates")
+        return da.assign_attrs({**attrs, "matched_cells": int(np.prod(hits))})
     has = da.notnull()
     n_values = int(has.sum())
     n_cells = int(has.any([d for d in da.dims if d not in dims]).sum())
     if n_values == 0:
-        ranges = "; ".join(
-            f"{d}: {_show(np.asarray(target[d].values, float))}" for d in dims
-            if d in target.coords and _numeric(target[d]))
         raise ValueError(f"{label} has no value on the cells of the grid it is compared with "
                          f"({ranges}); check its coordinates and date range")
     return da.assign_attrs({**attrs, "matched_cells": n_cells, "matched_values": n_values})

@@ -6,8 +6,11 @@ static) is looked up in the observation Dataset by, in order: an explicit
 variable names (case-insensitive). Absent constraints are simply not used.
 
 Values are converted to the catalog units (:mod:`xh2cm.xr.units`), put on
-the forcing grid (same spatial coordinates; cells missing from the
-observations become NaN) and reduced to the forcing's calendar months:
+the forcing grid by the one grid rule of :mod:`xh2cm.xr.grid` (0…360 or
+−180…180 longitudes, either latitude order, coordinates within 1/100 of the
+grid spacing; cells missing from the observations become NaN), checked for
+plausibility (:data:`PLAUSIBLE`: refused, or clipped on request) and reduced to
+the forcing's calendar months:
 
 - observations finer than monthly (daily, 8-daily, ...) are averaged per
   month over the samples that fall inside the forcing period; a month is
