@@ -295,7 +295,7 @@ def test_implausible_observations_are_refused_with_count_and_place(run, name, un
     with pytest.raises(ValueError, match=message) as err:
         prepare_observations(obs, prep)
     assert f"has {n} value(s)" in str(err.value)
-    assert "e.g. at time=" in str(err.value) and "implausible='clip'" in str(err.value)
+    assert "e.g. at month=20" in str(err.value) and "implausible='clip'" in str(err.value)
     clipped = prepare_observations(obs, prep, implausible="clip").monthly[name]
     valid = np.isfinite(clipped)
     assert valid.sum() == 168 and (clipped[valid] >= 0).all()

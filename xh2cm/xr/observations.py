@@ -231,6 +231,26 @@ def check_plausible(da: xr.DataArray, key: str, label: str,
     return da.clip(lo, hi) if implausible == "clip" else da
 
 
+def _checked(arr: np.ndarray, key: str, label: str, prep: Prepared,
+             implausible: Implausible, step: Literal["month", "day"] | None) -> np.ndarray:
+    """:func:`check_plausible` of a ``(n_steps, n_grid)`` (or static ``(n_grid,)``) array
+    as the loss compares it (monthly or daily means, where sub-daily noise has averaged
+    out), its places named by month or day and the grid's coordinates."""
+    grid = prep.valid
+    coords: dict[Hashable, object] = {d: grid[d].values for d in grid.dims if d in grid.coords}
+    dims: tuple[Hashable, ...] = tuple(grid.dims)
+    if step is not None:
+        t = np.asarray(prep.forcing[prep.time_dim].values)
+        codes = np.unique(month_codes(t) if step == "month" else day_codes(t))
+        coords[step] = ([f"{c // 12:04d}-{c % 12 + 1:02d}" for c in codes] if step == "month"
+                        else [f"{c // 10000:04d}-{c // 100 % 100:02d}-{c % 100:02d}"
+                              for c in codes])
+        dims = (step, *dims)
+    shape = grid.shape if step is None else (arr.shape[0], *grid.shape)
+    da = xr.DataArray(arr.reshape(shape), dims=dims, coords=coords)
+    return np.asarray(check_plausible(da, key, label, implausible).values).reshape(arr.shape)
+
+
 def _series(da: xr.DataArray, time_dim: Hashable, prep: Prepared
             ) -> tuple[np.ndarray, np.ndarray, float]:
     """Time stamps with data (datetime64 or cftime), values ``(time, n_grid)`` and the
@@ -333,8 +353,8 @@ def prepare_observations(obs: xr.Dataset, prep: Prepared, *,
         Observations on another resolution than the forcing: refused (default) or
         regridded conservatively (:func:`xh2cm.xr.grid.to_grid`).
     implausible : {"raise", "clip"}
-        Values outside :data:`PLAUSIBLE` (negative GPP, fAPAR above 1, ...): refused,
-        or clipped to the range.
+        Values outside :data:`PLAUSIBLE` (negative GPP, fAPAR above 1, ...) in the
+        monthly (and daily) means the loss compares: refused, or clipped to the range.
 
     Returns
     -------
@@ -373,7 +393,6 @@ def prepare_observations(obs: xr.Dataset, prep: Prepared, *,
             units = "1"
         da = convert(da.astype(np.float64), str(units), variable=key) * sign
         da = to_grid(da, prep.valid, label=label, regrid=regrid)
-        da = check_plausible(da, key, label, implausible)
         tdims = [d for d in da.dims if d not in prep.spatial_dims]
         if key in STATIC_OBS:
             if tdims:
@@ -381,15 +400,17 @@ def prepare_observations(obs: xr.Dataset, prep: Prepared, *,
                                  f"extra dims {tdims} (e.g. average them first)")
             arr = np.asarray(da.transpose(*prep.spatial_dims).values, np.float64).ravel()
             arr = np.where(np.isfinite(arr), arr, np.nan)
+            arr = _checked(arr, key, label, prep, implausible, None)
             cue, res, n_ok = arr, "static", int(np.isfinite(arr[valid]).sum())
         else:
             if len(tdims) != 1:
                 raise ValueError(f"{label} needs exactly one time dim besides "
                                  f"{prep.spatial_dims}; it has {da.dims}")
             arr, res = _monthly(da, tdims[0], prep, label, min_valid)
-            monthly[key] = arr
+            arr = monthly[key] = _checked(arr, key, label, prep, implausible, "month")
             if key in daily:
-                daily_series[key] = _daily(da, tdims[0], prep, label, min_valid)
+                daily_series[key] = _checked(_daily(da, tdims[0], prep, label, min_valid),
+                                             key, label, prep, implausible, "day")
             n_ok = int(np.isfinite(arr[:, valid]).sum())
         info[key] = ObservationInfo(key, src, rule, str(units),
                                     describe_conversion(str(units), variable=key)
