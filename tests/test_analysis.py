@@ -236,7 +236,8 @@ def test_evaluate_perfect_and_biased(rng):
                                                                                 (nt, 3, 4))})
     res = evaluate(obs, obs, freq="D")
     np.testing.assert_allclose(res.nse.sel(variable="gpp"), 1.0)
-    np.testing.assert_allclose(res.kge.sel(variable="gpp"), 1.0)
+    np.testing.assert_allclose(res.kge.sel(variable="gpp", component=["full", "msc"]), 1.0)
+    assert res.kge.sel(variable="gpp", component="iav").isnull().all()  # anomalies: no KGE
     np.testing.assert_allclose(res.phase_error.sel(variable="gpp", component="msc"), 0)
     sim = obs.copy()
     sim["gpp"] = obs.gpp + 0.7

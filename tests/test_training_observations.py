@@ -101,7 +101,7 @@ def test_errors(prep):
         prepare_observations(xr.Dataset({"gpp": _field(prep, daily, np.ones(60), units="K")}),
                              prep)
     moved = _field(prep, daily, np.ones(60)).assign_coords(lon=grid.lon + 7.0)
-    with pytest.raises(ValueError, match="overlaps"):
+    with pytest.raises(ValueError, match="coordinates inside the range .* match none"):
         prepare_observations(xr.Dataset({"gpp": moved}), prep)
     with pytest.raises(ValueError, match="spatial dims"):
         prepare_observations(xr.Dataset({"gpp": _field(prep, daily, np.ones(60)).isel(lat=0)}),

@@ -163,3 +163,27 @@ MONTHLY_OBS: tuple[str, ...] = ("tws", "swe", "et", "q", "fapar", "gpp", "nee")
 STATIC_OBS: tuple[str, ...] = ("cue",)
 #: Every observation constraint, series first.
 OBS_NAMES: tuple[str, ...] = MONTHLY_OBS + STATIC_OBS
+
+#: What each variable physically is, which decides how the analysis may aggregate and
+#: compare it (:mod:`xh2cm.analysis`): ``flux`` (a rate per area, summed over area and time
+#: into budgets), ``storage`` (an amount per area, summed over area), ``anomaly`` (a storage
+#: minus its time mean; its area sum is the anomaly of the total), ``state`` (neither, e.g.
+#: fAPAR or air temperature: averaged, never summed), ``fraction`` (a share of a flux) and
+#: ``parameter`` (a learned property of the model: averaged, never summed).
+Quantity = Literal["flux", "storage", "anomaly", "state", "fraction", "parameter"]
+QUANTITY: dict[str, Quantity] = {
+    **{n: "flux" for n in ("snowfall", "rainfall", "melt", "ei", "es", "tr", "et", "win",
+                           "r_soil", "r_gw", "q_surf", "q_base", "q", "gpp", "npp", "ra",
+                           "rh", "ter", "nee", "prec", "rn", "sw")},
+    **{n: "fraction" for n in ("f_soil", "f_gw", "f_surf")},
+    **{n: "storage" for n in ("swe", "sm", "gw", "tws")},
+    "tws_anomaly": "anomaly",
+    **{n: "state" for n in ("fapar", "tair", "vpd", "co2")},
+    **{n: "parameter" for n, v in OUTPUTS.items() if v.group == "parameter"},
+}
+#: Kinds whose area integral is a budget (``regional(how="sum")``).
+SUMMABLE: tuple[Quantity, ...] = ("flux", "storage", "anomaly")
+#: Observations that products deliver as anomalies from their own reference mean (GRACE
+#: TWS): a model is compared with them as anomalies from its mean over the same times, in
+#: training (``fit``) and in evaluation alike.
+OBSERVED_AS_ANOMALY: tuple[str, ...] = ("tws",)

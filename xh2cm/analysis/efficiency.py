@@ -28,10 +28,13 @@ def _ratio(num: xr.DataArray, den: xr.DataArray, valid: xr.DataArray, name: str,
     per = (num / den).where(valid)
     clim = (num.mean("time") / den.mean("time")).where(valid.any("time"))
     method = f"time: sum over {freq} periods"
+    label = "gC" + units[1:]  # grams of carbon: units stay parsable, the label says carbon
     return xr.Dataset({
-        name: merge_attrs(per, units, f"{long_name} per {freq} period", method),
+        name: merge_attrs(per, units, f"{long_name} per {freq} period", method,
+                          units_label=label),
         f"{name}_climatology": merge_attrs(
-            clim, units, f"{long_name}, ratio of mean {freq} totals", method + " time: mean"),
+            clim, units, f"{long_name}, ratio of mean {freq} totals", method + " time: mean",
+            units_label=label),
     })
 
 

@@ -104,6 +104,17 @@ def nse(sim: Arr, obs: Arr) -> Arr:
     return np.where((n >= 2) & (den > 0), out, np.nan)
 
 
+def relative_mean(sim: Arr, obs: Arr) -> Arr:
+    """``|mean(obs)| / std(obs)`` over the shared pairs: how far the observed mean is from
+    zero in units of its variability (NaN without pairs, inf for a constant non-zero
+    series)."""
+    (_, o), _, n = _pairs(sim, obs)
+    mean = _mean(o, n)
+    std = np.sqrt(_mean((o - mean[..., None]) ** 2, n))
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.abs(mean) / std
+
+
 def kge(sim: Arr, obs: Arr) -> tuple[Arr, Arr, Arr, Arr]:
     """Kling–Gupta efficiency and its parts (Gupta et al. 2009).
 

@@ -22,6 +22,7 @@ from typing import Any, Literal
 import numpy as np
 import xarray as xr
 
+from xh2cm import catalog
 from xh2cm.analysis.variables import merge_attrs
 
 #: Mean Earth radius (IUGG), m.
@@ -165,13 +166,40 @@ def _builtin_regions(name: str) -> Any:
                      f"{[*OFFLINE_REGIONS, 'ar6.land']}, a regionmask.Regions or a DataArray")
 
 
-def _total_units(units: str) -> tuple[float, str] | None:
-    """Factor and units that turn an area integral of ``units`` (per m2) into a budget."""
-    return {
-        "g m-2 d-1": (DAYS_PER_YEAR / 1e15, "Pg yr-1"),       # carbon: PgC yr-1
-        "mm d-1": (1e-3 * DAYS_PER_YEAR / 1e9, "km3 yr-1"),   # water flux: km3 yr-1
-        "mm": (1e-3 / 1e9, "km3"),                             # water storage: km3
-    }.get(units)
+#: Budget factor, units and display label of the area integral of each per-m2 unit.
+BUDGET_UNITS: dict[str, tuple[float, str, str]] = {
+    "g m-2 d-1": (DAYS_PER_YEAR / 1e15, "Pg yr-1", "PgC yr-1"),        # carbon fluxes
+    "mm d-1": (1e-3 * DAYS_PER_YEAR / 1e9, "km3 yr-1", "km3 yr-1"),    # water fluxes
+    "mm": (1e-3 / 1e9, "km3", "km3"),                                  # water storages
+}
+
+
+def quantity(name: str, units: str) -> str | None:
+    """The kind of a variable (:data:`xh2cm.catalog.QUANTITY`); for a name the catalog
+    lacks, ``flux`` for a rate and ``storage`` for an amount in :data:`BUDGET_UNITS`."""
+    known = catalog.QUANTITY.get(name)
+    if known is not None:
+        return known
+    return {"g m-2 d-1": "flux", "mm d-1": "flux", "mm": "storage"}.get(units)
+
+
+def _summable(ds: xr.Dataset, selected: list[str], explicit: bool) -> tuple[list[str], str]:
+    """The variables of ``selected`` that may be summed, and a note on those left out."""
+    keep, out = [], []
+    for name in selected:
+        units = str(ds[name].attrs.get("units", ""))
+        kind = quantity(name, units)
+        if kind in catalog.SUMMABLE and units in BUDGET_UNITS:
+            keep.append(name)
+            continue
+        why = (f"a {kind}, never summed" if kind not in catalog.SUMMABLE else
+               f"units {units!r} have no budget units (use {list(BUDGET_UNITS)})")
+        if explicit:
+            raise ValueError(f"regional(how='sum') cannot total {name!r}: {why}; use "
+                             "how='mean' for it")
+        out.append(f"{name} ({why})")
+    note = "left out of the totals: " + "; ".join(out) if out else ""
+    return keep, note
 
 
 def regional(ds: xr.Dataset, regions: RegionsArg = "srex",
@@ -193,9 +221,12 @@ def regional(ds: xr.Dataset, regions: RegionsArg = "srex",
         Region set (see the module docstring); default ``"srex"`` (offline).
     how : {"mean", "sum"}
         ``"mean"``: area-weighted mean over the region's cells with data, in the
-        variable's units. ``"sum"``: the area integral as a budget: carbon fluxes
-        (g m-2 d-1) in PgC yr-1, water fluxes (mm d-1) in km3 yr-1, water storages
-        (mm) in km3; other variables are left out.
+        variable's units. ``"sum"``: the area integral as a budget, for fluxes and
+        storages only (the kind in :data:`xh2cm.catalog.QUANTITY`): carbon fluxes
+        (g m-2 d-1) in Pg yr-1 of carbon (``units_label`` "PgC yr-1"), water fluxes
+        (mm d-1) in km3 yr-1, water storages and their anomalies (mm) in km3.
+        Parameters, states and fractions are left out, named in the ``left_out``
+        attribute (or refused when asked for by ``variables=``).
     variables : list of str, optional
         Which data variables (default: all with the spatial dims).
 
@@ -204,7 +235,14 @@ def regional(ds: xr.Dataset, regions: RegionsArg = "srex",
     xarray.Dataset
         Each variable on ``(region, *other dims)``; coordinates ``region`` (the
         abbreviation, ``"global"`` last), ``region_name`` and ``area`` (m2 of the
-        region's cells with data in the first variable).
+        region's cells with data in the first variable). A region of the set with
+        no cell with data is NaN (no value, no area), not 0.
+
+    Raises
+    ------
+    ValueError
+        For ``how="sum"`` on a variable named in ``variables=`` that is not a flux or
+        storage, or when nothing can be aggregated.
 
     Examples
     --------
@@ -212,9 +250,11 @@ def regional(ds: xr.Dataset, regions: RegionsArg = "srex",
     >>> grid = xr.Dataset(coords={"lat": np.arange(-89.5, 90), "lon": np.arange(-179.5, 180)})
     >>> ds = grid.assign(gpp=(("lat", "lon"), np.ones((180, 360)), {"units": "g m-2 d-1"}))
     >>> budget = regional(ds, how="sum")
-    >>> round(float(budget.gpp.sel(region="global")), 1)  # 1 gC m-2 d-1 over the globe
-    186.3
+    >>> round(float(budget.gpp.sel(region="global")), 1), budget.gpp.attrs["units_label"]
+    (186.3, 'PgC yr-1')
     """
+    if how not in ("mean", "sum"):
+        raise ValueError(f"how={how!r}; use 'mean' or 'sum'")
     area = cell_area(ds)
     space = tuple(area.dims)
     mask, table = region_mask(ds, regions)
@@ -223,37 +263,46 @@ def regional(ds: xr.Dataset, regions: RegionsArg = "srex",
     selected = variables or [str(v) for v, da in ds.data_vars.items()
                              if set(space) <= set(da.dims) and np.issubdtype(da.dtype, np.number)
                              and str(v).lower() not in ("cell_area", "areacella")]
+    note = ""
+    if how == "sum":
+        selected, note = _summable(ds, selected, variables is not None)
     out: dict[Hashable, xr.DataArray] = {}
     first_area = None
     for name in selected:
         da = ds[name]
         units = str(da.attrs.get("units", ""))
-        conv = _total_units(units) if how == "sum" else (1.0, units)
-        if conv is None:
-            continue
+        factor, total_units, label = (BUDGET_UNITS[units] if how == "sum"
+                                      else (1.0, units, units))
         w = area.where(da.notnull().any([d for d in da.dims if d not in space]))
         sums, weights = _per_region(da, w, space, mask, numbers)
-        parts = ([t / a for t, a in zip(sums, weights, strict=True)] if how == "mean"
-                 else [t * conv[0] for t in sums])
-        out[name] = merge_attrs(xr.concat(parts, dim="region"), conv[1],
-                                f"{da.attrs.get('long_name', name)} "
+        parts = [(t / a if how == "mean" else t * factor).where(a > 0)
+                 for t, a in zip(sums, weights, strict=True)]
+        carbon = " (as carbon)" if label.startswith("PgC") and "carbon" not in \
+            str(da.attrs.get("long_name", "")) else ""
+        out[name] = merge_attrs(xr.concat(parts, dim="region"), total_units,
+                                f"{da.attrs.get('long_name', name)}{carbon} "
                                 f"({'area-weighted mean' if how == 'mean' else 'total'})",
-                                "area: mean" if how == "mean" else "area: sum")
+                                "area: mean" if how == "mean" else "area: sum",
+                                **({"units_label": label} if how == "sum" else {}))
         if first_area is None:
             first_area = xr.concat(weights, dim="region")
     if not out:
         raise ValueError(
-            f"regional(how={how!r}) found no variable to aggregate among {selected}: totals "
-            "need units of g m-2 d-1 (carbon), mm d-1 (water flux) or mm (water storage)")
+            f"regional(how={how!r}) found no variable to aggregate ({note or selected}): "
+            "totals need fluxes or storages in g m-2 d-1 (carbon), mm d-1 (water flux) or "
+            "mm (water storage)")
     res = xr.Dataset(out)
     res = res.assign_coords(region=[*(table[n][0] for n in numbers), "global"],
                             region_name=("region", [*(table[n][1] for n in numbers),
                                                     "global land"]))
     if first_area is not None:
-        res = res.assign_coords(area=("region", np.asarray(first_area.values, float),
+        areas = np.asarray(first_area.values, float)
+        res = res.assign_coords(area=("region", np.where(areas > 0, areas, np.nan),
                                       {"units": "m2", "long_name": "area of cells with data"}))
     res.attrs = {"title": f"xh2cm regional {how}",
                  "regions": regions if isinstance(regions, str) else "user-defined"}
+    if note:
+        res.attrs["left_out"] = note
     return res
 
 

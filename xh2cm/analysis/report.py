@@ -4,17 +4,22 @@ with observations, the evaluation table.
 The file is one static bokeh document with bokeh's JavaScript and styles
 inlined (``resources=INLINE``), so it opens with no network and no Python
 server; maps show the mean over the run (the notebook functions of
-:mod:`xh2cm.analysis.plots` add the selectors).
+:mod:`xh2cm.analysis.plots` add the selectors) with the shipped Natural Earth
+coastline. Titles wrap instead of being cut, carbon is labelled as carbon
+(``gC m-2 d-1``, ``PgC yr-1``), regions without a cell with data are blank, and the
+evaluation is one summary heat map (NSE per variable, component and region) with the
+full score table attached as CSV inside the page (a ``data:`` link).
 A diagnostic the data cannot support (e.g. LUE without shortwave radiation)
 is listed with the reason instead of being left out silently.
 """
 
 from __future__ import annotations
 
+import base64
 import html
 import os
 from collections.abc import Callable
-from typing import Any
+from typing import Any, Literal
 
 import pandas as pd
 import xarray as xr
@@ -25,7 +30,7 @@ from xh2cm.analysis.plots import (
     map_plot,
     plot_coupling,
     plot_efficiency,
-    plot_evaluation,
+    plot_evaluation_summary,
     plot_rain_pulse,
     timeseries,
 )
@@ -36,7 +41,8 @@ MAPPED = ("gpp", "nee", "et", "q", "tws", "sm")
 
 def report(path: str | os.PathLike, ds: xr.Dataset, *, obs: xr.Dataset | None = None,
            forcing: xr.Dataset | None = None, regions_: regions.RegionsArg = "srex",
-           title: str = "xh2cm run report") -> str:
+           title: str = "xh2cm run report",
+           backend: Literal["canvas", "webgl", "svg"] = "canvas") -> str:
     """Write a self-contained HTML report of ``ds`` (model output) to ``path``.
 
     Parameters
@@ -53,6 +59,9 @@ def report(path: str | os.PathLike, ds: xr.Dataset, *, obs: xr.Dataset | None = 
     regions_ : str, regionmask.Regions or DataArray
         Region set of the budgets and the evaluation (offline default ``"srex"``).
     title : str
+    backend : {"canvas", "webgl", "svg"}
+        How the figures are drawn: canvas (default), WebGL or SVG (vector graphics,
+        text as text; what the browser test measures).
 
     Returns
     -------
@@ -62,6 +71,7 @@ def report(path: str | os.PathLike, ds: xr.Dataset, *, obs: xr.Dataset | None = 
     import holoviews as hv
     from bokeh.embed import file_html
     from bokeh.layouts import column
+    from bokeh.models import Plot
     from bokeh.models.widgets.markups import Div
     from bokeh.resources import INLINE
 
@@ -76,7 +86,10 @@ def report(path: str | os.PathLike, ds: xr.Dataset, *, obs: xr.Dataset | None = 
                            f"{html.escape(str(err.args[0]))}</li>")
             return
         items.append(Div(text=f"<h2>{html.escape(name)}</h2>"))
-        items.append(obj if isinstance(obj, Div) else hv.render(obj, backend="bokeh"))
+        if isinstance(obj, list):
+            items.extend(obj)
+        else:
+            items.append(obj if isinstance(obj, Div) else hv.render(obj, backend="bokeh"))
 
     def time_mean(var: str) -> Callable[[], Any]:
         return lambda: map_plot(ds[var].mean("time", keep_attrs=True))
@@ -98,19 +111,16 @@ def report(path: str | os.PathLike, ds: xr.Dataset, *, obs: xr.Dataset | None = 
     section("Rain-pulse respiration", lambda: plot_rain_pulse(
         pulse.rain_pulse(ds, forcing=forcing)))
     if obs is not None:
-        table = None
-
-        def scores() -> Any:
-            nonlocal table
-            table = evaluate(ds, obs, by="region", regions=regions_)
-            return plot_evaluation(table[table.component == "full"])
-
-        section("Evaluation against observations (KGE, monthly)", scores)
-        if table is not None:
-            items.append(_table(table[table.n > 0].round(3)))
+        section("Evaluation against observations (NSE, monthly)",
+                lambda: _evaluation(evaluate(ds, obs, by="region", regions=regions_)))
     if missing:
-        items.append(Div(text="<h2>Not shown</h2><ul>" + "".join(missing) + "</ul>"))
-    page = file_html(column(*items), INLINE, title=title)
+        items.append(Div(text="<h2>Not shown</h2><ul>" + "".join(missing) + "</ul>",
+                         width=1000, styles={"overflow-wrap": "anywhere"}))
+    page_model = column(*items)
+    for plot in page_model.select({"type": Plot}):
+        if isinstance(plot, Plot):
+            plot.output_backend = backend
+    page = file_html(page_model, INLINE, title=title)
     with open(path, "w", encoding="utf-8") as fh:
         fh.write(page)
     return str(path)
@@ -120,6 +130,24 @@ def _table(df: pd.DataFrame) -> Any:
     from bokeh.models.widgets.markups import Div
 
     return Div(text=df.to_html(index=False, border=0, na_rep=""))
+
+
+def _evaluation(table: pd.DataFrame) -> list[Any]:
+    """The summary heat map and a link to the full score table (CSV in a data: URI)."""
+    import holoviews as hv
+    from bokeh.models.widgets.markups import Div
+
+    csv = table.to_csv(index=False, float_format="%.6g")
+    uri = "data:text/csv;base64," + base64.b64encode(csv.encode()).decode()
+    matched = table.attrs.get("matched", {})
+    counts = "; ".join(f"{v}: {m['cells']} cells, {m['values']} values"
+                       for v, m in matched.items())
+    link = Div(text=f'<p>Paired with the observations: {html.escape(counts)}. '
+                    f'<a download="xh2cm_scores.csv" href="{uri}">Full score table (CSV, '
+                    f'{len(table)} rows: NSE, KGE, r, α, β, RMSE, bias, n per variable, '
+                    f'region and component)</a>. KGE is left blank where the observed mean '
+                    f'is near zero (anomalies).</p>', width=800)
+    return [hv.render(plot_evaluation_summary(table), backend="bokeh"), link]
 
 
 def _summary(ds: xr.Dataset) -> str:
@@ -132,9 +160,9 @@ def _summary(ds: xr.Dataset) -> str:
 
 def _budget_table(ds: xr.Dataset, regions_: regions.RegionsArg) -> Any:
     fluxes = [v for v in ("gpp", "ra", "rh", "nee", "et", "q") if v in ds.data_vars]
-    budget = regions.regional(ds[fluxes], regions_, how="sum").mean("time")
+    budget = regions.regional(ds[fluxes], regions_, how="sum").mean("time", keep_attrs=True)
     df = budget.to_dataframe().reset_index()
-    units = {v: budget[v].attrs["units"] for v in fluxes}
+    units = {v: budget[v].attrs.get("units_label", budget[v].attrs["units"]) for v in fluxes}
     df = df.rename(columns={v: f"{v} [{units[v]}]" for v in fluxes})
     df["area [1e6 km2]"] = df.pop("area") / 1e12
     return df.round(3)

@@ -22,6 +22,7 @@ import pandas as pd
 import xarray as xr
 
 from xh2cm import catalog
+from xh2cm.xr.grid import to_grid
 from xh2cm.xr.units import convert
 from xh2cm.xr.variables import discover
 
@@ -111,6 +112,9 @@ def get(ds: xr.Dataset, name: str, *, forcing: xr.Dataset | None = None,
                                      f"{units!r}")
                 given = "1"
             out = convert(da.astype(np.float64), str(given), units, variable=name)
+            if source is forcing:  # the one grid rule (xh2cm.xr.grid), e.g. 0..360 forcing
+                out = to_grid(out, ds, label=f"{_describe(name)} of forcing=", dims=[
+                    d for d in out.dims if d != "time" and d in ds.dims], count=False)
             return out.assign_attrs(units=units, long_name=long_name).rename(name)
     where = "the dataset" + ("" if forcing is None else " or forcing=")
     hint = ("; model output has no forcing: pass forcing=<the run's forcing Dataset>"
@@ -186,13 +190,7 @@ def period_totals(da: xr.DataArray, freq: str = "YS", *, per_day: bool = True) -
     step = time_step(da)
     summed = (da * weight).resample({tdim: freq}).sum(skipna=False)
     count = da[tdim].resample({tdim: freq}).count()
-    starts = count[tdim].to_index()
-    expected = []
-    for start in starts:
-        end = start + pd.tseries.frequencies.to_offset(freq)
-        n_days = (end - start).days
-        expected.append(n_days if step == "daily" else
-                        len(pd.date_range(start, end, freq="MS", inclusive="left")))
+    expected = _steps_per_period(count[tdim].to_index(), freq, step)
     complete = np.asarray(count.values) == np.asarray(expected)
     if not complete.any():
         span = f"{da[tdim].values[0]} .. {da[tdim].values[-1]}"
@@ -200,6 +198,17 @@ def period_totals(da: xr.DataArray, freq: str = "YS", *, per_day: bool = True) -
                          f"(e.g. a full calendar year for 'YS'); annual sums need at least one")
     out = summed.isel({tdim: np.flatnonzero(complete)})
     return out.assign_attrs(cell_methods=f"{tdim}: sum")
+
+
+def _steps_per_period(starts: pd.Index, freq: str, step: Step) -> list[int]:
+    """Days (daily) or months (monthly) of each period starting at ``starts``, in the
+    calendar of the index (``standard``, ``noleap``, ``360_day``, ``all_leap``, ...)."""
+    cal = getattr(starts, "calendar", None)
+    edges = xr.date_range(starts[0], periods=len(starts) + 1, freq=freq,
+                          calendar=cal or "standard", use_cftime=cal is not None)
+    return [(end - start).days if step == "daily" else
+            (end.year - start.year) * 12 + end.month - start.month
+            for start, end in zip(edges[:-1], edges[1:], strict=True)]
 
 
 def merge_attrs(da: xr.DataArray, units: str, long_name: str, cell_methods: str | None = None,

@@ -19,8 +19,9 @@ import pandas as pd
 import xarray as xr
 
 from xh2cm.calendars import day_codes
+from xh2cm.xr.grid import Regrid
 from xh2cm.xr.model import init_model_from_prepared
-from xh2cm.xr.observations import Observations, prepare_observations
+from xh2cm.xr.observations import Implausible, Observations, prepare_observations
 from xh2cm.xr.prepare import CO2Arg, FillArg, MaskArg, Prepared, prepare, random_subset
 
 if TYPE_CHECKING:
@@ -154,7 +155,9 @@ def history_dataset(history: History, prep: Prepared, role: np.ndarray,
         "scales": json.dumps(history.scales),
         "observations": json.dumps({k: {"source": i.source, "units": i.units,
                                         "conversion": i.conversion, "resolution": i.resolution,
-                                        "n_valid": i.n_valid}
+                                        "n_valid": i.n_valid,
+                                        "matched_cells": i.matched_cells,
+                                        "matched_values": i.matched_values}
                                     for k, i in observations.info.items()}),
         "stopped_early": int(history.stopped_early),
         "best_epoch": -1 if history.best_epoch is None else int(history.best_epoch),
@@ -186,6 +189,8 @@ def fit_dataset(
     check_ranges: bool = True,
     co2: CO2Arg = None,
     min_valid: float = 0.5,
+    regrid: Regrid = None,
+    implausible: Implausible = "raise",
     model_seed: int = 0,
     model_kwargs: Mapping[str, Any] | None = None,
     callback: Callable[..., None] | None = None,
@@ -240,6 +245,10 @@ def fit_dataset(
         As for ``ds.h2cm.run``; ``static`` is ignored when ``model`` is given.
     min_valid : float
         Minimum valid fraction of a month for sub-monthly observations.
+    regrid, implausible
+        Observations on another resolution (refused, or ``"conservative"``) and
+        implausible observation values (refused, or ``"clip"``); see
+        :func:`xh2cm.xr.observations.prepare_observations`.
     model_seed : int
         Weight seed of a fresh model.
     model_kwargs : mapping, optional
@@ -292,7 +301,8 @@ def fit_dataset(
                    check_ranges=check_ranges, co2=co2)
     observations = prepare_observations(ds if obs is None else obs, prep, names=obs_names,
                                         variables=variables, min_valid=min_valid,
-                                        daily=daily_observations(kinds))
+                                        daily=daily_observations(kinds), regrid=regrid,
+                                        implausible=implausible)
     used = _used_cells(prep, cells)
     lazy = prep.is_dask if in_memory is None else not in_memory
     if lazy and not prep.is_dask:

@@ -6,8 +6,11 @@ static) is looked up in the observation Dataset by, in order: an explicit
 variable names (case-insensitive). Absent constraints are simply not used.
 
 Values are converted to the catalog units (:mod:`xh2cm.xr.units`), put on
-the forcing grid (same spatial coordinates; cells missing from the
-observations become NaN) and reduced to the forcing's calendar months:
+the forcing grid by the one grid rule of :mod:`xh2cm.xr.grid` (0…360 or
+−180…180 longitudes, either latitude order, coordinates within 1/100 of the
+grid spacing; cells missing from the observations become NaN), checked for
+plausibility (:data:`PLAUSIBLE`: refused, or clipped on request) and reduced to
+the forcing's calendar months:
 
 - observations finer than monthly (daily, 8-daily, ...) are averaged per
   month over the samples that fall inside the forcing period; a month is
@@ -30,6 +33,7 @@ from __future__ import annotations
 
 from collections.abc import Hashable, Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import Literal
 
 import numpy as np
 import xarray as xr
@@ -37,9 +41,11 @@ import xarray as xr
 from xh2cm import catalog
 from xh2cm.calendars import day_codes, days_since_epoch, month_codes
 from xh2cm.catalog import MONTHLY_OBS, OBS_NAMES, STATIC_OBS
+from xh2cm.xr.grid import Regrid, to_grid
 from xh2cm.xr.options import merged
 from xh2cm.xr.prepare import Prepared, VariableSource
 from xh2cm.xr.units import convert, describe_conversion
+from xh2cm.xr.validate import describe_point
 from xh2cm.xr.variables import Match, discover
 
 _NEE_DOWN = ("surface_net_downward_mass_flux_of_carbon_dioxide_expressed_as_carbon_due_to_"
@@ -94,10 +100,15 @@ class ObservationInfo(VariableSource):
         ``"sub-monthly (every N days)"``, ``"monthly"`` or ``"static"``.
     n_valid : int
         Valid (non-NaN) monthly or static values on the model's cells.
+    matched_cells, matched_values : int
+        Grid cells (and values) of the observation matched to the forcing's grid
+        (:mod:`xh2cm.xr.grid`).
     """
 
     resolution: str = ""
     n_valid: int = 0
+    matched_cells: int = 0
+    matched_values: int = 0
 
 
 @dataclass
@@ -168,27 +179,76 @@ def find_observations(obs: xr.Dataset, names: Mapping[str, str] | None = None,
     return out
 
 
-def _on_grid(da: xr.DataArray, prep: Prepared, label: str) -> xr.DataArray:
-    """Select / reindex ``da`` onto the forcing's spatial grid (NaN where absent)."""
+#: Plausible range of each observation in catalog units, and the noise accepted beyond it:
+#: ``name -> (low, high, noise, why)`` (None: no bound on that side).
+PLAUSIBLE: dict[str, tuple[float | None, float | None, float, str]] = {
+    "gpp": (0.0, None, 0.5, "gross primary productivity cannot be negative"),
+    "et": (0.0, 30.0, 0.5, "evapotranspiration is neither below 0 beyond dew nor above "
+           "30 mm d-1"),
+    "q": (0.0, None, 0.5, "runoff cannot be negative"),
+    "fapar": (0.0, 1.0, 0.01, "fAPAR is a fraction within [0, 1]"),
+    "swe": (0.0, None, 1e-3, "snow water equivalent cannot be negative"),
+    "cue": (0.0, 1.0, 0.01, "carbon-use efficiency is a fraction within [0, 1]"),
+}
+
+Implausible = Literal["raise", "clip"]
+
+
+def check_plausible(da: xr.DataArray, key: str, label: str,
+                    implausible: Implausible = "raise") -> xr.DataArray:
+    """Refuse (or, with ``implausible="clip"``, clip to its range) an observation with
+    values outside :data:`PLAUSIBLE` by more than the noise, naming how many and where.
+
+    Examples
+    --------
+    >>> import numpy as np, xarray as xr
+    >>> da = xr.DataArray([0.2, 1.3], dims="lat", coords={"lat": [0.0, 1.0]})
+    >>> check_plausible(da, "fapar", "observation 'fapar'", "clip").values.tolist()
+    [0.2, 1.0]
+    """
+    if implausible not in ("raise", "clip"):
+        raise ValueError(f"implausible={implausible!r}; use 'raise' or 'clip'")
+    if key not in PLAUSIBLE:
+        return da
+    lo, hi, noise, why = PLAUSIBLE[key]
+    units = catalog.OUTPUTS[key].units
+    for bound, bad in ((lo, None if lo is None else da < lo - noise),
+                       (hi, None if hi is None else da > hi + noise)):
+        if bad is None:
+            continue
+        n = int(bad.sum())
+        if n and implausible == "raise":
+            first = np.unravel_index(int(np.argmax(np.asarray(bad.values))), bad.shape)
+            where = describe_point(bad, {d: int(i) for d, i in zip(bad.dims, first,
+                                                                   strict=True)})
+            side, stat = ("below", "min") if bound is lo else ("above", "max")
+            extreme = float(da.min() if bound is lo else da.max())
+            raise ValueError(
+                f"{label} has {n} value(s) {side} {bound:g} {units} (beyond a noise of "
+                f"{noise:g}; {stat} {extreme:.4g}), e.g. at "
+                f"{where}: {why}. Check its sign convention and units, or pass "
+                "implausible='clip' to clip it to its range")
+    return da.clip(lo, hi) if implausible == "clip" else da
+
+
+def _checked(arr: np.ndarray, key: str, label: str, prep: Prepared,
+             implausible: Implausible, step: Literal["month", "day"] | None) -> np.ndarray:
+    """:func:`check_plausible` of a ``(n_steps, n_grid)`` (or static ``(n_grid,)``) array
+    as the loss compares it (monthly or daily means, where sub-daily noise has averaged
+    out), its places named by month or day and the grid's coordinates."""
     grid = prep.valid
-    missing = [d for d in grid.dims if d not in da.dims]
-    if missing:
-        raise ValueError(f"{label} lacks the forcing's spatial dims {missing} "
-                         f"(it has {da.dims})")
-    indexers = {}
-    for d in grid.dims:
-        if d in grid.coords and d in da.coords:
-            if not da.indexes[d].equals(grid.indexes[d]):
-                indexers[d] = grid[d]
-        elif da.sizes[d] != grid.sizes[d]:
-            raise ValueError(f"{label}: dim {d!r} has size {da.sizes[d]}, forcing has "
-                             f"{grid.sizes[d]}")
-    if indexers:
-        if all(np.issubdtype(grid[d].dtype, np.number) for d in indexers):
-            da = da.reindex(indexers, method="nearest", tolerance=1e-4)
-        else:
-            da = da.reindex(indexers)
-    return da
+    coords: dict[Hashable, object] = {d: grid[d].values for d in grid.dims if d in grid.coords}
+    dims: tuple[Hashable, ...] = tuple(grid.dims)
+    if step is not None:
+        t = np.asarray(prep.forcing[prep.time_dim].values)
+        codes = np.unique(month_codes(t) if step == "month" else day_codes(t))
+        coords[step] = ([f"{c // 12:04d}-{c % 12 + 1:02d}" for c in codes] if step == "month"
+                        else [f"{c // 10000:04d}-{c // 100 % 100:02d}-{c % 100:02d}"
+                              for c in codes])
+        dims = (step, *dims)
+    shape = grid.shape if step is None else (arr.shape[0], *grid.shape)
+    da = xr.DataArray(arr.reshape(shape), dims=dims, coords=coords)
+    return np.asarray(check_plausible(da, key, label, implausible).values).reshape(arr.shape)
 
 
 def _series(da: xr.DataArray, time_dim: Hashable, prep: Prepared
@@ -267,7 +327,9 @@ def _daily(da: xr.DataArray, time_dim: Hashable, prep: Prepared, label: str,
 def prepare_observations(obs: xr.Dataset, prep: Prepared, *,
                          names: Mapping[str, str] | None = None,
                          variables: Sequence[str] | None = None,
-                         min_valid: float = 0.5, daily: Sequence[str] = ()) -> Observations:
+                         min_valid: float = 0.5, daily: Sequence[str] = (),
+                         regrid: Regrid = None, implausible: Implausible = "raise"
+                         ) -> Observations:
     """Observations as monthly arrays on the forcing's grid and months.
 
     Parameters
@@ -287,6 +349,12 @@ def prepare_observations(obs: xr.Dataset, prep: Prepared, *,
     daily : sequence of str
         Constraints also wanted as daily series (``Observations.daily``), for
         loss terms compared at daily resolution.
+    regrid : {None, "conservative"}
+        Observations on another resolution than the forcing: refused (default) or
+        regridded conservatively (:func:`xh2cm.xr.grid.to_grid`).
+    implausible : {"raise", "clip"}
+        Values outside :data:`PLAUSIBLE` (negative GPP, fAPAR above 1, ...) in the
+        monthly (and daily) means the loss compares: refused, or clipped to the range.
 
     Returns
     -------
@@ -295,7 +363,8 @@ def prepare_observations(obs: xr.Dataset, prep: Prepared, *,
     Raises
     ------
     ValueError
-        For unknown or unconvertible units, a grid mismatch, an unsupported
+        For unknown or unconvertible units, implausible values, a grid mismatch
+        (:mod:`xh2cm.xr.grid`: coordinates that match no forcing cell), an unsupported
         time step (coarser than daily for a ``daily`` constraint), or no
         observation overlapping the forcing.
     """
@@ -323,7 +392,7 @@ def prepare_observations(obs: xr.Dataset, prep: Prepared, *,
                                  f"{catalog.OUTPUTS[key].units!r}")
             units = "1"
         da = convert(da.astype(np.float64), str(units), variable=key) * sign
-        da = _on_grid(da, prep, label)
+        da = to_grid(da, prep.valid, label=label, regrid=regrid)
         tdims = [d for d in da.dims if d not in prep.spatial_dims]
         if key in STATIC_OBS:
             if tdims:
@@ -331,19 +400,22 @@ def prepare_observations(obs: xr.Dataset, prep: Prepared, *,
                                  f"extra dims {tdims} (e.g. average them first)")
             arr = np.asarray(da.transpose(*prep.spatial_dims).values, np.float64).ravel()
             arr = np.where(np.isfinite(arr), arr, np.nan)
+            arr = _checked(arr, key, label, prep, implausible, None)
             cue, res, n_ok = arr, "static", int(np.isfinite(arr[valid]).sum())
         else:
             if len(tdims) != 1:
                 raise ValueError(f"{label} needs exactly one time dim besides "
                                  f"{prep.spatial_dims}; it has {da.dims}")
             arr, res = _monthly(da, tdims[0], prep, label, min_valid)
-            monthly[key] = arr
+            arr = monthly[key] = _checked(arr, key, label, prep, implausible, "month")
             if key in daily:
-                daily_series[key] = _daily(da, tdims[0], prep, label, min_valid)
+                daily_series[key] = _checked(_daily(da, tdims[0], prep, label, min_valid),
+                                             key, label, prep, implausible, "day")
             n_ok = int(np.isfinite(arr[:, valid]).sum())
         info[key] = ObservationInfo(key, src, rule, str(units),
                                     describe_conversion(str(units), variable=key)
-                                    + (" (sign flipped)" if sign < 0 else ""), res, n_ok)
+                                    + (" (sign flipped)" if sign < 0 else ""), res, n_ok,
+                                    da.attrs["matched_cells"], da.attrs["matched_values"])
     if not any(i.n_valid for i in info.values()):
         raise ValueError("no observation overlaps the forcing's cells and months "
                          f"({ {k: i.source for k, i in info.items()} }); check the date "
