@@ -116,8 +116,9 @@ def _guide_namespace() -> dict:
     obs = ds.h2cm.run(xh2cm.datasets.truth_model(ds, hidden_size=8))[["gpp", "et", "nee"]]
     grid = synthetic_forcing(n_lat=2, n_lon=3, years=2, start="2019-01-01", seed=1)
     lat, lon = np.argwhere(grid.land_mask.values == 1)[0]
-    forcing = grid[["rn", "prec", "tair", "vpd", "co2"]].isel(lat=[lat], lon=[lon])
-    fluxes = forcing.h2cm.run(xh2cm.datasets.truth_model(grid, hidden_size=8))[["et", "nee"]]
+    cell = grid.isel(lat=[lat], lon=[lon])
+    fluxes = cell.h2cm.run(xh2cm.datasets.truth_model(grid, hidden_size=8))[["et", "nee"]]
+    forcing = cell[["rn", "prec", "tair", "vpd", "co2"]]
     daily = xr.merge([forcing, fluxes]).stack(site=["lat", "lon"]).reset_index("site",
                                                                                drop=True)
     daily = daily.assign_coords(site=["US-Xyz"]).transpose("time", "site")

@@ -122,8 +122,11 @@ def test_diagnostics_notebook_draws_its_map(site, tmp_path):
     # a copy of the page beside it that shows only its first figure, at the top left
     isolate = ("<style>body * {visibility: hidden !important}"
                " .xh2cm-figure {position: fixed; top: 0; left: 0; z-index: 9999}"
-               " .xh2cm-figure ~ .xh2cm-figure {display: none}"
+               " .xh2cm-other {display: none}"
                " .xh2cm-figure, .xh2cm-figure * {visibility: visible !important}</style>")
+    first, rest = page.split('class="xh2cm-figure"', 1)
+    page = first + 'class="xh2cm-figure"' + rest.replace('class="xh2cm-figure"',
+                                                         'class="xh2cm-other"')
     copy = site / "notebooks" / f"_map_check_{os.getpid()}.html"
     copy.write_text(page.replace("</head>", isolate + "</head>", 1))
     png = tmp_path / "diagnostics_map.png"

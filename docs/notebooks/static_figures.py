@@ -22,8 +22,8 @@ def _bundle(obj: Any, include: Any = None, exclude: Any = None) -> dict[str, str
 
 def enable() -> None:
     """Show every holoviews object as an embedded bokeh figure from now on."""
-    shell = get_ipython()
-    if shell is None:  # plain Python (docs tests run the cells as a script): nothing to show
-        return
     hv.extension("bokeh", logo=False)
+    shell = get_ipython()
+    if shell is None:  # plain Python (the cells run as a script): nothing to show
+        return
     shell.display_formatter.mimebundle_formatter.for_type(hv.core.Dimensioned, _bundle)
