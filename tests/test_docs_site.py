@@ -74,7 +74,7 @@ def broken_links(html: Path) -> list[str]:
         return ids[page]
 
     broken = []
-    for page in sorted(html.rglob("*.html")):
+    for page in sorted(p for p in html.rglob("*.html") if "_static" not in p.parts):
         for ref in re.findall(r'\b(?:href|src)="([^"]+)"', page.read_text(errors="replace")):
             parts = urlsplit(ref)
             if parts.scheme or parts.netloc or ref.startswith(("mailto:", "javascript:")):
