@@ -1,8 +1,10 @@
-"""docs/recipes.md runs as written on small synthetic files with the real conventions."""
+"""The code blocks of docs/ run as written: recipes.md on small synthetic files with the real
+conventions, index.md and user-guide.md on small synthetic data."""
 
 from __future__ import annotations
 
 import re
+import textwrap
 from pathlib import Path
 
 import numpy as np
@@ -103,3 +105,49 @@ def test_recipes_run_as_written(tmp_path, monkeypatch):
                 namespace["out"] = None
     finally:
         xh2cm.set_options(names={}, obs_names={})
+
+
+#: The names the user guide's blocks assume (the page says so), made small here.
+GUIDE_ASSUMES = ("ds", "obs", "daily")
+
+
+def _guide_namespace() -> dict:
+    ds = synthetic_forcing(n_lat=2, n_lon=2, years=1, seed=1)
+    obs = ds.h2cm.run(xh2cm.datasets.truth_model(ds, hidden_size=8))[["gpp", "et", "nee"]]
+    grid = synthetic_forcing(n_lat=2, n_lon=3, years=2, start="2019-01-01", seed=1)
+    lat, lon = np.argwhere(grid.land_mask.values == 1)[0]
+    cell = grid.isel(lat=[lat], lon=[lon])
+    fluxes = cell.h2cm.run(xh2cm.datasets.truth_model(grid, hidden_size=8))[["et", "nee"]]
+    forcing = cell[["rn", "prec", "tair", "vpd", "co2"]]
+    daily = xr.merge([forcing, fluxes]).stack(site=["lat", "lon"]).reset_index("site",
+                                                                               drop=True)
+    daily = daily.assign_coords(site=["US-Xyz"]).transpose("time", "site")
+    return {"ds": ds, "obs": obs, "daily": daily}
+
+
+def _python_blocks(page: Path) -> list[str]:
+    found = re.findall(r"^( *)```python\n(.*?)^\1```", page.read_text(), flags=re.S | re.M)
+    return [textwrap.dedent(body) for _, body in found]
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name", ["index.md", "user-guide.md"])
+def test_other_pages_run_as_written(name, tmp_path, monkeypatch):
+    """Every Python block of the page, in order, in one namespace (the guide's assume
+    ``ds``, ``obs`` and ``daily``, as its first paragraphs say)."""
+    page = DOC.parent / name
+    blocks = _python_blocks(page)
+    assert blocks, name
+    if name == "user-guide.md":
+        assert all(f"`{k}`" in page.read_text().split("## Input", 1)[0] for k in GUIDE_ASSUMES)
+    monkeypatch.chdir(tmp_path)
+    namespace = _guide_namespace() if name == "user-guide.md" else {}
+    try:
+        for block in blocks:
+            exec(compile(block, str(page), "exec"), namespace)
+    finally:
+        client = namespace.get("client")
+        if client is not None:
+            client.close()
+            namespace["cluster"].close()
+    assert namespace.get("out") is not None

@@ -31,6 +31,9 @@ import xarray as xr
 
 from xh2cm import __version__
 
+#: Where ``demo`` writes (its folder is git-ignored): the outputs (~100 MB) and the model.
+DEMO_OUT = Path("h2cm_demo_out") / "h2cm_demo.nc"
+
 #: Outputs summarised by ``demo`` as area-weighted global means.
 SUMMARY_FLUXES = ("gpp", "nee", "et", "q")
 
@@ -51,9 +54,10 @@ def _parser() -> argparse.ArgumentParser:
         "(xh2cm.datasets.truth_model), run it with ds.h2cm.run (with spin-up), print a "
         "summary and write the outputs to NetCDF and the model next to them (.eqx).",
     )
-    d.add_argument("--out", default="h2cm_demo.nc", type=Path,
-                   help="output NetCDF file (default: %(default)s); the model goes to the "
-                   "same name with suffix .eqx")
+    d.add_argument("--out", default=DEMO_OUT, type=Path,
+                   help="output NetCDF file (default: %(default)s, in a folder of its own, "
+                   "which the repository's .gitignore lists); the model goes to the same "
+                   "name with suffix .eqx")
     d.add_argument("--seed", type=int, default=0, help="forcing seed (default: %(default)s)")
     d.add_argument("--model-seed", type=int, default=1234,
                    help="truth model weight seed (default: %(default)s)")
@@ -157,7 +161,7 @@ def _demo(args: argparse.Namespace) -> int:
         "model_seed": args.model_seed, "years": args.years,
     })
     t3 = time.perf_counter()
-    print(f"wrote {out_path} and {model_path}")
+    print(f"wrote {out_path} and {model_path} (folder {out_path.parent.resolve()})")
     print(f"wall time         : {t3 - t0:.1f} s (forcing {t1 - t0:.1f} s, model run "
           f"{t2 - t1:.1f} s incl. compilation, writing {t3 - t2:.1f} s)")
     return 0

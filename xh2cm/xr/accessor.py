@@ -169,7 +169,7 @@ class H2CMAccessor:
         >>> ds = xh2cm.datasets.synthetic_forcing(n_lat=3, n_lon=6, years=1)
         >>> obs = ds.h2cm.run(xh2cm.datasets.truth_model(ds, hidden_size=8))[["gpp"]]
         >>> model, history = ds.h2cm.fit(obs, epochs=1, batch_size=8, validation=None,
-        ...                              progress=False, model_kwargs={"hidden_size": 8})
+        ...                              progress=False, hidden_size=8)
         >>> int(history.attrs["best_epoch"]), history.sizes["epoch"]
         (-1, 1)
         """

@@ -20,7 +20,7 @@ import xarray as xr
 
 from xh2cm.calendars import day_codes
 from xh2cm.xr.grid import Regrid
-from xh2cm.xr.model import init_model_from_prepared
+from xh2cm.xr.model import init_model_from_prepared, split_model_options
 from xh2cm.xr.observations import Implausible, Observations, prepare_observations
 from xh2cm.xr.prepare import CO2Arg, FillArg, MaskArg, Prepared, prepare, random_subset
 
@@ -226,6 +226,8 @@ def fit_dataset(
     config : TrainConfig, optional
         Training settings; ``**train_kwargs`` override its fields
         (``epochs=``, ``batch_size=``, ``learning_rate=``, ``checkpoint_dir=``, ...).
+        Keywords that are :class:`~xh2cm.core.ModelConfig` fields (``hidden_size=``,
+        ``sm_max_scale=``, ...) set a fresh model's options, as for ``ds.h2cm.init_model``.
     validation : float, DataArray or None
         Fraction of cells held out for validation / early stopping (spatially
         blocked folds when lat/lon are known), a boolean DataArray of
@@ -252,7 +254,7 @@ def fit_dataset(
     model_seed : int
         Weight seed of a fresh model.
     model_kwargs : mapping, optional
-        Other ``ModelConfig`` fields for a fresh model (``hidden_size``, ...).
+        Deprecated: pass the ``ModelConfig`` fields as keywords instead (below).
     callback : callable, optional
         ``callback(epoch, model, history)`` after each epoch.
     in_memory : bool, optional
@@ -285,7 +287,7 @@ def fit_dataset(
     >>> truth = xh2cm.datasets.truth_model(ds, hidden_size=8)
     >>> obs = ds.h2cm.run(truth)[["gpp", "et"]]
     >>> model, history = fit_dataset(ds, obs, epochs=1, batch_size=8, validation=None,
-    ...                              progress=False, model_kwargs={"hidden_size": 8})
+    ...                              progress=False, hidden_size=8)
     >>> history.split.values.tolist(), history.sizes["epoch"]
     (['train', 'validation'], 1)
     >>> sorted(json.loads(history.attrs["terms"]))
@@ -294,6 +296,10 @@ def fit_dataset(
     from xh2cm.training import LossSpec, train
     from xh2cm.training.losses import daily_observations, term_kinds
 
+    model_options = split_model_options(train_kwargs, model_kwargs)
+    if model is not None and model_options:
+        raise ValueError(f"model options {sorted(model_options)} apply to a fresh model, "
+                         "but model= is given: drop them, or drop model=")
     cfg = _train_config(config, train_kwargs)
     kinds = term_kinds(kinds)
     static_arg = tuple(model.config.static_names) if model is not None else static
@@ -322,8 +328,7 @@ def fit_dataset(
     if model is None:
         stats_cells = random_subset(used[train_pos], LAZY_STATS_CELLS if lazy else None,
                                     model_seed)
-        model = init_model_from_prepared(prep, stats_cells, model_seed,
-                                         **dict(model_kwargs or {}))
+        model = init_model_from_prepared(prep, stats_cells, model_seed, **model_options)
     model, history = train(model, data, train_pos, val_pos if val_pos.size else None,
                            spec=spec, config=cfg, callback=callback, val_data=val_data)
     role = np.zeros(prep.n_cells, np.int8)

@@ -84,3 +84,36 @@ def init_model_from_dataset(
     prep = prepare(ds, static=static, mask=mask, fill=fill, names=names,
                    check_ranges=check_ranges, co2=co2)
     return init_model_from_prepared(prep, prep.cells(max_cells, seed), seed, **config_kwargs)
+
+
+def split_model_options(kwargs: dict[str, Any],
+                        model_kwargs: Mapping[str, Any] | None = None) -> dict[str, Any]:
+    """Take the :class:`~xh2cm.core.ModelConfig` fields out of ``kwargs`` (in place).
+
+    ``fit`` spells a fresh model's options as ``init_model`` does, as keywords
+    (``fit(obs, hidden_size=8)``); the older ``model_kwargs={...}`` still works with a
+    :class:`DeprecationWarning`.
+
+    Examples
+    --------
+    >>> kwargs = {"epochs": 2, "hidden_size": 8}
+    >>> split_model_options(kwargs), kwargs
+    ({'hidden_size': 8}, {'epochs': 2})
+    """
+    import warnings
+    from dataclasses import fields
+
+    from xh2cm.core import ModelConfig
+
+    names = {f.name for f in fields(ModelConfig)} - {"static_names", "_version"}
+    options = {k: kwargs.pop(k) for k in list(kwargs) if k in names}
+    if model_kwargs is not None:
+        warnings.warn("fit(model_kwargs={...}) is deprecated: pass the model's options as "
+                      "keywords, as for init_model, e.g. fit(obs, hidden_size=8, "
+                      "sm_max_scale=100)", DeprecationWarning, stacklevel=3)
+        twice = sorted(set(options) & set(model_kwargs))
+        if twice:
+            raise TypeError(f"model option(s) {twice} given both as keywords and in "
+                            "model_kwargs; pass them as keywords only")
+        options = {**dict(model_kwargs), **options}
+    return options

@@ -109,7 +109,7 @@ def describe_point(da: xr.DataArray | xr.Dataset, index: dict[Hashable, int]) ->
 
 
 def first_nan_example(da: xr.DataArray, cells: np.ndarray, time_dim: str) -> str:
-    """Where ``da`` (dims (time, *spatial)) first has NaN in the first cell of ``cells``.
+    """Where ``da`` (dims ``(time, *spatial)``) first has NaN in the first cell of ``cells``.
 
     ``cells`` is a boolean array over the spatial dims of ``da``.
     """
