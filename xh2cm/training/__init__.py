@@ -3,7 +3,7 @@
 from xh2cm.training.checkpoint import latest_checkpoint, load_checkpoint, save_checkpoint
 from xh2cm.training.cv import fold_split, spatial_kfold
 from xh2cm.training.data import TrainingData, month_calendar
-from xh2cm.training.ensemble import Member, train_ensemble
+from xh2cm.training.ensemble import Ensemble, Member, train_ensemble
 from xh2cm.training.losses import (
     TERMS,
     LossSpec,
@@ -26,6 +26,7 @@ from xh2cm.training.trainer import (
 
 __all__ = [
     "TERMS",
+    "Ensemble",
     "History",
     "LossSpec",
     "LossWeights",

@@ -20,6 +20,9 @@ Design choices
   bit). Results equal separate fits to float32 round-off (tested); a member whose
   training cells are fewer than ``batch_size`` is padded with zero-weight cells to the
   others' batch size, which changes only round-off.
+- **An ensemble** (:class:`Ensemble`) is the trained models with a name per member and,
+  for cross-validation, the member that held out each grid cell; it is one checksummed
+  file (:func:`xh2cm.core.serialization.save_ensemble`).
 - **Checkpoints** hold the stacked models, optimizer states and best models with every
   member's bookkeeping in one file, so an ensemble resumes exactly like a single fit.
 """
@@ -28,8 +31,9 @@ from __future__ import annotations
 
 import dataclasses
 import math
+import os
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -40,6 +44,7 @@ import numpy as np
 import optax
 
 from xh2cm.core.model import H2CM, Forcing, trainable_filter
+from xh2cm.core.serialization import load_ensemble, save_ensemble
 from xh2cm.core.types import StaticPredictors
 from xh2cm.training import checkpoint as ckpt
 from xh2cm.training.data import TrainingData
@@ -94,6 +99,87 @@ class Member:
     val_cells: np.ndarray | None = None
     seed: int | None = None
     weights: LossWeights | Mapping[str, float] | None = None
+
+
+@dataclass
+class Ensemble:
+    """Models of one configuration run together (``ds.h2cm.run(ensemble)``: a ``member``
+    dimension), e.g. the fold models of a spatial cross-validation.
+
+    Attributes
+    ----------
+    models : list of H2CM
+        One model per member (one :class:`~xh2cm.core.ModelConfig`).
+    names : tuple of str
+        Member labels (the ``member`` coordinate of a run), e.g. ``"fold0"``.
+    held_out : ndarray, optional
+        ``(cell,)`` int over the flattened spatial grid ``grid`` (C order): the member
+        that never saw the cell in training or validation (-1: none); what
+        ``run(ensemble, out_of_fold=True)`` uses.
+    grid : dict, optional
+        ``{dim: size}`` of the spatial grid ``held_out`` lies on.
+    metadata : dict
+        JSON-serialisable notes (how the folds were made, the training settings).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from xh2cm.core import ModelConfig, init_model
+    >>> models = [init_model(ModelConfig(hidden_size=4), seed=s) for s in (0, 1)]
+    >>> ens = Ensemble(models, ("fold0", "fold1"), np.array([0, 1, -1]), {"site": 3})
+    >>> len(ens), ens.names
+    (2, ('fold0', 'fold1'))
+    """
+
+    models: list[H2CM]
+    names: tuple[str, ...]
+    held_out: np.ndarray | None = None
+    grid: dict[str, int] | None = None
+    metadata: dict[str, Any] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        self.models, self.names = list(self.models), tuple(str(n) for n in self.names)
+        if not self.models or len(self.names) != len(self.models):
+            raise ValueError(f"{len(self.models)} models and {len(self.names)} names; give "
+                             "one name per model (and at least one model)")
+        if len(set(self.names)) != len(self.names):
+            raise ValueError(f"member names must be unique, got {self.names}")
+        stack(self.models)  # one configuration, equal shapes
+        if self.held_out is not None:
+            self.held_out = np.asarray(self.held_out, np.int32).ravel()
+            size = int(np.prod(list((self.grid or {}).values()), dtype=int))
+            if self.grid is None or size != self.held_out.size:
+                raise ValueError(f"held_out has {self.held_out.size} cells; grid= must give "
+                                 f"the spatial sizes it lies on (got {self.grid})")
+            if self.held_out.max() >= len(self.models) or self.held_out.min() < -1:
+                raise ValueError(f"held_out must name members 0..{len(self.models) - 1} or -1")
+
+    def __len__(self) -> int:
+        return len(self.models)
+
+    def __iter__(self) -> Iterator[H2CM]:
+        return iter(self.models)
+
+    def __getitem__(self, i: int) -> H2CM:
+        return self.models[i]
+
+    @property
+    def config(self) -> Any:
+        """The members' :class:`~xh2cm.core.ModelConfig`."""
+        return self.models[0].config
+
+    def save(self, path: str | os.PathLike) -> None:
+        """Write the ensemble to one checksummed file (:meth:`load` reads it)."""
+        arrays = {} if self.held_out is None else {"held_out": self.held_out}
+        save_ensemble(path, self.models, arrays, {"names": list(self.names), "grid": self.grid,
+                                                  "metadata": self.metadata})
+
+    @classmethod
+    def load(cls, path: str | os.PathLike) -> Ensemble:
+        """Read a file written by :meth:`save`."""
+        models, arrays, meta = load_ensemble(path)
+        return cls(models, tuple(meta["names"]), arrays.get("held_out"), meta["grid"],
+                   meta["metadata"])
 
 
 def stack(models: Sequence[H2CM]) -> H2CM:

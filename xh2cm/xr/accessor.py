@@ -149,16 +149,17 @@ class H2CMAccessor:
                                        check_ranges=check_ranges, co2=co2, **config_kwargs)
 
     def fit(self, obs: xr.Dataset | None = None, model: H2CM | None = None,
-            **kwargs: Any) -> tuple[H2CM, xr.Dataset]:
+            **kwargs: Any) -> tuple[Any, xr.Dataset]:
         """Train a model on this forcing against observations (DESIGN.md §5;
         :func:`xh2cm.xr.fit.fit_dataset`, which documents the keyword arguments:
         ``epochs=``, ``batch_size=``, ``weights=``, ``validation=``, ``cells=``,
-        ``checkpoint_dir=``, ``resume=``, ...).
+        ``checkpoint_dir=``, ``resume=``, ``folds=`` (k-fold cross-validation), ...).
 
         Returns
         -------
-        model : xh2cm.core.H2CM
-            The trained (best on validation) model.
+        model : xh2cm.core.H2CM or xh2cm.training.Ensemble
+            The trained (best on validation) model; with ``folds=k``, the ensemble of
+            the k fold models.
         history : xr.Dataset
             Loss per term on (split, epoch), learning rate, skipped steps.
 

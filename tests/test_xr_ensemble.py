@@ -1,0 +1,75 @@
+"""k-fold ensembles on xarray: fit(folds=k), ensemble files, run with a member dimension,
+out-of-fold predictions, regional spread."""
+
+from __future__ import annotations
+
+import equinox as eqx
+import jax
+import numpy as np
+import pytest
+
+import xh2cm
+from xh2cm.training import Ensemble
+
+FIT = dict(epochs=2, batch_size=8, progress=False, segment=None,
+           model_kwargs={"hidden_size": 8})
+
+
+@pytest.fixture(scope="module")
+def case():
+    ds = xh2cm.datasets.synthetic_forcing(n_lat=4, n_lon=8, years=1)  # 19 land cells
+    obs = ds.h2cm.run(xh2cm.datasets.truth_model(ds, hidden_size=8))[["gpp", "et"]]
+    ens, history = ds.h2cm.fit(obs, folds=3, **FIT)
+    return ds, obs, ens, history
+
+
+def _leaves(model):
+    return [np.asarray(x) for x in jax.tree_util.tree_leaves(eqx.filter(model, eqx.is_array))]
+
+
+def test_fit_folds_roles_and_history(case):
+    ds, _, ens, history = case
+    assert isinstance(ens, Ensemble) and ens.names == ("fold0", "fold1", "fold2")
+    assert history.member.values.tolist() == list(ens.names)
+    fold = history.fold.values.ravel()
+    land = ds.land_mask.values.astype(bool).ravel()
+    assert (fold[~land] == -1).all() and set(fold[land]) == {0, 1, 2}
+    np.testing.assert_array_equal(ens.held_out, fold)
+    role = history.cell_role.values.reshape(3, -1)
+    for f in range(3):  # member f: tests on fold f, validates on the next, trains on the rest
+        assert (role[f][fold == f] == 0).all()
+        assert (role[f][fold == (f + 1) % 3] == 2).all()
+        assert (role[f][fold == (f + 2) % 3] == 1).all()
+    assert history.total.sizes == {"member": 3, "split": 2, "epoch": 2}
+
+
+def test_ensemble_file_round_trip_and_corruption(case, tmp_path):
+    _, _, ens, _ = case
+    path = tmp_path / "ens.eqx"
+    ens.save(path)
+    back = Ensemble.load(path)
+    assert back.names == ens.names and back.grid == ens.grid
+    np.testing.assert_array_equal(back.held_out, ens.held_out)
+    for a, b in zip(ens, back, strict=True):
+        assert all(np.array_equal(x, y) for x, y in zip(_leaves(a), _leaves(b), strict=True))
+    raw = bytearray(path.read_bytes())
+    raw[-5] ^= 0xFF
+    path.write_bytes(bytes(raw))
+    with pytest.raises(ValueError, match="checksum"):
+        Ensemble.load(path)
+    with pytest.raises(ValueError, match="not an xh2cm ensemble"):
+        from xh2cm.core.serialization import save_model
+
+        save_model(tmp_path / "one.eqx", ens[0])
+        Ensemble.load(tmp_path / "one.eqx")
+
+
+def test_fold_fit_resumes_from_its_checkpoint(case, tmp_path):
+    ds, obs, ens, _ = case
+    kw = {**FIT, "epochs": 1, "checkpoint_dir": str(tmp_path)}
+    first, _ = ds.h2cm.fit(obs, folds=3, **kw)
+    again, hist = ds.h2cm.fit(obs, folds=3, **kw, resume=True)  # finished: nothing to do
+    for a, b in zip(first, again, strict=True):
+        assert all(np.array_equal(x, y) for x, y in zip(_leaves(a), _leaves(b), strict=True))
+    with pytest.raises(ValueError, match="already holds"):
+        ds.h2cm.fit(obs, folds=3, **kw)
