@@ -73,3 +73,68 @@ def test_fold_fit_resumes_from_its_checkpoint(case, tmp_path):
         assert all(np.array_equal(x, y) for x, y in zip(_leaves(a), _leaves(b), strict=True))
     with pytest.raises(ValueError, match="already holds"):
         ds.h2cm.fit(obs, folds=3, **kw)
+
+
+RUN = dict(outputs=["gpp", "et", "sm_max", "q10"], freq="MS", tile=8)
+
+
+@pytest.fixture(scope="module")
+def runs(case):
+    ds, _, ens, _ = case
+    return ds.h2cm.run(ens, **RUN), ds.h2cm.run(ens, out_of_fold=True, **RUN)
+
+
+def test_run_has_a_member_dimension_equal_to_each_model(case, runs):
+    ds, _, ens, _ = case
+    out, _ = runs
+    assert out.gpp.dims == ("member", "time", "lat", "lon")
+    assert out.sm_max.dims == ("member", "lat", "lon") and out.q10.dims == ("member",)
+    assert out.member.values.tolist() == list(ens.names)
+    for i, m in enumerate(ens):
+        one = ds.h2cm.run(m, **RUN)
+        for v in RUN["outputs"]:
+            np.testing.assert_array_equal(out[v].isel(member=i).values, one[v].values)
+
+
+def test_ensemble_run_is_chunk_invariant(case, runs):
+    ds, _, ens, _ = case
+    out, oof = runs
+    chunked = ds.chunk({"lat": 2, "lon": 4, "time": 100})  # 4 spatial x 4 time blocks
+    lazy, state = chunked.h2cm.run(ens, return_state=True, **RUN)
+    assert lazy.gpp.chunks is not None and state.sm.dims == ("member", "lat", "lon")
+    for v in RUN["outputs"]:
+        np.testing.assert_array_equal(lazy[v].values, out[v].values)
+    _, whole_state = ds.h2cm.run(ens, return_state=True, **RUN)
+    np.testing.assert_array_equal(state.lstm_a_h.values, whole_state.lstm_a_h.values)
+    lazy_oof = chunked.h2cm.run(ens, out_of_fold=True, **RUN)
+    for v in RUN["outputs"]:
+        np.testing.assert_array_equal(lazy_oof[v].values, oof[v].values)
+
+
+def test_out_of_fold_is_the_holding_out_member(case, runs):
+    ds, _, ens, history = case
+    out, oof = runs
+    assert "member" not in oof.gpp.dims and oof.q10.dims == ("member",)
+    fold = history.fold
+    for f in range(len(ens)):
+        np.testing.assert_array_equal(oof.gpp.where(fold == f).values,
+                                      out.gpp.isel(member=f).where(fold == f).values)
+    assert np.isnan(oof.gpp.where(fold < 0)).all()
+    with pytest.raises(ValueError, match="needs an ensemble"):
+        ds.h2cm.run(ens[0], out_of_fold=True)
+
+
+def test_out_of_fold_prediction_ignores_the_cells_own_observations(case, runs):
+    ds, obs, ens, history = case
+    _, oof = runs
+    land = np.argwhere(history.fold.values == 0)[0]
+    at = {"lat": int(land[0]), "lon": int(land[1])}
+    bent = obs.copy(deep=True)
+    for v in ("gpp", "et"):
+        bent[v][{**at}] = bent[v][{**at}] * 3.0 + 1.0
+    ens2, _ = ds.h2cm.fit(bent, folds=3, **FIT)
+    oof2 = ds.h2cm.run(ens2, out_of_fold=True, **RUN)
+    np.testing.assert_array_equal(oof2.gpp.isel(at).values, oof.gpp.isel(at).values)
+    # the members that trained or validated on the cell did see the change
+    seen = ds.h2cm.run(ens2, **RUN).gpp.isel(at).isel(member=[1, 2])
+    assert not np.array_equal(seen.values, runs[0].gpp.isel(at).isel(member=[1, 2]).values)

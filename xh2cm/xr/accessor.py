@@ -34,6 +34,7 @@ from xh2cm.xr.run import Freq, run_dataset
 
 if TYPE_CHECKING:
     from xh2cm.core import H2CM
+    from xh2cm.training import Ensemble
 
 
 @xr.register_dataset_accessor("h2cm")
@@ -102,11 +103,14 @@ class H2CMAccessor:
         """
         return forcing_dataset(self._ds, masked=masked, **options)
 
-    def run(self, model: H2CM, *, spinup: bool | int = True,
+    def run(self, model: H2CM | Ensemble, *, spinup: bool | int = True,
             outputs: Sequence[str] | None = None, freq: Freq = None, dtype: Any = np.float32,
             initial_state: xr.Dataset | None = None, return_state: bool = False,
-            tile: int | None = None, **options: Unpack[InputOptions]) -> Any:
-        """Run ``model`` on this dataset (:func:`xh2cm.xr.run.run_dataset`).
+            tile: int | None = None, out_of_fold: bool = False,
+            **options: Unpack[InputOptions]) -> Any:
+        """Run ``model`` (or an ensemble: a ``member`` dimension; ``out_of_fold=True``:
+        each cell by the member that held it out) on this dataset
+        (:func:`xh2cm.xr.run.run_dataset`).
 
         Examples
         --------
@@ -118,7 +122,8 @@ class H2CMAccessor:
         """
         return run_dataset(self._ds, model, spinup=spinup, outputs=outputs, freq=freq,
                            dtype=dtype, initial_state=initial_state,
-                           return_state=return_state, tile=tile, **options)
+                           return_state=return_state, tile=tile, out_of_fold=out_of_fold,
+                           **options)
 
     def init_model(
         self,
