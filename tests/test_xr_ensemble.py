@@ -138,3 +138,25 @@ def test_out_of_fold_prediction_ignores_the_cells_own_observations(case, runs):
     # the members that trained or validated on the cell did see the change
     seen = ds.h2cm.run(ens2, **RUN).gpp.isel(at).isel(member=[1, 2])
     assert not np.array_equal(seen.values, runs[0].gpp.isel(at).isel(member=[1, 2]).values)
+
+
+def test_regional_spread_equals_spread_of_member_totals(case, runs):
+    _, obs, ens, _ = case
+    out, oof = runs
+    budget = out.h2cm.regional(how="sum", variables=["gpp", "et"])
+    assert budget.gpp.dims[:2] == ("region", "member")
+    summary = budget.h2cm.spread(quantiles=(0.1, 0.9))
+    per = np.stack([out.isel(member=i).h2cm.regional(how="sum", variables=["gpp"]).gpp.values
+                    for i in range(len(ens))])
+    np.testing.assert_allclose(summary.gpp.sel(statistic="std").values,
+                               np.std(per, axis=0, ddof=1), rtol=1e-6)
+    np.testing.assert_allclose(summary.gpp.sel(statistic="mean").values, per.mean(0),
+                               rtol=1e-6)
+    assert summary.gpp.attrs["units"] == budget.gpp.attrs["units"]
+    assert summary.statistic.values.tolist() == ["mean", "std", "q0.1", "q0.9"]
+    scores = out.h2cm.evaluate(obs)  # diagnostics keep the member dimension
+    assert "member" in scores.nse.dims
+    honest = oof.h2cm.evaluate(obs)  # out of fold: one score per cell, no member
+    assert "member" not in honest.nse.dims
+    with pytest.raises(ValueError, match="no variable has a 'member'"):
+        oof[["gpp"]].h2cm.spread()

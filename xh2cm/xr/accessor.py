@@ -22,7 +22,7 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
-from xh2cm.analysis import coupling, efficiency, plots, pulse
+from xh2cm.analysis import coupling, efficiency, members, plots, pulse
 from xh2cm.analysis import report as _report
 from xh2cm.analysis.evaluate import evaluate as evaluate_
 from xh2cm.analysis.regions import regional as regions_regional
@@ -206,6 +206,11 @@ class H2CMAccessor:
                  **kwargs: Any) -> xr.Dataset:
         """Regional means or budgets (:func:`xh2cm.analysis.regions.regional`)."""
         return regions_regional(self._ds, regions, how, **kwargs)
+
+    def spread(self, **kwargs: Any) -> xr.Dataset:
+        """Ensemble mean and standard deviation (and quantiles) over ``member``
+        (:func:`xh2cm.analysis.members.spread`)."""
+        return members.spread(self._ds, **kwargs)
 
     def evaluate(self, obs: xr.Dataset, **kwargs: Any) -> xr.Dataset | pd.DataFrame:
         """Skill scores against observations (:func:`xh2cm.analysis.evaluate.evaluate`)."""
