@@ -8,7 +8,7 @@ the spread of the per-member diagnostics: summarise after the diagnostic, not be
 
 from __future__ import annotations
 
-from collections.abc import Hashable, Sequence
+from collections.abc import Sequence
 
 import xarray as xr
 
@@ -16,7 +16,7 @@ import xarray as xr
 MEMBER = "member"
 
 
-def spread(ds: xr.Dataset, dim: Hashable = MEMBER, quantiles: Sequence[float] = (),
+def spread(ds: xr.Dataset, dim: str = MEMBER, quantiles: Sequence[float] = (),
            ddof: int = 1) -> xr.Dataset:
     """Mean, standard deviation (and quantiles) over ``dim`` of every variable that has it,
     on a new ``statistic`` dimension (``"mean"``, ``"std"``, ``"q0.05"``, ...).
