@@ -77,6 +77,7 @@ def _scales(data, spec):
     return observation_scales(data.obs(np.arange(0, 24)), spec)
 
 
+@pytest.mark.slow
 def test_resume_continues_exactly(twin, data, tmp_path):
     model = twin.fresh_model()
     cfg = CFG.replace(patience=None, checkpoint_dir=str(tmp_path))

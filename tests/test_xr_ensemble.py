@@ -64,6 +64,7 @@ def test_ensemble_file_round_trip_and_corruption(case, tmp_path):
         Ensemble.load(tmp_path / "one.eqx")
 
 
+@pytest.mark.slow
 def test_fold_fit_resumes_from_its_checkpoint(case, tmp_path):
     ds, obs, ens, _ = case
     kw = {**FIT, "epochs": 1, "checkpoint_dir": str(tmp_path)}
@@ -124,6 +125,7 @@ def test_out_of_fold_is_the_holding_out_member(case, runs):
         ds.h2cm.run(ens[0], out_of_fold=True)
 
 
+@pytest.mark.slow
 def test_out_of_fold_prediction_ignores_the_cells_own_observations(case, runs):
     ds, obs, ens, history = case
     _, oof = runs
