@@ -182,6 +182,8 @@ def main(argv: list[str] | None = None) -> dict:
                    help="k-fold cross-validation instead of one fit: k models trained as one "
                         "batch (fit(folds=k)), scored out of fold on every land cell, "
                         "constants as ensemble mean +- std")
+    p.add_argument("--resume", action="store_true",
+                   help="with --folds: continue from the checkpoints in --out")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--out", type=Path, default=Path("twin_out"))
     p.add_argument("--quiet", action="store_true")
@@ -271,9 +273,12 @@ def fold_experiment(a: argparse.Namespace, ds: xr.Dataset, truth: xr.Dataset,
         spinup_gradient=a.spinup_gradient, batch_size=a.batch_size, learning_rate=a.lr,
         patience=a.patience, seed=a.seed, progress=not a.quiet, model_seed=a.seed + 1,
         model_kwargs={"hidden_size": a.hidden, "sm_max_scale": a.sm_max_scale},
-        checkpoint_dir=str(a.out / "checkpoints"), checkpoint_every=25)
+        checkpoint_dir=str(a.out / "checkpoints"), checkpoint_every=25, resume=a.resume)
     oof = ds.h2cm.run(ens, out_of_fold=True)
-    scores = evaluate(oof, truth, hist.fold >= 0)
+    held = hist.fold >= 0
+    for k in TRUTH_CONSTANTS:  # per cell: the constant of the member that held it out
+        oof[k] = oof[k].isel(member=hist.fold.clip(0)).where(held)
+    scores = evaluate(oof, truth, held)
     each = [global_constants(m) for m in ens]
     consts = {k: {"mean": float(np.mean([e[k] for e in each])),
                   "std": float(np.std([e[k] for e in each], ddof=1)),
