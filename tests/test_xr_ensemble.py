@@ -162,3 +162,18 @@ def test_regional_spread_equals_spread_of_member_totals(case, runs):
     assert "member" not in honest.nse.dims
     with pytest.raises(ValueError, match="no variable has a 'member'"):
         oof[["gpp"]].h2cm.spread()
+
+
+def test_ensemble_run_continues_from_its_state(case):
+    ds, _, ens, _ = case
+    kw = dict(outputs=["gpp", "sm"], tile=8, spinup=False)
+    whole = ds.h2cm.run(ens, **kw)
+    first, state = ds.isel(time=slice(0, 181)).h2cm.run(ens, return_state=True, **kw)
+    assert state.lstm_a_h.dims == ("member", "lat", "lon", "hidden")
+    rest = ds.isel(time=slice(181, None)).chunk({"lat": 2, "lon": 4})
+    second = rest.h2cm.run(ens, initial_state=state.chunk({"lat": 1}), **kw)
+    np.testing.assert_array_equal(second.gpp.values,
+                                  whole.gpp.isel(time=slice(181, None)).values)
+    np.testing.assert_array_equal(first.sm.values, whole.sm.isel(time=slice(0, 181)).values)
+    with pytest.raises(ValueError, match="members"):
+        rest.h2cm.run(ens[0], initial_state=state, **kw)
