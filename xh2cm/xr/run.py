@@ -350,7 +350,8 @@ def _state_input(state: xr.Dataset | None, prep: Prepared, n_members: int = 0
         if got != want:
             raise ValueError(f"initial_state[{n!r}] has spatial sizes {got}, the forcing "
                              f"{want}; pass the state of a run on the same grid")
-    return state[list(names)]
+    return state[list(names)].transpose(*([MEMBER] if n_members else []),
+                                        *prep.spatial_dims, ...)
 
 
 def simulate_prepared(
@@ -421,14 +422,7 @@ def simulate_prepared(
     missing = set(catalog.GLOBAL_OUTPUTS) - set(out.data_vars)
     if missing:
         raise KeyError(f"core global_constants() returned no {sorted(missing)}")
-    out = out[list(selected)]
-    for name in selected:
-        out[name].attrs = catalog.OUTPUTS[name].attrs()
-        if freq is not None and catalog.OUTPUTS[name].kind == "dynamic":
-            out[name].attrs["cell_methods"] = f"{time_dim}: mean ({freq} periods)"
-    for k, v in prep.coords.items():  # input coordinates with their attrs
-        if k in out.coords:
-            out.coords[k].attrs = dict(v.attrs)
+    out = _described(out[list(selected)], prep, freq)
     out.attrs = _global_attrs(prep, model, spinup)
     if out_of_fold:
         out.attrs["xh2cm_prediction"] = (
@@ -437,6 +431,20 @@ def simulate_prepared(
     if return_state:
         return out, _state_dataset(states, spatial, inp.coords, inp[time_dim].values[-1],
                                    lead, coords.get(MEMBER))
+    return out
+
+
+def _described(out: xr.Dataset, prep: Prepared, freq: Freq) -> xr.Dataset:
+    """``out`` with each output's CF attributes (and ``cell_methods`` of ``freq``) and the
+    input coordinates' attributes."""
+    for name in out.data_vars:
+        info = catalog.OUTPUTS[str(name)]
+        out[name].attrs = info.attrs()
+        if freq is not None and info.kind == "dynamic":
+            out[name].attrs["cell_methods"] = f"{prep.time_dim}: mean ({freq} periods)"
+    for k, v in prep.coords.items():  # input coordinates with their attrs
+        if k in out.coords:
+            out.coords[k].attrs = dict(v.attrs)
     return out
 
 
