@@ -35,6 +35,17 @@ def test_twin_experiment_example_runs(tmp_path):
 
 
 @pytest.mark.slow
+def test_twin_experiment_with_folds_runs(tmp_path):
+    twin = _load("twin_experiment")
+    result = twin.main(["--n-lat", "4", "--n-lon", "8", "--years", "1", "--epochs", "1",
+                        "--hidden", "8", "--truth-hidden", "8", "--quiet", "--folds", "3",
+                        "--batch-size", "8", "--out", str(tmp_path)])
+    assert len(result["best_epoch"]) == 3 and (tmp_path / "ensemble.eqx").exists()
+    assert len(result["constants"]["q10"]["members"]) == 3
+    assert "gpp (monthly)" in result["nse_out_of_fold"]
+
+
+@pytest.mark.slow
 def test_analysis_example_runs(tmp_path):
     result = _load("analysis").main(["--n-lat", "6", "--n-lon", "12", "--years", "2",
                                      "--hidden", "8", "--out", str(tmp_path)])
