@@ -161,3 +161,10 @@ MONTHLY_OBS: tuple[str, ...] = ("tws", "swe", "et", "q", "fapar", "gpp", "nee")
 STATIC_OBS: tuple[str, ...] = ("cue",)
 #: Every observation constraint, series first.
 OBS_NAMES: tuple[str, ...] = MONTHLY_OBS + STATIC_OBS
+
+#: CF ``cell_methods`` over time each forcing may carry (daily values of that kind); a
+#: variable with another (CMIP ``tasmax``: ``time: maximum``) is not that forcing.
+FORCING_TIME_METHODS: dict[str, tuple[str, ...]] = {
+    "rn": ("mean", "sum"), "prec": ("mean", "sum"), "tair": ("mean",), "vpd": ("mean",),
+    "co2": ("mean", "point"),
+}

@@ -56,9 +56,11 @@ class ForcingValues:
 
 
 def summarise(fds: xr.Dataset, static: Sequence[xr.DataArray], grid: xr.DataArray,
-              time_dim: str) -> dict[str, np.ndarray]:
+              time_dim: str, extra: Mapping[str, xr.DataArray] | None = None
+              ) -> dict[str, np.ndarray]:
     """One pass over the data: per cell, all-NaN, NaN count, finite min and max, inf count
-    of each forcing variable, and NaN / inf of each static predictor.
+    of each forcing variable, NaN / inf of each static predictor, and the per-cell
+    reductions ``extra`` (e.g. ``"prec/nnoise"``, :func:`~xh2cm.xr.validate.clip_noise`).
 
     Examples
     --------
@@ -81,6 +83,7 @@ def summarise(fds: xr.Dataset, static: Sequence[xr.DataArray], grid: xr.DataArra
         summary[f"{name}/min"] = low.where(np.isfinite(low))
         summary[f"{name}/max"] = high.where(np.isfinite(high))
         summary[f"{name}/ninf"] = xr.apply_ufunc(np.isinf, da, dask="allowed").sum(tdims)
+    summary.update(extra or {})
     for i, da in enumerate(static):
         summary[f"static{i}/nan"] = da.isnull()
         summary[f"static{i}/inf"] = xr.apply_ufunc(np.isinf, da, dask="allowed")
@@ -115,7 +118,8 @@ def check_values(values: ForcingValues, summ: Mapping[str, np.ndarray], land: np
     notes += gap_notes
     _check_inf(values, summ, valid, grid, time_dim)
     notes += _nan_in_land(values, summ, valid, grid, fill, time_dim)
-    _check_precipitation(summ, valid, grid, values.info["prec"].source)
+    notes += _check_precipitation(summ, valid, grid, values.labels["prec"],
+                                  values.info["prec"].source)
     if check_ranges:
         _check_ranges(values, summ, valid, time_dim, peak=not block if peak is None else peak)
     return valid, static, notes
@@ -369,11 +373,14 @@ def _check_ranges(read: ForcingValues, summ: Mapping[str, np.ndarray], valid: np
 
 
 def _check_precipitation(summ: Mapping[str, np.ndarray], valid: np.ndarray,
-                         grid: xr.DataArray, source: str) -> None:
-    """Refuse negative precipitation in cells that run."""
+                         grid: xr.DataArray, label: str, source: str) -> list[str]:
+    """Refuse negative precipitation in cells that run (below the noise set to 0 as it is
+    read, :func:`~xh2cm.xr.validate.clip_noise`); a note on the noise set to 0."""
     pmin = np.where(valid & np.isfinite(summ["prec/min"]), summ["prec/min"], np.inf)
     if not (pmin < 0).any():
-        return
+        noise = int(np.where(valid, summ.get("prec/nnoise", np.zeros(valid.shape)), 0).sum())
+        return [f"{label}: {noise} negative value(s) above -{validate.PRECIP_NOISE:g} mm d-1 "
+                "(numerical noise, as in ERA5) set to 0"] if noise else []
     pos = np.unravel_index(int(np.argmin(pmin)), pmin.shape)
     example = validate.describe_point(grid, dict(zip(grid.dims, map(int, pos), strict=True)))
     raise ValueError(

@@ -17,7 +17,7 @@ name, then common names) and converted from their units; accumulated daily sums
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
 import xarray as xr
@@ -38,9 +38,11 @@ ROLES: dict[str, tuple[tuple[str, ...], tuple[str, ...], str, str]] = {
           "1"),
     "ps": (("surface_air_pressure", "air_pressure_at_mean_sea_level"),
            ("ps", "sp", "pa", "psurf", "pres"), "pressure", "hPa"),
-    "sw_net": (("surface_net_downward_shortwave_flux",), ("ssr", "rsns", "swnet", "sw_net"),
+    "sw_net": (("surface_net_downward_shortwave_flux",),
+               ("ssr", "rss", "rsns", "swnet", "sw_net"),
                "radiative_flux", "W m-2"),
-    "lw_net": (("surface_net_downward_longwave_flux",), ("str", "rlns", "lwnet", "lw_net"),
+    "lw_net": (("surface_net_downward_longwave_flux",),
+               ("str", "rls", "rlns", "lwnet", "lw_net"),
                "radiative_flux", "W m-2"),
     "sw_in": (("surface_downwelling_shortwave_flux_in_air",),
               ("rsds", "ssrd", "sw_in", "sw_in_f", "swdown"), "radiative_flux", "W m-2"),
@@ -62,9 +64,18 @@ class Derived:
     rule: str
 
 
-def _find(ds: xr.Dataset, role: str) -> tuple[xr.DataArray, str] | None:
+#: Accepted CF ``cell_methods`` over time of the inputs (daily means; sums of fluxes).
+TIME_METHODS: dict[str, tuple[str, ...]] = {
+    role: ("mean", "sum") if spec[2] == "radiative_flux" else ("mean",)
+    for role, spec in ROLES.items()}
+
+
+def _find_role(ds: xr.Dataset, role: str, names: Mapping[str, str] | None = None
+          ) -> tuple[xr.DataArray, str] | None:
     stds, aliases, quantity, units = ROLES[role]
-    found = discover(ds, (role,), {role: stds}, {role: aliases})
+    explicit = {role: names[role]} if names and role in names else None
+    found = discover(ds, (role,), {role: stds}, {role: aliases}, explicit,
+                     time_methods=TIME_METHODS)
     if role not in found:
         return None
     name = found[role].source
@@ -77,18 +88,19 @@ def _find(ds: xr.Dataset, role: str) -> tuple[xr.DataArray, str] | None:
     return convert(da.astype(float), given, units, variable=role, quantity=quantity), name
 
 
-def _vpd(ds: xr.Dataset, tair_c: xr.DataArray) -> Derived | None:
-    if (d := _find(ds, "dewpoint")) is not None:
+def _vpd(ds: xr.Dataset, tair_c: xr.DataArray, names: Mapping[str, str] | None = None
+         ) -> Derived | None:
+    if (d := _find_role(ds, "dewpoint", names)) is not None:
         return Derived(humidity.vpd_from_dewpoint(tair_c, d[0]), (d[1],),
                        f"derived: es(T) - es(dewpoint {d[1]!r})")
-    if (r := _find(ds, "rh")) is not None:
+    if (r := _find_role(ds, "rh", names)) is not None:
         return Derived(humidity.vpd_from_relative_humidity(tair_c, r[0]), (r[1],),
                        f"derived: es(T) * (1 - RH/100), RH {r[1]!r}")
-    if (e := _find(ds, "e")) is not None:
+    if (e := _find_role(ds, "e", names)) is not None:
         return Derived(humidity.vpd_from_vapour_pressure(tair_c, e[0]), (e[1],),
                        f"derived: es(T) - e, vapour pressure {e[1]!r}")
-    if (q := _find(ds, "q")) is not None:
-        p = _find(ds, "ps")
+    if (q := _find_role(ds, "q", names)) is not None:
+        p = _find_role(ds, "ps", names)
         pressure = humidity.STANDARD_PRESSURE_HPA if p is None else p[0]
         e_q = humidity.vapour_pressure_from_specific_humidity(q[0], pressure)
         where = f"pressure {p[1]!r}" if p is not None else "standard pressure 1013.25 hPa"
@@ -98,11 +110,12 @@ def _vpd(ds: xr.Dataset, tair_c: xr.DataArray) -> Derived | None:
     return None
 
 
-def _rn(ds: xr.Dataset, tair_c: xr.DataArray) -> Derived | None:
-    sw, lw = _find(ds, "sw_net"), _find(ds, "lw_net")
+def _rn(ds: xr.Dataset, tair_c: xr.DataArray, names: Mapping[str, str] | None = None
+        ) -> Derived | None:
+    sw, lw = _find_role(ds, "sw_net", names), _find_role(ds, "lw_net", names)
     if sw is not None and lw is not None:
         return Derived(sw[0] + lw[0], (sw[1], lw[1]), f"derived: {sw[1]!r} + {lw[1]!r}")
-    parts = [_find(ds, r) for r in ("sw_in", "sw_out", "lw_in", "lw_out")]
+    parts = [_find_role(ds, r, names) for r in ("sw_in", "sw_out", "lw_in", "lw_out")]
     if all(p is not None for p in parts):
         (a, na), (b, nb), (c, nc), (d, nd) = parts  # type: ignore[misc]
         return Derived(a - b + c - d, (na, nb, nc, nd),
@@ -111,7 +124,8 @@ def _rn(ds: xr.Dataset, tair_c: xr.DataArray) -> Derived | None:
 
 
 #: How each derivable forcing is made.
-DERIVATIONS: dict[str, Callable[[xr.Dataset, xr.DataArray], Derived | None]] = {
+DERIVATIONS: dict[str, Callable[[xr.Dataset, xr.DataArray, Mapping[str, str] | None],
+                                 Derived | None]] = {
     "vpd": _vpd,
     "rn": _rn,
 }
@@ -126,9 +140,11 @@ ALTERNATIVES: dict[str, str] = {
 }
 
 
-def derive(ds: xr.Dataset, name: str, tair_c: xr.DataArray) -> Derived | None:
+def derive(ds: xr.Dataset, name: str, tair_c: xr.DataArray,
+           names: Mapping[str, str] | None = None) -> Derived | None:
     """``name`` (``"vpd"`` or ``"rn"``) in catalog units from alternatives in ``ds``, or None.
 
-    ``tair_c`` is the air temperature in degC (needed for VPD).
+    ``tair_c`` is the air temperature in degC (needed for VPD); ``names`` maps inputs
+    (keys of :data:`ROLES`, e.g. ``{"lw_net": "rls"}``) to dataset variables explicitly.
     """
-    return DERIVATIONS[name](ds, tair_c)
+    return DERIVATIONS[name](ds, tair_c, names)

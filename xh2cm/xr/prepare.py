@@ -22,7 +22,8 @@ import xarray as xr
 from xh2cm import catalog
 from xh2cm.xr import validate
 from xh2cm.xr.checks import BlockChecks, FillArg, ForcingValues, check_values, summarise
-from xh2cm.xr.derive import ALTERNATIVES, DERIVATIONS, derive
+from xh2cm.xr.derive import ALTERNATIVES, DERIVATIONS, ROLES, derive
+from xh2cm.xr.options import merged
 from xh2cm.xr.units import (
     VARIABLE_QUANTITY,
     convert,
@@ -352,7 +353,8 @@ def prepare(
         _preflight(read, static_das, land, grid, time_dim, checks)
         valid, notes = land, static_notes
     else:
-        summ = summarise(read.forcing, static_das, grid, time_dim)
+        summ = summarise(read.forcing, static_das, grid, time_dim,
+                         extra={"prec/nnoise": read.noise})
         valid, static_das, found = check_values(
             read, summ, land, grid, time_dim, mask_desc=mask_desc, static_names=static_names,
             static=static_das, fill=fill, check_ranges=check_ranges)
@@ -410,12 +412,14 @@ class _Read(ForcingValues):
     sources: list[str]
     spatial: tuple[Hashable, ...]
     coords: dict[Hashable, xr.DataArray]
+    noise: xr.DataArray  # per cell: precipitation noise set to 0 (validate.clip_noise)
 
 
 def _read_forcing(ds: xr.Dataset, names: Mapping[str, str] | None, time_dim: str) -> _Read:
     """Find each forcing variable, read its units (accumulated daily sums as per day),
     convert it to catalog units; derive VPD and net radiation if absent."""
-    matches = find_forcing(ds, names, optional=tuple(DERIVATIONS))
+    names = merged("names", names, ds.data_vars)
+    matches = find_forcing(ds, names, optional=tuple(DERIVATIONS), inputs=tuple(ROLES))
     raw: dict[str, xr.DataArray] = {}
     info: dict[str, ForcingInfo] = {}
     labels: dict[str, str] = {}
@@ -445,7 +449,7 @@ def _read_forcing(ds: xr.Dataset, names: Mapping[str, str] | None, time_dim: str
         forcing[name] = da.rename(name)
     sources = [m.source for m in matches.values()]
     for name in [n for n in catalog.FORCING_NAMES if n not in matches]:
-        got = derive(ds, name, forcing["tair"])
+        got = derive(ds, name, forcing["tair"], names)
         if got is None:
             raise ValueError(missing_message(name, [str(v) for v in ds.data_vars]) + "; "
                              + ALTERNATIVES[name])
@@ -458,7 +462,10 @@ def _read_forcing(ds: xr.Dataset, names: Mapping[str, str] | None, time_dim: str
         labels[name] = f"{catalog.FORCING[name].long_name} {name!r} ({got.rule})"
         sources += list(got.sources)
     forcing = {n: forcing[n] for n in catalog.FORCING_NAMES}
-    return _Read(xr.Dataset(forcing, coords=coords), info, labels, sources, spatial, coords)
+    prec, noise = validate.clip_noise(forcing["prec"], time_dim)
+    forcing["prec"] = prec.assign_attrs(forcing["prec"].attrs)
+    return _Read(xr.Dataset(forcing, coords=coords), info, labels, sources, spatial, coords,
+                 noise)
 
 
 def _check_sizes(read: _Read, time_dim: str) -> None:

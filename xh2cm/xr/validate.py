@@ -18,17 +18,29 @@ FILL_METHODS: tuple[str, ...] = ("interpolate",)
 _DAY = pd.Timedelta(days=1)
 
 
-def find_time_dim(ds: xr.Dataset) -> str:
-    """Name of the time dimension: ``time``, else the CF axis ``T``.
+def find_time_dim(ds: xr.Dataset | xr.DataArray) -> str:
+    """Name of the time dimension: ``time``, else the one dimension coordinate that CF
+    marks as time: ``axis: T``, ``standard_name: time`` (ERA5's ``valid_time``), or a
+    datetime coordinate that cf-xarray reads as the T axis.
 
     Raises
     ------
     ValueError
-        If none is found or it is not a 1-D dimension coordinate.
+        If none is found, or several.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> t = xr.DataArray(pd.date_range("2001-01-01", periods=2), dims="valid_time",
+    ...                  attrs={"standard_name": "time"})
+    >>> find_time_dim(xr.Dataset(coords={"valid_time": t}))
+    'valid_time'
     """
     if "time" in ds.dims:
         return "time"
-    cands = [str(n) for n in ds.cf.axes.get("T", []) if n in ds.dims]
+    marked = [str(d) for d in ds.dims if d in ds.coords and (
+        ds[d].attrs.get("axis") == "T" or ds[d].attrs.get("standard_name") == "time")]
+    cands = marked or [str(n) for n in ds.cf.axes.get("T", []) if n in ds.dims]
     if len(cands) == 1:
         return cands[0]
     if len(cands) > 1:
@@ -143,12 +155,33 @@ def series_nan_message(label: str, source: str, nan_values: int, n_time: int,
     )
 
 
+#: Negative precipitation down to this (mm d-1) is numerical noise (ERA5's accumulations
+#: dip to about -5e-5 mm d-1), set to 0 and said in ``check()``; below it, refused.
+PRECIP_NOISE = 0.01
+
+
+def clip_noise(prec: xr.DataArray, time_dim: str) -> tuple[xr.DataArray, xr.DataArray]:
+    """Precipitation (mm d-1) with negative noise down to :data:`PRECIP_NOISE` set to 0,
+    and the number of values set per cell (both lazy with dask).
+
+    Examples
+    --------
+    >>> p = xr.DataArray([[1.0, -4.5e-5, -0.5]], dims=("x", "time"))
+    >>> out, n = clip_noise(p, "time")
+    >>> out.values.tolist(), n.values.tolist()
+    ([[1.0, 0.0, -0.5]], [1])
+    """
+    noise = (prec < 0) & (prec >= -PRECIP_NOISE)
+    return prec.where(~noise, 0.0), noise.sum([d for d in prec.dims if d == time_dim])
+
+
 def negative_precip_message(source: str, minimum: float, n_cells: int, example: str) -> str:
     """Error text for negative precipitation."""
     return (
         f"precipitation 'prec' (dataset variable {source!r}) has negative values in "
         f"{n_cells} land cell(s): minimum {minimum:.6g} mm d-1, e.g. at "
-        f"{example}. Clip them if they are numerical noise: "
+        f"{example}, below the noise tolerance -{PRECIP_NOISE:g} mm d-1 that is set to 0. "
+        f"Clip them if they are numerical noise: "
         f"ds[{source!r}] = ds[{source!r}].clip(min=0)"
     )
 
