@@ -16,6 +16,7 @@ DataArray of region numbers on the spatial grid (NaN or -1 outside regions).
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Hashable
 from typing import Any, Literal
 
@@ -23,6 +24,7 @@ import numpy as np
 import xarray as xr
 
 from xh2cm.analysis.variables import merge_attrs
+from xh2cm.xr.registry import factors
 
 #: Mean Earth radius (IUGG), m.
 EARTH_RADIUS = 6_371_008.8
@@ -77,11 +79,12 @@ def cell_area(ds: xr.Dataset | xr.DataArray) -> xr.DataArray:
         for name, v in ds.data_vars.items():
             if str(name).lower() in ("cell_area", "areacella") or \
                     v.attrs.get("standard_name") == "cell_area":
-                units = str(v.attrs.get("units", "m2")).replace(" ", "").replace("^", "")
-                scale = {"m2": 1.0, "km2": 1e6}.get(units)
-                if scale is None:
+                units = str(v.attrs.get("units", "m2"))
+                try:
+                    scale = factors(units, "m2")[0]
+                except Exception:  # noqa: BLE001 - unreadable or not an area
                     raise ValueError(f"cell area variable {name!r} has units {units!r}; "
-                                     "expected 'm2' or 'km2'")
+                                     "expected an area such as 'm2' or 'km2'") from None
                 return (v * scale).assign_attrs(units="m2", long_name="cell area",
                                                 standard_name="cell_area")
     lat, lon = lat_lon(ds)
@@ -166,12 +169,18 @@ def _builtin_regions(name: str) -> Any:
 
 
 def _total_units(units: str) -> tuple[float, str] | None:
-    """Factor and units that turn an area integral of ``units`` (per m2) into a budget."""
-    return {
-        "g m-2 d-1": (DAYS_PER_YEAR / 1e15, "Pg yr-1"),       # carbon: PgC yr-1
-        "mm d-1": (1e-3 * DAYS_PER_YEAR / 1e9, "km3 yr-1"),   # water flux: km3 yr-1
-        "mm": (1e-3 / 1e9, "km3"),                             # water storage: km3
-    }.get(units)
+    """Factor and units that turn an area integral of ``units`` (per m2) into a budget:
+    any spelling of a carbon flux (``gC m-2 d-1``, ``umol m-2 s-1``...), water flux or
+    water storage that the registry (:mod:`xh2cm.xr.registry`) converts."""
+    for per_m2, contexts, (scale, out) in (
+            ("mm d-1", (), (1e-3 * DAYS_PER_YEAR / 1e9, "km3 yr-1")),  # water flux
+            ("mm", (), (1e-3 / 1e9, "km3")),                           # water storage
+            ("g m-2 d-1", ("carbon",), (DAYS_PER_YEAR / 1e15, "Pg yr-1"))):  # PgC yr-1
+        try:
+            return factors(units, per_m2, contexts)[0] * scale, out
+        except Exception:  # noqa: BLE001, S112 - not this quantity
+            continue
+    return None
 
 
 def regional(ds: xr.Dataset, regions: RegionsArg = "srex",
@@ -230,6 +239,8 @@ def regional(ds: xr.Dataset, regions: RegionsArg = "srex",
         units = str(da.attrs.get("units", ""))
         conv = _total_units(units) if how == "sum" else (1.0, units)
         if conv is None:
+            warnings.warn(f"regional(how='sum'): {name!r} left out: its units {units!r} are "
+                          "not a carbon flux, water flux or water storage", stacklevel=2)
             continue
         w = area.where(da.notnull().any([d for d in da.dims if d not in space]))
         sums, weights = _per_region(da, w, space, mask, numbers)

@@ -23,15 +23,15 @@ from dataclasses import dataclass
 import xarray as xr
 
 from xh2cm import humidity
-from xh2cm.xr.units import convert, per_day_if_accumulated
+from xh2cm.xr.units import convert, read_units
 from xh2cm.xr.variables import discover
 
 #: ``role -> (CF standard names, common names, quantity, units converted to)``.
 ROLES: dict[str, tuple[tuple[str, ...], tuple[str, ...], str, str]] = {
     "dewpoint": (("dew_point_temperature",), ("d2m", "tdps", "dewpoint", "td", "tdew"),
                  "temperature", "degC"),
-    "rh": (("relative_humidity",), ("hurs", "rh", "relative_humidity", "rhum"), "fraction",
-           "%"),
+    "rh": (("relative_humidity",), ("hurs", "rh", "relative_humidity", "rhum"),
+           "relative_humidity", "%"),
     "e": (("water_vapor_partial_pressure_in_air",), ("eair", "ea", "e", "vap", "vp"),
           "pressure", "hPa"),
     "q": (("specific_humidity",), ("huss", "q2m", "specific_humidity", "qair"), "fraction",
@@ -80,11 +80,7 @@ def _find_role(ds: xr.Dataset, role: str, names: Mapping[str, str] | None = None
         return None
     name = found[role].source
     da = ds[name]
-    given = da.attrs.get("units")
-    if given is None:
-        raise ValueError(f"{role} (dataset variable {name!r}) has no 'units' attribute; set it, "
-                         f"e.g. ds[{name!r}].attrs['units'] = {units!r}")
-    given = per_day_if_accumulated(str(given), quantity, da.attrs)
+    given = read_units(da, role, name, quantity)
     return convert(da.astype(float), given, units, variable=role, quantity=quantity), name
 
 

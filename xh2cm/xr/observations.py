@@ -39,7 +39,7 @@ from xh2cm.calendars import day_codes, days_since_epoch, month_codes
 from xh2cm.catalog import MONTHLY_OBS, OBS_NAMES, STATIC_OBS
 from xh2cm.xr.options import merged
 from xh2cm.xr.prepare import Prepared, VariableSource
-from xh2cm.xr.units import convert, describe_conversion
+from xh2cm.xr.units import convert, describe_conversion, read_units
 from xh2cm.xr.variables import Match, discover
 
 _NEE_DOWN = ("surface_net_downward_mass_flux_of_carbon_dioxide_expressed_as_carbon_due_to_"
@@ -315,14 +315,8 @@ def prepare_observations(obs: xr.Dataset, prep: Prepared, *,
         sign = SIGNS.get(match.standard_name or "", 1.0)
         da = obs[src]
         label = f"observation {key!r} (dataset variable {src!r})"
-        units = da.attrs.get("units")
-        if units is None:
-            if key not in ("fapar", "cue"):
-                raise ValueError(f"{label} has no 'units' attribute; set it, e.g. "
-                                 f"obs[{src!r}].attrs['units'] = "
-                                 f"{catalog.OUTPUTS[key].units!r}")
-            units = "1"
-        da = convert(da.astype(np.float64), str(units), variable=key) * sign
+        units = read_units(da, key, src)
+        da = convert(da.astype(np.float64), units, variable=key) * sign
         da = _on_grid(da, prep, label)
         tdims = [d for d in da.dims if d not in prep.spatial_dims]
         if key in STATIC_OBS:

@@ -24,13 +24,7 @@ from xh2cm.xr import validate
 from xh2cm.xr.checks import BlockChecks, FillArg, ForcingValues, check_values, summarise
 from xh2cm.xr.derive import ALTERNATIVES, DERIVATIONS, ROLES, derive
 from xh2cm.xr.options import merged
-from xh2cm.xr.units import (
-    VARIABLE_QUANTITY,
-    convert,
-    describe_conversion,
-    per_day_if_accumulated,
-    units_of,
-)
+from xh2cm.xr.units import convert, describe_conversion, read_units
 from xh2cm.xr.variables import (
     ROLE_ATTR,
     auto_static_names,
@@ -428,8 +422,7 @@ def _read_forcing(ds: xr.Dataset, names: Mapping[str, str] | None, time_dim: str
         labels[name] = (
             f"{catalog.FORCING[name].long_name} {name!r} (dataset variable {m.source!r})"
         )
-        units = per_day_if_accumulated(units_of(da.attrs, name, m.source),
-                                       VARIABLE_QUANTITY[name], da.attrs)
+        units = read_units(da, name, m.source)
         info[name] = ForcingInfo(
             name, m.source, m.rule, units, describe_conversion(units, variable=name)
         )

@@ -1,10 +1,14 @@
-"""Unit parsing and conversion to the units of :mod:`xh2cm.catalog` (no pint).
+"""Unit conversion to the units of :mod:`xh2cm.catalog`, on the one registry
+(:mod:`xh2cm.xr.registry`: cf-xarray's pint registry with water density, latent heat and
+the molar mass of carbon as contexts).
 
-Every convertible unit is listed in an explicit table per *quantity* (a
-physical dimension with a reference unit). A unit string is normalised
-(case, spacing, ``/``, ``^``/``**``, ``µ``, ``°``, order of factors) before
-lookup, so ``"W/m2"``, ``"W m^-2"`` and ``"m-2 W"`` are the same unit.
-Conversion is affine: ``reference = value * scale + offset``.
+Each variable has a *quantity* (:data:`VARIABLE_QUANTITY`): a reference unit, the contexts
+its conversions may use (latent heat only where evaporation is meant, the molar mass of
+carbon only for carbon fluxes) and the spellings documented as accepted
+(``docs/units.md``, each tested against the registry). Any unit pint reads and converts
+within the quantity's contexts is accepted; a rate per month (``mm/month``) is read with
+the calendar's month lengths when the data have a time coordinate. Conversion is affine:
+``reference = value * scale + offset``.
 
 Physical constants
 ------------------
@@ -17,13 +21,15 @@ Physical constants
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, TypeVar, cast
 
+import numpy as np
+
 from xh2cm import catalog
 from xh2cm.constants import LATENT_HEAT_MJ_KG, MOLAR_MASS_C, SECONDS_PER_DAY
+from xh2cm.xr import registry
 
 LATENT_HEAT = LATENT_HEAT_MJ_KG * 1e6  # J kg-1
 UMOL_CO2_M2_S_TO_GC_M2_D = MOLAR_MASS_C * 1e-6 * SECONDS_PER_DAY  # 1.03775...
@@ -34,7 +40,7 @@ T = TypeVar("T")
 
 @dataclass(frozen=True)
 class Quantity:
-    """A physical dimension: its reference unit and accepted units.
+    """A physical quantity: its reference unit, contexts and documented spellings.
 
     Attributes
     ----------
@@ -42,120 +48,59 @@ class Quantity:
         Quantity name, e.g. ``"temperature"``.
     reference : str
         Reference unit (the catalog unit of variables of this quantity).
-    units : dict
-        ``unit string -> (scale, offset)`` with ``reference = value * scale + offset``.
+    spellings : tuple of str
+        Spellings documented and tested as accepted (any unit pint converts is).
+    contexts : tuple of str
+        Registry contexts conversions may use (``water``, ``latent_heat``, ``carbon``).
+    empty : str or None
+        What an empty ``units`` string means when the quantity leaves no doubt
+        (``"1"`` for a fraction); None: refused.
     """
 
     name: str
     reference: str
-    units: dict[str, tuple[float, float]]
+    spellings: tuple[str, ...]
+    contexts: tuple[str, ...] = ()
+    empty: str | None = None
 
     def accepted(self) -> str:
         """Human-readable list of accepted unit spellings."""
-        return ", ".join(repr(u) for u in self.units)
+        return ", ".join(repr(u) for u in self.spellings)
+
+    @property
+    def units(self) -> dict[str, tuple[float, float]]:
+        """``spelling -> (scale, offset)`` to the reference unit, from the registry."""
+        return {u: registry.factors(u, self.reference, self.contexts) for u in self.spellings}
 
 
-_PRECIP = {
-    "mm d-1": 1.0,
-    "mm day-1": 1.0,
-    "kg m-2 d-1": 1.0,
-    "kg m-2 s-1": SECONDS_PER_DAY,
-    "mm s-1": SECONDS_PER_DAY,
-    "mm h-1": 24.0,
-    "m h-1": 24e3,
-    "m s-1": SECONDS_PER_DAY * 1e3,
-    "m d-1": 1e3,
-    "cm d-1": 10.0,
-}
+_WATER_RATE = ("mm d-1", "mm day-1", "mm/day", "kg m-2 d-1", "kg m-2 s-1", "kg m**-2 s**-1",
+               "mm s-1", "mm h-1", "m h-1", "m s-1", "m d-1", "cm d-1", "mm/month",
+               "mm month-1")
 
-#: Quantities by name. ``scale``/``offset`` convert to the reference unit.
+#: Quantities by name.
 QUANTITIES: dict[str, Quantity] = {
     q.name: q
     for q in [
-        Quantity("precipitation_rate", "mm d-1", {k: (v, 0.0) for k, v in _PRECIP.items()}),
-        # evaporation / runoff: water flux, plus latent heat for evaporation only
-        Quantity("water_flux", "mm d-1", {k: (v, 0.0) for k, v in _PRECIP.items()}),
-        Quantity(
-            "evaporation",
-            "mm d-1",
-            {**{k: (v, 0.0) for k, v in _PRECIP.items()}, "W m-2": (W_M2_TO_MM_D, 0.0)},
-        ),
-        Quantity(
-            "temperature",
-            "degC",
-            {
-                "degC": (1.0, 0.0),
-                "°C": (1.0, 0.0),
-                "C": (1.0, 0.0),
-                "celsius": (1.0, 0.0),
-                "degree_Celsius": (1.0, 0.0),
-                "degrees_Celsius": (1.0, 0.0),
-                "K": (1.0, -273.15),
-                "degK": (1.0, -273.15),
-                "kelvin": (1.0, -273.15),
-            },
-        ),
-        Quantity(
-            "pressure",
-            "hPa",
-            {
-                "hPa": (1.0, 0.0),
-                "mbar": (1.0, 0.0),
-                "mb": (1.0, 0.0),
-                "Pa": (0.01, 0.0),
-                "kPa": (10.0, 0.0),
-            },
-        ),
-        Quantity(
-            "radiative_flux",
-            "W m-2",
-            {
-                "W m-2": (1.0, 0.0),
-                "J m-2 s-1": (1.0, 0.0),
-                "J m-2 d-1": (1.0 / SECONDS_PER_DAY, 0.0),
-                "kJ m-2 d-1": (1e3 / SECONDS_PER_DAY, 0.0),
-                "MJ m-2 d-1": (1e6 / SECONDS_PER_DAY, 0.0),
-            },
-        ),
-        Quantity(
-            "mole_fraction",
-            "ppm",
-            {
-                "ppm": (1.0, 0.0),
-                "ppmv": (1.0, 0.0),
-                "umol mol-1": (1.0, 0.0),
-                "1e-6": (1.0, 0.0),
-                "ppb": (1e-3, 0.0),
-                "mol mol-1": (1e6, 0.0),
-                "1": (1e6, 0.0),
-            },
-        ),
-        Quantity(
-            "water_amount",
-            "mm",
-            {"mm": (1.0, 0.0), "kg m-2": (1.0, 0.0), "cm": (10.0, 0.0), "m": (1e3, 0.0)},
-        ),
-        Quantity(
-            "carbon_flux",
-            "g m-2 d-1",
-            {
-                "g m-2 d-1": (1.0, 0.0),
-                "gC m-2 d-1": (1.0, 0.0),
-                "kg m-2 d-1": (1e3, 0.0),
-                "kg m-2 s-1": (1e3 * SECONDS_PER_DAY, 0.0),
-                "g m-2 s-1": (SECONDS_PER_DAY, 0.0),
-                "umol m-2 s-1": (UMOL_CO2_M2_S_TO_GC_M2_D, 0.0),
-            },
-        ),
-        Quantity(
-            "fraction",
-            "1",
-            {"1": (1.0, 0.0), "-": (1.0, 0.0), "": (1.0, 0.0), "%": (0.01, 0.0),
-             "kg kg-1": (1.0, 0.0), "g kg-1": (1e-3, 0.0)},
-        ),
+        Quantity("precipitation_rate", "mm d-1", _WATER_RATE, ("water",)),
+        Quantity("water_flux", "mm d-1", _WATER_RATE, ("water",)),
+        Quantity("evaporation", "mm d-1", (*_WATER_RATE, "W m-2"), ("water", "latent_heat")),
+        Quantity("temperature", "degC", ("degC", "°C", "C", "celsius", "degree_Celsius",
+                                         "degrees_Celsius", "deg C", "K", "degK", "kelvin")),
+        Quantity("pressure", "hPa", ("hPa", "mbar", "mb", "Pa", "kPa")),
+        Quantity("radiative_flux", "W m-2", ("W m-2", "W/m2", "W m**-2", "J m-2 s-1",
+                                             "J m-2 d-1", "kJ m-2 d-1", "MJ m-2 d-1")),
+        Quantity("mole_fraction", "ppm", ("ppm", "ppmv", "umol mol-1", "µmol mol-1",
+                                          "umolCO2 mol-1", "1e-6", "ppb", "mol mol-1", "1")),
+        Quantity("water_amount", "mm", ("mm", "kg m-2", "cm", "m"), ("water",)),
+        Quantity("carbon_flux", "g m-2 d-1",
+                 ("g m-2 d-1", "gC m-2 d-1", "gC m-2 day-1", "gC/m2/day", "kg m-2 d-1",
+                  "kg m-2 s-1", "g m-2 s-1", "umol m-2 s-1", "µmol m-2 s-1",
+                  "umolCO2 m-2 s-1", "mol m-2 s-1", "gC m-2 yr-1"), ("carbon",)),
+        Quantity("fraction", "1", ("1", "-", "", "%", "kg kg-1", "g kg-1", "(0 - 1)"),
+                 empty="1"),
+        Quantity("relative_humidity", "%", ("%", "1"), empty="values"),
     ]
 }
-
 #: Quantity of each catalog variable that the xarray layer reads from users.
 VARIABLE_QUANTITY: dict[str, str] = {
     "rn": "radiative_flux",
@@ -187,86 +132,26 @@ VARIABLE_QUANTITY: dict[str, str] = {
     "par": "radiative_flux",
 }
 
-# spelling variants of single factors
-_ALIASES = {
-    "day": "d",
-    "days": "d",
-    "hr": "h",
-    "hour": "h",
-    "sec": "s",
-    "millibar": "mbar",
-    "deg_c": "degc",
-    "degreec": "degc",
-    "degreesc": "degc",
-    "degree_c": "degc",
-    "degrees_c": "degc",
-    "c": "degc",
-    "celsius": "degc",
-    "degree_celsius": "degc",
-    "degrees_celsius": "degc",
-    "degk": "k",
-    "deg_k": "k",
-    "kelvin": "k",
-    "degree_kelvin": "k",
-    "degrees_kelvin": "k",
-    "fraction": "1",
-    "dimensionless": "1",
-    "micromol": "umol",
-    "gc": "g",
-}
-
-_FACTOR = re.compile(r"^([a-z_%]+)(-?\d+)?$")
-
 
 def normalize(units: str) -> tuple:
-    """Canonical, hashable form of a unit string.
+    """Canonical, hashable form of a unit string, from the registry.
 
-    Parameters
-    ----------
-    units : str
-        E.g. ``"kg m-2 s-1"``, ``"kg/m2/s"``, ``"W m^-2"``, ``"°C"``, ``"1e-6"``.
-
-    Returns
-    -------
-    tuple
-        Sorted ``(factor, exponent)`` pairs, or ``("<number>", value)`` for a
-        pure number, or ``()`` for dimensionless (``""``, ``"-"``, ``"1"``).
+    Examples
+    --------
+    >>> normalize("W/m**2") == normalize("m-2 W") == normalize("W m^-2")
+    True
+    >>> normalize("-"), normalize("1e-6")
+    ((), ('<number>', 1e-06))
 
     Raises
     ------
     ValueError
-        If the string cannot be parsed.
+        If the registry cannot read the string.
     """
-    s = str(units).strip().lower()
-    for a, b in (("µ", "u"), ("μ", "u"), ("°", "deg"), ("**", ""), ("^", ""), ("·", " ")):
-        s = s.replace(a, b)
-    s = re.sub(r"\bdeg(?:ree)?s?[ _]+([ck])\b", r"deg\1", s)  # "degrees C" -> "degc"
-    s = re.sub(r"mol\s*co2\b", "mol", s)  # "umolCO2 mol-1" (flux-tower files)
-    if s in ("", "-", "1", "none", "(0 - 1)", "0-1"):
-        return ()
-    try:
-        return ("<number>", float(s))
-    except ValueError:
-        pass
-    factors: list[tuple[str, int]] = []
-    for i, part in enumerate(s.split("/")):
-        sign = 1 if i == 0 else -1
-        for tok in re.split(r"[\s*.]+", part.strip()):
-            if not tok:
-                continue
-            m = _FACTOR.match(tok)
-            if m is None:
-                raise ValueError(f"cannot parse unit factor {tok!r} in {units!r}")
-            name = _ALIASES.get(m.group(1), m.group(1))
-            exp = int(m.group(2)) if m.group(2) else 1
-            if name == "1":
-                continue
-            factors.append((name, sign * exp))
-    return tuple(sorted(factors))
-
-
-def _lookup(quantity: Quantity) -> dict[tuple, tuple[float, float]]:
-    return {normalize(u): f for u, f in quantity.units.items()}
+    number = registry._number(units)
+    if number is not None:
+        return () if number == 1.0 else ("<number>", number)
+    return tuple(sorted(dict(registry.parse(units)._units).items()))
 
 
 def resolve_quantity(variable: str, to_units: str | None, quantity: str | None) -> Quantity:
@@ -274,8 +159,7 @@ def resolve_quantity(variable: str, to_units: str | None, quantity: str | None) 
     if quantity is None:
         quantity = VARIABLE_QUANTITY.get(variable)
     if quantity is None and to_units is not None:
-        key = normalize(to_units)
-        hits = [q for q in QUANTITIES.values() if key in _lookup(q)]
+        hits = [q for q in QUANTITIES.values() if _convertible(to_units, q)]
         if len(hits) == 1:
             return hits[0]
     if quantity is None:
@@ -292,6 +176,23 @@ def resolve_quantity(variable: str, to_units: str | None, quantity: str | None) 
         ) from None
 
 
+def _convertible(units: str, q: Quantity) -> bool:
+    try:
+        registry.factors(units, q.reference, q.contexts)
+    except Exception:  # noqa: BLE001 - pint raises several kinds
+        return False
+    return True
+
+
+def _target(variable: str, to_units: str | None) -> str:
+    if to_units is not None:
+        return to_units
+    info = catalog.FORCING.get(variable) or catalog.OUTPUTS.get(variable)
+    if info is None:
+        raise ValueError(f"no catalog units for variable {variable!r}; pass to_units=")
+    return info.units
+
+
 def conversion(
     from_units: str,
     to_units: str | None = None,
@@ -300,6 +201,9 @@ def conversion(
     quantity: str | None = None,
 ) -> tuple[float, float]:
     """Affine factors ``(scale, offset)`` with ``to = from * scale + offset``.
+
+    A rate per month counts a mean month (365.25 / 12 days) here; :func:`convert` uses
+    the calendar's month lengths when the values have a time coordinate.
 
     Parameters
     ----------
@@ -316,30 +220,16 @@ def conversion(
     ValueError
         Naming the variable, the given units and the accepted ones.
     """
-    if to_units is None:
-        info = catalog.FORCING.get(variable) or catalog.OUTPUTS.get(variable)
-        if info is None:
-            raise ValueError(f"no catalog units for variable {variable!r}; pass to_units=")
-        to_units = info.units
+    to_units = _target(variable, to_units)
     q = resolve_quantity(variable, to_units, quantity)
-    table = _lookup(q)
-
-    def factors(units: str, role: str) -> tuple[float, float]:
-        try:
-            key = normalize(units)
-        except ValueError:
-            key = None
-        if key not in table:
+    for units, role in ((from_units, "given"), (to_units, "target")):
+        if not _convertible(units, q):
             raise ValueError(
                 f"variable {variable!r}: {role} units {units!r} are not supported for "
-                f"{q.name.replace('_', ' ')}; accepted units: {q.accepted()}"
+                f"{q.name.replace('_', ' ')} (reference {q.reference!r}); accepted units "
+                f"include: {q.accepted()}"
             )
-        return table[key]
-
-    s1, o1 = factors(from_units, "given")
-    s2, o2 = factors(to_units, "target")
-    # from -> reference: x*s1 + o1 ; reference -> to: (r - o2) / s2
-    return s1 / s2, (o1 - o2) / s2
+    return registry.factors(from_units, to_units, q.contexts)
 
 
 def convert(
@@ -357,7 +247,8 @@ def convert(
     values : array-like
         Values in ``from_units``; xarray objects stay lazy.
     from_units : str
-        Units of ``values``.
+        Units of ``values``; a rate per month (``mm/month``) of an xarray object with a
+        ``time`` coordinate is read with each month's length in its calendar.
     to_units : str, optional
         Wanted units; default: the catalog units of ``variable``.
     variable : str
@@ -374,15 +265,38 @@ def convert(
     --------
     >>> convert(1.0, "kg m-2 s-1", variable="prec")
     86400.0
-    >>> convert(300.0, "K", variable="tair")
-    26.850000000000023
+    >>> round(convert(300.0, "K", variable="tair"), 6)
+    26.85
+    >>> import pandas as pd, xarray as xr
+    >>> t = pd.date_range("2001-01-01", periods=2, freq="MS")
+    >>> et = xr.DataArray([31.0, 28.0], coords={"time": t})
+    >>> convert(et, "mm/month", variable="et").values.tolist()
+    [1.0, 1.0]
     """
+    out: Any = values
+    daily = registry.per_month(from_units)
+    days = _days_in_month(values) if daily is not None else None
+    if days is not None and daily is not None:
+        out, from_units = out / days, daily
     scale, offset = conversion(from_units, to_units, variable=variable, quantity=quantity)
     if scale == 1.0 and offset == 0.0:
-        return values
-    out: Any = values
+        return cast(T, out)
     out = out * scale
     return cast(T, out + offset if offset else out)
+
+
+def _days_in_month(values: Any) -> Any:
+    """Days of each time step's calendar month, if ``values`` has a time coordinate."""
+    dims = getattr(values, "dims", ())
+    coords = getattr(values, "coords", {})
+    for d in dims:
+        if d in coords and (np.issubdtype(coords[d].dtype, np.datetime64)
+                            or coords[d].dtype == object):
+            try:
+                return coords[d].dt.days_in_month.astype(float)
+            except (AttributeError, TypeError):
+                continue
+    return None
 
 
 #: Quantities whose values are rates; a unit without a time factor means an accumulation.
@@ -394,9 +308,9 @@ def per_day_if_accumulated(units: str, quantity: str, attrs: Mapping[str, Any] |
     """Units of a daily accumulated amount read as a rate per day.
 
     ERA5's daily sums carry ``"m"`` (precipitation) or ``"J m**-2"`` (radiation), and
-    CF marks them with ``cell_methods: "time: sum"``: a rate quantity whose units have
-    no time factor is taken as the amount per (daily) step, i.e. ``units + " d-1"``.
-    Anything else is returned unchanged.
+    CF marks them with ``cell_methods: "time: sum"``: a rate quantity whose units are
+    not a rate but are one once divided by a day is taken as the amount per (daily)
+    step, i.e. ``units + " d-1"``. Anything else is returned unchanged.
 
     Examples
     --------
@@ -407,13 +321,8 @@ def per_day_if_accumulated(units: str, quantity: str, attrs: Mapping[str, Any] |
     """
     if quantity not in _RATES:
         return units
-    try:
-        factors = normalize(units)
-    except ValueError:
-        return units
-    if not factors or factors[0] == "<number>":
-        return units
-    if any(name in ("s", "d", "h", "min", "w", "kw", "mw") for name, _ in factors):  # W = J s-1
+    q = QUANTITIES[quantity]
+    if _convertible(units, q) or not _convertible(f"{units} d-1", q):
         return units
     return f"{units} d-1"
 
@@ -432,7 +341,8 @@ def describe_conversion(
     return f"{from_units} -> {to_units} ({expr})"
 
 
-def units_of(attrs: Mapping[str, Any], variable: str, source: str | None = None) -> str:
+def units_of(attrs: Mapping[str, Any], variable: str, source: str | None = None,
+             quantity: Quantity | None = None) -> str:
     """The ``units`` attribute of a variable, or a ValueError saying how to set it.
 
     Parameters
@@ -447,12 +357,57 @@ def units_of(attrs: Mapping[str, Any], variable: str, source: str | None = None)
     source = source or variable
     units = attrs.get("units")
     if units is None:
-        q = QUANTITIES.get(VARIABLE_QUANTITY.get(variable, ""))
+        q = quantity or QUANTITIES.get(VARIABLE_QUANTITY.get(variable, ""))
         hint = f" (accepted: {q.accepted()})" if q else ""
         info = catalog.FORCING.get(variable) or catalog.OUTPUTS.get(variable)
-        example = info.units if info else "..."
+        example = q.reference if quantity else info.units if info else "..."
         raise ValueError(
             f"variable {variable!r} (dataset variable {source!r}) has no 'units' attribute; "
             f"set it, e.g. ds[{source!r}].attrs['units'] = {example!r}{hint}"
         )
     return str(units)
+
+
+def read_units(da: Any, variable: str, source: str | None = None,
+               quantity: str | None = None) -> str:
+    """The units to read a variable in: its ``units`` attribute, an empty one only where
+    the quantity leaves no doubt, and accumulated daily sums as per day
+    (:func:`per_day_if_accumulated`). The one reading of units for forcing, inputs of
+    derivations, observations and the analysis methods.
+
+    An empty ``units`` is ``"1"`` for a fraction (fAPAR, CUE); for relative humidity the
+    values decide (above 1.5: ``%``; at most 1: ``1``; else refused); anything else with
+    an empty ``units`` is refused with the fix.
+
+    Examples
+    --------
+    >>> import xarray as xr
+    >>> read_units(xr.DataArray([40.0, 95.0], attrs={"units": ""}), "rh",
+    ...            quantity="relative_humidity")
+    '%'
+    >>> read_units(xr.DataArray([1.0], attrs={"units": "m"}), "prec")
+    'm d-1'
+    """
+    source = source or variable
+    q = QUANTITIES[quantity or VARIABLE_QUANTITY[variable]]
+    no_doubt = q.empty is not None and q.empty != "values"
+    units = "1" if "units" not in da.attrs and no_doubt else units_of(da.attrs, variable,
+                                                                       source, q)
+    if units.strip() == "":
+        units = _empty_units(da, variable, source, q)
+    return per_day_if_accumulated(units, q.name, da.attrs)
+
+
+def _empty_units(da: Any, variable: str, source: str, q: Quantity) -> str:
+    if q.empty == "values":
+        top = float(da.max())
+        if top > 1.5:
+            return "%"
+        if top <= 1.0:
+            return "1"
+    elif q.empty is not None:
+        return q.empty
+    raise ValueError(
+        f"variable {variable!r} (dataset variable {source!r}) has an empty 'units' attribute "
+        f"and {q.name.replace('_', ' ')} cannot be read without one; set it, e.g. "
+        f"ds[{source!r}].attrs['units'] = {q.reference!r} (accepted: {q.accepted()})")

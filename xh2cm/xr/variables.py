@@ -20,6 +20,7 @@ import numpy as np
 import xarray as xr
 
 from xh2cm import catalog
+from xh2cm.xr import registry
 from xh2cm.xr.options import merged
 
 #: Accepted CF standard names per forcing (the catalog's first).
@@ -103,7 +104,8 @@ def discover(
     ``time_methods[key]`` is not that key (``tasmax``, ``time: maximum``, is not the daily
     mean air temperature), and of several variables with the same standard name the one
     whose name is a conventional short name of the key (``aliases[key]``: CMIP's ``rls``
-    for net longwave, not ``rlds``) is taken, said in :attr:`Match.rule`.
+    for net longwave, not ``rlds``) is taken, said in :attr:`Match.rule`; of several
+    variables matching by name, one named exactly ``key`` (``tws`` beside ``tws_anomaly``).
 
     Parameters
     ----------
@@ -162,6 +164,8 @@ def discover(
         refused = [h for h in by_std + by_name if not ok(h.source)]
         by_std = _tie_by_name([h for h in by_std if ok(h.source)], aliases.get(key, ()))
         by_name = [h for h in by_name if ok(h.source)]
+        if len({h.source for h in by_name}) > 1 and key in lower:  # the key's own name wins
+            by_name = [h for h in by_name if h.source.lower() == key.lower()]
         if refused and not by_std and not by_name:
             raise ValueError(_method_message(ds, key, refused[0].source, time_methods,
                                              describe, names_arg))
@@ -357,14 +361,16 @@ def find_mask(
     mask = mask.squeeze(extra, drop=True) if extra else mask
     if mask.dtype == bool:
         return mask, desc
-    units = str(mask.attrs.get("units", "1")).strip().lower()
+    units = str(mask.attrs.get("units", "1")).strip()
     frac = mask.fillna(0).astype(float)
-    if units in ("%", "percent"):
-        frac = frac / 100.0
-        desc += " (% land)"
-    elif units not in ("1", "", "-", "0-1", "(0 - 1)", "fraction", "none", "dimensionless"):
+    try:
+        scale = registry.factors(units, "1")[0]
+    except Exception:  # noqa: BLE001 - unreadable, or not a fraction
         raise ValueError(f"land mask ({desc}) has units {units!r}; expected '1' (fraction or "
-                         "0/1) or '%'")
+                         "0/1) or '%'") from None
+    if scale != 1.0:
+        frac = frac * scale
+        desc += " (% land)" if scale == 0.01 else f" (x {scale:g})"
     elif float(frac.max()) > 1.0 + 1e-6:
         raise ValueError(f"land mask ({desc}) has values up to {float(frac.max()):g} with units "
                          f"{units!r}: a land fraction in percent? Set its units attribute to '%'")
