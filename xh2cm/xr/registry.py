@@ -143,13 +143,13 @@ def factors(from_units: str, to_units: str, contexts: tuple[str, ...] = ()
     >>> round(factors("umol m-2 s-1", "g m-2 d-1", ("carbon",))[0], 5)
     1.03775
     """
-    number = _number(from_units)
+    number, target = _number(from_units), _number(to_units)
     src = ureg.dimensionless if number is not None else parse(from_units)
-    dst = parse(to_units)
+    dst = ureg.dimensionless if target is not None else parse(to_units)
     with ureg.context(*contexts) if contexts else _nothing():
         zero = float(ureg.Quantity(0.0, src).to(dst).magnitude)
         one = float(ureg.Quantity(1.0, src).to(dst).magnitude)
-    scale = (number if number is not None else 1.0) * (one - zero)
+    scale = (number or 1.0) * (one - zero) / (target or 1.0)
     return float(f"{scale:.15g}"), float(f"{zero:.15g}")  # no float noise from pint
 
 
