@@ -14,12 +14,13 @@ import warnings
 from collections.abc import Hashable, Mapping, Sequence
 from dataclasses import dataclass, field
 from types import FrameType
-from typing import Any, TypedDict, Unpack
+from typing import Any, Literal, TypedDict, Unpack
 
 import numpy as np
 import xarray as xr
 
 from xh2cm import catalog
+from xh2cm.co2 import on_days as global_co2_on_days
 from xh2cm.xr import validate
 from xh2cm.xr.checks import BlockChecks, FillArg, ForcingValues, check_values, summarise
 from xh2cm.xr.derive import ALTERNATIVES, DERIVATIONS, ROLES, derive
@@ -37,9 +38,10 @@ from xh2cm.xr.variables import (
 
 #: A land mask argument: a DataArray, a variable name, False (none) or None (look for one).
 MaskArg = xr.DataArray | str | bool | None
-#: The ``co2=`` option: a number (ppm) or a ``(time,)`` DataArray (any time step, units
-#: attribute or ppm), used instead of a CO2 variable of the dataset.
-CO2Arg = float | int | xr.DataArray | None
+#: The ``co2=`` option: ``"global"`` (the shipped NOAA global mean, :mod:`xh2cm.co2`), a
+#: number (ppm) or a ``(time,)`` DataArray (any time step, units attribute or ppm), used
+#: instead of a CO2 variable of the dataset.
+CO2Arg = float | int | xr.DataArray | Literal["global"] | None
 
 
 class InputOptions(TypedDict, total=False):
@@ -306,9 +308,10 @@ def prepare(
         Refuse forcing outside plausible ranges after unit conversion
         (:data:`xh2cm.xr.validate.PLAUSIBLE`, e.g. temperature in K labelled degC);
         False opts out.
-    co2 : number or DataArray, optional
-        Atmospheric CO2 when the dataset has none (or to replace it): ppm, or a
-        ``(time,)`` series in any time step (annual and monthly values are
+    co2 : "global", number or DataArray, optional
+        Atmospheric CO2 when the dataset has none (or to replace it): ``"global"``, the
+        global mean shipped with xh2cm (NOAA GML, 1958-03 … 2026-04, :mod:`xh2cm.co2`),
+        ppm, or a ``(time,)`` series in any time step (annual and monthly values are
         interpolated to the days).
     defer_checks : bool
         For a run: with dask-backed forcing and ``fill=None``, check forcing values in
@@ -378,10 +381,16 @@ def _with_co2(ds: xr.Dataset, co2: CO2Arg, names: Mapping[str, str] | None, time
     interpolated linearly to the days, held constant beyond its ends)."""
     if co2 is None:
         return ds, names
-    if isinstance(co2, str):
-        raise ValueError(f"co2={co2!r}: give a number in ppm or a (time,) DataArray of CO2 "
-                         "(annual or monthly values are interpolated to days)")
     key = "co2 argument"
+    if co2 == "global":  # the shipped NOAA series, interpolated to the days
+        da = xr.DataArray(global_co2_on_days(ds.indexes[time_dim]), dims=time_dim,
+                          coords={time_dim: ds[time_dim]},
+                          attrs={"units": "ppm", "source": "xh2cm co2='global' (NOAA GML)"})
+        return ds.assign({key: da}), {**dict(names or {}), "co2": key}
+    if isinstance(co2, str):
+        raise ValueError(f"co2={co2!r}: give 'global' (the shipped NOAA global mean), a "
+                         "number in ppm or a (time,) DataArray of CO2 (annual or monthly "
+                         "values are interpolated to days)")
     if isinstance(co2, xr.DataArray):
         if set(co2.dims) - {time_dim} - set(ds.dims):
             raise ValueError(f"co2= has dims {co2.dims}; give a number or a ({time_dim!r},) "
