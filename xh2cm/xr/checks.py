@@ -83,6 +83,8 @@ def summarise(fds: xr.Dataset, static: Sequence[xr.DataArray], grid: xr.DataArra
         summary[f"{name}/min"] = low.where(np.isfinite(low))
         summary[f"{name}/max"] = high.where(np.isfinite(high))
         summary[f"{name}/ninf"] = xr.apply_ufunc(np.isinf, da, dask="allowed").sum(tdims)
+        if name in ("prec", "tair"):  # dataset-wide unit-slip rules
+            summary[f"{name}/mean"] = da.where(finite).mean(tdims)
     summary.update(extra or {})
     for i, da in enumerate(static):
         summary[f"static{i}/nan"] = da.isnull()
@@ -370,6 +372,20 @@ def _check_ranges(read: ForcingValues, summ: Mapping[str, np.ndarray], valid: np
         top = float(high[valid].max())
         if peak and least is not None and n_time >= validate.MIN_DAYS_FOR_PEAK and top < least:
             raise ValueError(validate.peak_message(read.labels[name], name, top, n_time))
+    if peak and "prec/mean" in summ:
+        _check_dataset_slips(read, summ, valid, n_time)
+
+
+def _check_dataset_slips(read: ForcingValues, summ: Mapping[str, np.ndarray],
+                         valid: np.ndarray, n_time: int) -> None:
+    """The dataset-wide unit-slip rules (:func:`xh2cm.xr.validate.dataset_slip`)."""
+    prec = np.where(valid, summ["prec/mean"], np.nan)
+    warm = valid & (np.nan_to_num(summ["tair/mean"], nan=-np.inf) > validate.WARM_TAIR)
+    peak = float(np.where(warm, summ["vpd/max"], -np.inf).max()) if warm.any() else None
+    msg = validate.dataset_slip(float(np.nanmean(prec)), peak, int(valid.sum()),
+                                int(warm.sum()), n_time, read.labels)
+    if msg:
+        raise ValueError(msg)
 
 
 def _check_precipitation(summ: Mapping[str, np.ndarray], valid: np.ndarray,

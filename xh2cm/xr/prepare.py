@@ -382,7 +382,7 @@ def _with_co2(ds: xr.Dataset, co2: CO2Arg, names: Mapping[str, str] | None, time
     if co2 is None:
         return ds, names
     key = "co2 argument"
-    if co2 == "global":  # the shipped NOAA series, interpolated to the days
+    if isinstance(co2, str) and co2 == "global":  # the shipped NOAA series, interpolated to the days
         da = xr.DataArray(global_co2_on_days(ds.indexes[time_dim]), dims=time_dim,
                           coords={time_dim: ds[time_dim]},
                           attrs={"units": "ppm", "source": "xh2cm co2='global' (NOAA GML)"})

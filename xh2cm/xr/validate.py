@@ -273,6 +273,47 @@ PLAUSIBLE_PEAK: dict[str, float] = {"rn": 30.0, "prec": 0.5, "vpd": 0.3}
 MIN_DAYS_FOR_PEAK = 30
 
 
+#: Dataset-wide rules on unit slips that stay inside :data:`PLAUSIBLE` (series of at least
+#: :data:`MIN_DAYS_FOR_YEAR` days; ``check_ranges=False`` opts out): the mean annual
+#: precipitation over all land cells is at least :data:`MIN_MEAN_ANNUAL_PREC` mm yr-1 (the
+#: driest deserts get less, the land as a whole ~800: mm h-1 labelled mm d-1 reads 24 times
+#: too small), and where a cell's mean air temperature is above :data:`WARM_TAIR` degC its
+#: VPD exceeds :data:`MIN_WARM_VPD_PEAK` hPa on some day (kPa labelled hPa: 10 times too small).
+MIN_MEAN_ANNUAL_PREC = 50.0
+WARM_TAIR = 10.0
+MIN_WARM_VPD_PEAK = 4.0
+MIN_DAYS_FOR_YEAR = 360
+
+
+def dataset_slip(mean_prec: float, warm_vpd_peak: float | None, n_cells: int, n_warm: int,
+                 n_time: int, labels: dict[str, str]) -> str | None:
+    """The error text of a dataset-wide unit slip (see :data:`MIN_MEAN_ANNUAL_PREC`), or None.
+
+    Examples
+    --------
+    >>> dataset_slip(30.0, 12.0, 10, 5, 365, {"prec": "'prec'", "vpd": "'vpd'"})[:40]
+    "'prec': mean annual precipitation over "
+    >>> dataset_slip(600.0, 12.0, 10, 5, 365, {}) is None
+    True
+    """
+    if n_time < MIN_DAYS_FOR_YEAR:
+        return None
+    annual = mean_prec * 365.25
+    if annual < MIN_MEAN_ANNUAL_PREC:
+        return (f"{labels['prec']}: mean annual precipitation over all {n_cells} land cell(s) "
+                f"is {annual:.3g} mm yr-1, implausible for land as a whole (< "
+                f"{MIN_MEAN_ANNUAL_PREC:g}); looks like a unit slip: mm h-1 labelled mm d-1 "
+                "(24 times too small; set units 'mm h-1') or m labelled mm (set units 'm'). "
+                "If the values are right, pass check_ranges=False")
+    if warm_vpd_peak is not None and warm_vpd_peak < MIN_WARM_VPD_PEAK:
+        return (f"{labels['vpd']} never exceeds {warm_vpd_peak:.3g} hPa in {n_time} days over "
+                f"{n_warm} cell(s) whose mean air temperature is above {WARM_TAIR:g} degC, "
+                f"implausible (warm climates exceed {MIN_WARM_VPD_PEAK:g} hPa); looks like kPa "
+                "labelled hPa (10 times too small): set units 'kPa'. If the values are right, "
+                "pass check_ranges=False")
+    return None
+
+
 def _likely_mistake(name: str, low: float, high: float) -> str:
     """A guess at the unit slip behind values ``low … high`` (catalog units)."""
     lo, hi = PLAUSIBLE.get(name, (-np.inf, np.inf))
