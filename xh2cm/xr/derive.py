@@ -71,7 +71,7 @@ TIME_METHODS: dict[str, tuple[str, ...]] = {
 
 
 def _find_role(ds: xr.Dataset, role: str, names: Mapping[str, str] | None = None
-          ) -> tuple[xr.DataArray, str] | None:
+               ) -> tuple[xr.DataArray, str] | None:
     stds, aliases, quantity, units = ROLES[role]
     explicit = {role: names[role]} if names and role in names else None
     found = discover(ds, (role,), {role: stds}, {role: aliases}, explicit,
@@ -143,4 +143,14 @@ def derive(ds: xr.Dataset, name: str, tair_c: xr.DataArray,
     ``tair_c`` is the air temperature in degC (needed for VPD); ``names`` maps inputs
     (keys of :data:`ROLES`, e.g. ``{"lw_net": "rls"}``) to dataset variables explicitly.
     """
-    return DERIVATIONS[name](ds, tair_c, names)
+    got = DERIVATIONS[name](ds, tair_c, names)
+    if got is None:
+        return None
+    ties = []
+    for src in got.sources:
+        std = ds[src].attrs.get("standard_name")
+        others = [str(v) for v in ds.data_vars
+                  if std and v != src and ds[v].attrs.get("standard_name") == std]
+        if others:
+            ties.append(f"{src!r} taken over {others} (same standard_name) by its name")
+    return Derived(got.data, got.sources, "; ".join([got.rule, *ties]))

@@ -45,10 +45,14 @@ def find_time_dim(ds: xr.Dataset | xr.DataArray) -> str:
         return cands[0]
     if len(cands) > 1:
         raise ValueError(f"several time dimensions {cands}; keep one (rename it to 'time')")
+    dated = [str(d) for d in ds.dims if d in ds.coords
+             and (np.issubdtype(ds[d].dtype, np.datetime64) or ds[d].dtype == object)]
+    fix = (f"ds = ds.rename({{{dated[0]!r}: 'time'}})" if len(dated) == 1 else
+           "ds = ds.rename({'<your time dim>': 'time'})")
     raise ValueError(
         f"no time dimension: expected a dimension named 'time' or a coordinate with "
-        f"axis='T' (dims: {list(map(str, ds.dims))}). Rename it, e.g. "
-        f"ds = ds.rename(<your time dim>='time')"
+        f"axis='T' or standard_name='time' (dims: {list(map(str, ds.dims))}). Rename it, "
+        f"e.g. {fix}"
     )
 
 

@@ -297,8 +297,9 @@ def missing_message(name: str, data_vars: Sequence[str]) -> str:
     )
     if name == "co2":
         msg += (
-            f". A constant is fine: ds['co2'] = 400.0; ds['co2'].attrs['units'] = "
-            f"{info.units!r} (a global time series with dims ('time',) works too)"
+            f". Or pass co2='global' (the global mean shipped with xh2cm, 1958-2026) or "
+            f"co2=400.0; a variable works too: ds['co2'] = 400.0; ds['co2'].attrs['units'] = "
+            f"{info.units!r} (a global time series with dims ('time',) too)"
         )
     return msg
 
