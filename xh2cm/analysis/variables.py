@@ -186,12 +186,16 @@ def period_totals(da: xr.DataArray, freq: str = "YS", *, per_day: bool = True) -
     summed = (da * weight).resample({tdim: freq}).sum(skipna=False)
     count = da[tdim].resample({tdim: freq}).count()
     starts = count[tdim].to_index()
+    cftime = isinstance(starts, xr.CFTimeIndex)  # a model calendar (noleap, 360_day...)
+    offset = (xr.coding.cftime_offsets.to_offset(freq) if cftime
+              else pd.tseries.frequencies.to_offset(freq))
     expected = []
     for start in starts:
-        end = start + pd.tseries.frequencies.to_offset(freq)
+        end = start + offset
         n_days = (end - start).days
-        expected.append(n_days if step == "daily" else
-                        len(pd.date_range(start, end, freq="MS", inclusive="left")))
+        expected.append(n_days if step == "daily" else len(xr.date_range(
+            start, end, freq="MS", inclusive="left", use_cftime=cftime,
+            calendar=starts.calendar if cftime else "standard")))
     complete = np.asarray(count.values) == np.asarray(expected)
     if not complete.any():
         span = f"{da[tdim].values[0]} .. {da[tdim].values[-1]}"

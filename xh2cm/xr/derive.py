@@ -5,9 +5,11 @@
   dewpoint (ERA5 ``d2m``), relative humidity (CMIP ``hurs``, %), vapour pressure
   (``eair``, ``ea``, ``e``), specific humidity (``huss``) with surface pressure
   (``ps``/``sp``, else the standard 1013.25 hPa, said in the report).
-- **Net radiation** (W m-2) from net shortwave + net longwave (ERA5 ``ssr + str``) or
+- **Net radiation** (W m-2) from net shortwave + net longwave (ERA5 ``ssr + str``),
   from the four components (CMIP ``rsds − rsus + rlds − rlus``; FLUXNET
-  ``SW_IN − SW_OUT + LW_IN − LW_OUT``).
+  ``SW_IN − SW_OUT + LW_IN − LW_OUT``), or, as an estimate said in ``check()``, from the
+  incoming components alone (FLUXNET's ERA5 files): ``(1 − 0.23) SW_in + ε LW_in − ε σ T⁴``
+  (:data:`ALBEDO`, :data:`EMISSIVITY`).
 
 Inputs are found by the discovery rules of :mod:`xh2cm.xr.variables` (standard
 name, then common names) and converted from their units; accumulated daily sums
@@ -116,7 +118,23 @@ def _rn(ds: xr.Dataset, tair_c: xr.DataArray, names: Mapping[str, str] | None = 
         (a, na), (b, nb), (c, nc), (d, nd) = parts  # type: ignore[misc]
         return Derived(a - b + c - d, (na, nb, nc, nd),
                        f"derived: {na!r} - {nb!r} + {nc!r} - {nd!r}")
+    sw_in, lw_in = parts[0], parts[2]
+    if sw_in is not None and lw_in is not None:  # incoming only (FLUXNET's ERA5 product)
+        up = EMISSIVITY * STEFAN_BOLTZMANN * (tair_c + 273.15) ** 4
+        return Derived((1 - ALBEDO) * sw_in[0] + EMISSIVITY * lw_in[0] - up,
+                       (sw_in[1], lw_in[1]),
+                       f"derived (estimate): (1 - {ALBEDO}) {sw_in[1]!r} + {EMISSIVITY} "
+                       f"{lw_in[1]!r} - {EMISSIVITY} sigma T^4 (albedo of FAO-56's reference "
+                       "surface; surface at air temperature)")
     return None
+
+
+#: Net radiation from incoming radiation alone (no outgoing components, as FLUXNET's ERA5
+#: files): the albedo of FAO-56's reference grass (Allen et al. 1998, eq. 38), a surface
+#: emissivity and the surface at air temperature; an estimate, said in ``check()``.
+ALBEDO = 0.23
+EMISSIVITY = 0.98
+STEFAN_BOLTZMANN = 5.670374419e-8  # W m-2 K-4
 
 
 #: How each derivable forcing is made.
@@ -132,7 +150,8 @@ ALTERNATIVES: dict[str, str] = {
             "('hurs', %), vapour pressure ('eair'/'ea'/'e') or specific humidity ('huss', "
             "kg kg-1, with surface pressure 'ps' if you have it) together with air temperature"),
     "rn": ("or let it be derived: give net shortwave and net longwave ('ssr' and 'str', "
-           "ERA5) or all four components ('rsds', 'rsus', 'rlds', 'rlus')"),
+           "ERA5), all four components ('rsds', 'rsus', 'rlds', 'rlus'), or incoming "
+           "shortwave and longwave for an estimate"),
 }
 
 
