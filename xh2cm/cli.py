@@ -21,7 +21,7 @@ from pathlib import Path
 import numpy as np
 import xarray as xr
 
-from xh2cm import __version__
+from xh2cm._version import __version__
 
 #: Outputs summarised by ``demo`` as area-weighted global means.
 SUMMARY_FLUXES = ("gpp", "nee", "et", "q")

@@ -98,8 +98,8 @@ def get(ds: xr.Dataset, name: str, *, forcing: xr.Dataset | None = None,
     for source in (ds, forcing):
         if source is None:
             continue
-        given = {**OPTIONS["obs_names"], **OPTIONS["names"], **dict(names or {})}
-        explicit = {name: given[name]} if given.get(name) in source.data_vars else None
+        mapping = {**OPTIONS["obs_names"], **OPTIONS["names"], **dict(names or {})}
+        explicit = {name: mapping[name]} if mapping.get(name) in source.data_vars else None
         found = discover(source, (name,), {name: stds}, {name: aliases}, explicit,
                          describe=_describe)
         if name in found:

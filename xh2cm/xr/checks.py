@@ -17,16 +17,14 @@ from __future__ import annotations
 import warnings
 from collections.abc import Hashable, Mapping, Sequence
 from dataclasses import dataclass, replace
-from typing import TYPE_CHECKING, Literal
+from typing import Literal
 
 import numpy as np
 import xarray as xr
 
 from xh2cm import catalog
 from xh2cm.xr import validate
-
-if TYPE_CHECKING:
-    from xh2cm.xr.prepare import ForcingInfo
+from xh2cm.xr.sources import ForcingInfo
 
 #: The ``fill=`` option: None refuses NaN inside land cells.
 FillArg = Literal["interpolate"] | None

@@ -25,6 +25,7 @@ from xh2cm.xr import validate
 from xh2cm.xr.checks import BlockChecks, FillArg, ForcingValues, check_values, summarise
 from xh2cm.xr.derive import ALTERNATIVES, DERIVATIONS, ROLES, derive
 from xh2cm.xr.options import merged
+from xh2cm.xr.sources import ForcingInfo, VariableSource  # noqa: F401  (re-exported)
 from xh2cm.xr.units import convert, describe_conversion, read_units
 from xh2cm.xr.variables import (
     ROLE_ATTR,
@@ -57,40 +58,6 @@ class InputOptions(TypedDict, total=False):
 #: Names of the internal variables of :meth:`Prepared.model_input`.
 VALID = "__valid__"
 STATIC_PREFIX = "__static__"
-
-
-@dataclass(frozen=True)
-class VariableSource:
-    """Where a variable was read from and how it was converted.
-
-    Attributes
-    ----------
-    name, source, rule : str
-        Catalog name, dataset variable, discovery rule.
-    units : str
-        Units as given.
-    conversion : str
-        Conversion applied to catalog units (``"none"`` if none).
-    """
-
-    name: str
-    source: str
-    rule: str
-    units: str
-    conversion: str
-
-
-@dataclass(frozen=True)
-class ForcingInfo(VariableSource):
-    """How one forcing variable was read (see :class:`VariableSource`).
-
-    Attributes
-    ----------
-    filled : int
-        Number of NaN values filled inside land cells (``fill=`` option).
-    """
-
-    filled: int = 0
 
 
 @dataclass
@@ -382,7 +349,7 @@ def _with_co2(ds: xr.Dataset, co2: CO2Arg, names: Mapping[str, str] | None, time
     if co2 is None:
         return ds, names
     key = "co2 argument"
-    if isinstance(co2, str) and co2 == "global":  # the shipped NOAA series, interpolated to the days
+    if isinstance(co2, str) and co2 == "global":  # the shipped NOAA series, on the days
         da = xr.DataArray(global_co2_on_days(ds.indexes[time_dim]), dims=time_dim,
                           coords={time_dim: ds[time_dim]},
                           attrs={"units": "ppm", "source": "xh2cm co2='global' (NOAA GML)"})

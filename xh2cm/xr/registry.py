@@ -22,7 +22,7 @@ from __future__ import annotations
 import copy
 import re
 import warnings
-from typing import Any
+from typing import Any, cast
 
 import pint
 
@@ -40,30 +40,34 @@ ureg.define(f"molar_mass_carbon = {MOLAR_MASS_C} g / mol")
 ureg.define("density_of_water = 1000 kg / m ** 3")
 ureg.define(f"latent_heat_of_vaporization = {LATENT_HEAT_MJ_KG} MJ / kg")
 
+def _add(ctx: Any, src: str, dst: str, f: Any) -> None:
+    ctx.add_transformation(src, dst, cast(Any, f))
+
+
 _WATER = pint.Context("water")
 for _per in ("", " / [time]"):
-    _WATER.add_transformation(f"[mass] / [length] ** 2{_per}", f"[length]{_per}",
+    _add(_WATER, f"[mass] / [length] ** 2{_per}", f"[length]{_per}",
                               lambda reg, x: x / reg.density_of_water)
-    _WATER.add_transformation(f"[length]{_per}", f"[mass] / [length] ** 2{_per}",
+    _add(_WATER, f"[length]{_per}", f"[mass] / [length] ** 2{_per}",
                               lambda reg, x: x * reg.density_of_water)
 ureg.add_context(_WATER)
 
 _LATENT = pint.Context("latent_heat")
-_LATENT.add_transformation("[mass] / [time] ** 3", "[length] / [time]",
+_add(_LATENT, "[mass] / [time] ** 3", "[length] / [time]",
                            lambda reg, x: x / reg.latent_heat_of_vaporization
                            / reg.density_of_water)
-_LATENT.add_transformation("[length] / [time]", "[mass] / [time] ** 3",
+_add(_LATENT, "[length] / [time]", "[mass] / [time] ** 3",
                            lambda reg, x: x * reg.latent_heat_of_vaporization
                            * reg.density_of_water)
-_LATENT.add_transformation("[mass] / [time] ** 3", "[mass] / [length] ** 2 / [time]",
+_add(_LATENT, "[mass] / [time] ** 3", "[mass] / [length] ** 2 / [time]",
                            lambda reg, x: x / reg.latent_heat_of_vaporization)
 ureg.add_context(_LATENT)
 
 _CARBON = pint.Context("carbon")
-_CARBON.add_transformation("[substance] / [length] ** 2 / [time]",
+_add(_CARBON, "[substance] / [length] ** 2 / [time]",
                            "[mass] / [length] ** 2 / [time]",
                            lambda reg, x: x * reg.molar_mass_carbon)
-_CARBON.add_transformation("[mass] / [length] ** 2 / [time]",
+_add(_CARBON, "[mass] / [length] ** 2 / [time]",
                            "[substance] / [length] ** 2 / [time]",
                            lambda reg, x: x / reg.molar_mass_carbon)
 ureg.add_context(_CARBON)

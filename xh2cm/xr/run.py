@@ -19,7 +19,8 @@ from typing import TYPE_CHECKING, Any, Literal, Unpack
 import numpy as np
 import xarray as xr
 
-from xh2cm import __version__, catalog
+from xh2cm import catalog
+from xh2cm._version import __version__
 from xh2cm.calendars import month_codes
 from xh2cm.xr import graph
 from xh2cm.xr.checks import SKIP, BlockChecks

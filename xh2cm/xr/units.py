@@ -360,7 +360,7 @@ def units_of(attrs: Mapping[str, Any], variable: str, source: str | None = None,
         q = quantity or QUANTITIES.get(VARIABLE_QUANTITY.get(variable, ""))
         hint = f" (accepted: {q.accepted()})" if q else ""
         info = catalog.FORCING.get(variable) or catalog.OUTPUTS.get(variable)
-        example = q.reference if quantity else info.units if info else "..."
+        example = quantity.reference if quantity else info.units if info else "..."
         raise ValueError(
             f"variable {variable!r} (dataset variable {source!r}) has no 'units' attribute; "
             f"set it, e.g. ds[{source!r}].attrs['units'] = {example!r}{hint}"

@@ -295,9 +295,9 @@ def dataset_slip(mean_prec: float, warm_vpd_peak: float | None, n_cells: int, n_
 
     Examples
     --------
-    >>> dataset_slip(30.0, 12.0, 10, 5, 365, {"prec": "'prec'", "vpd": "'vpd'"})[:40]
+    >>> dataset_slip(0.05, 12.0, 10, 5, 365, {"prec": "'prec'", "vpd": "'vpd'"})[:39]
     "'prec': mean annual precipitation over "
-    >>> dataset_slip(600.0, 12.0, 10, 5, 365, {}) is None
+    >>> dataset_slip(1.6, 12.0, 10, 5, 365, {}) is None  # mean daily rates, mm d-1
     True
     """
     if n_time < MIN_DAYS_FOR_YEAR:
