@@ -9,8 +9,8 @@ import pandas as pd
 import pytest
 import xarray as xr
 
+from xh2cm.cf.prepare import prepare
 from xh2cm.co2 import MLO_OFFSET, global_co2, make, on_days
-from xh2cm.xr.prepare import prepare
 from xh2cm.xr.testing import toy_forcing
 
 SHARED = Path(__file__).resolve().parents[1] / ".." / "shared" / "data" / "co2"

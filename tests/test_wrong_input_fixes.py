@@ -16,7 +16,7 @@ import pytest
 import xarray as xr
 
 import xh2cm
-from xh2cm.xr.prepare import prepare
+from xh2cm.cf.prepare import prepare
 from xh2cm.xr.testing import toy_forcing
 
 DOC = Path(__file__).resolve().parents[1] / "docs" / "wrong-input.md"
@@ -178,7 +178,7 @@ def _pue_input() -> xr.Dataset:
 
 
 def _obs(ds: xr.Dataset, **kw: Any) -> Any:
-    from xh2cm.xr.observations import find_observations
+    from xh2cm.cf.observations import find_observations
 
     return find_observations(ds, **kw)
 

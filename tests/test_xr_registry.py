@@ -1,4 +1,4 @@
-"""Every unit spelling of docs/units.md, converted by xh2cm.xr.units to its quantity's reference
+"""Every unit spelling of docs/units.md, converted by xh2cm.cf.units to its quantity's reference
 and back, agrees with the registry's own pint conversion (issue 20)."""
 
 from __future__ import annotations
@@ -11,8 +11,8 @@ import pandas as pd
 import pytest
 import xarray as xr
 
-from xh2cm.xr.registry import clean, ureg
-from xh2cm.xr.units import QUANTITIES, convert, read_units
+from xh2cm.cf.registry import clean, ureg
+from xh2cm.cf.units import QUANTITIES, convert, read_units
 
 DOC = Path(__file__).resolve().parents[1] / "docs" / "units.md"
 CASES = [(q.name, s) for q in QUANTITIES.values() for s in q.spellings]

@@ -78,7 +78,7 @@ def test_forcing_readers_honour_set_options(data):
 
 
 def test_observations_honour_set_options(data):
-    from xh2cm.xr.observations import find_observations
+    from xh2cm.cf.observations import find_observations
 
     out, _ = data
     with pytest.raises(ValueError, match="no observation found"):

@@ -1,13 +1,13 @@
-"""Input validation: time axis, NaN, signs, dask chunks (xh2cm.xr.validate / prepare)."""
+"""Input validation: time axis, NaN, signs, dask chunks (xh2cm.cf.validate / prepare)."""
 
 import numpy as np
 import pandas as pd
 import pytest
 import xarray as xr
 
-from xh2cm.xr.prepare import prepare
+from xh2cm.cf.prepare import prepare
+from xh2cm.cf.validate import fill_time
 from xh2cm.xr.testing import toy_forcing
-from xh2cm.xr.validate import fill_time
 
 
 def test_valid_input_prepares():
@@ -144,8 +144,8 @@ def test_negative_precipitation():
 @pytest.mark.parametrize("chunked", [False, True])
 def test_precipitation_noise_is_set_to_zero_and_said(chunked):
     """ERA5-like noise (-4.5e-5 mm d-1, within PRECIP_NOISE) is set to 0 with a note."""
+    from xh2cm.cf.validate import PRECIP_NOISE
     from xh2cm.xr.report import check_dataset
-    from xh2cm.xr.validate import PRECIP_NOISE
 
     ds = toy_forcing()
     ds["pr"][2, 1, 1] = -4.5e-5 / 86400.0

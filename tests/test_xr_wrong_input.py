@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from xh2cm.xr.prepare import prepare
+from xh2cm.cf.prepare import prepare
 from xh2cm.xr.testing import toy_forcing
 
 
@@ -132,7 +132,7 @@ def test_few_sites_get_a_valid_validation_split():
 def test_missing_observation_points_to_obs_names():
     import xarray as xr
 
-    from xh2cm.xr.observations import find_observations
+    from xh2cm.cf.observations import find_observations
 
     with pytest.raises(ValueError, match=r"obs_names=\{'gpp'"):
         find_observations(xr.Dataset({"lai": ("x", [1.0])}))

@@ -24,7 +24,7 @@ import numpy as np
 import xarray as xr
 
 from xh2cm.analysis.variables import merge_attrs
-from xh2cm.xr.registry import factors
+from xh2cm.cf.registry import factors
 
 #: Mean Earth radius (IUGG), m.
 EARTH_RADIUS = 6_371_008.8
@@ -171,7 +171,7 @@ def _builtin_regions(name: str) -> Any:
 def _total_units(units: str) -> tuple[float, str] | None:
     """Factor and units that turn an area integral of ``units`` (per m2) into a budget:
     any spelling of a carbon flux (``gC m-2 d-1``, ``umol m-2 s-1``...), water flux or
-    water storage that the registry (:mod:`xh2cm.xr.registry`) converts."""
+    water storage that the registry (:mod:`xh2cm.cf.registry`) converts."""
     for per_m2, contexts, (scale, out) in (
             ("mm d-1", (), (1e-3 * DAYS_PER_YEAR / 1e9, "km3 yr-1")),  # water flux
             ("mm", (), (1e-3 / 1e9, "km3")),                           # water storage

@@ -2,9 +2,9 @@
 
 A diagnostic works on model output (``ds.h2cm.run(model)``) and equally on an
 observation dataset: each variable is looked up with
-:func:`xh2cm.xr.variables.discover` (explicit ``names=``, CF ``standard_name``,
+:func:`xh2cm.cf.variables.discover` (explicit ``names=``, CF ``standard_name``,
 then common names), its ``units`` attribute is converted to xh2cm's units
-(:mod:`xh2cm.xr.units`), and what the dataset lacks is looked up in
+(:mod:`xh2cm.cf.units`), and what the dataset lacks is looked up in
 ``forcing`` (e.g. precipitation, VPD, shortwave, which model output does not
 carry). A variable found nowhere gets a ``KeyError`` naming it and the fix.
 
@@ -22,10 +22,10 @@ import pandas as pd
 import xarray as xr
 
 from xh2cm import catalog
-from xh2cm.xr.options import OPTIONS
-from xh2cm.xr.units import convert, read_units
-from xh2cm.xr.validate import find_time_dim
-from xh2cm.xr.variables import discover
+from xh2cm.cf.options import OPTIONS
+from xh2cm.cf.units import convert, read_units
+from xh2cm.cf.validate import find_time_dim
+from xh2cm.cf.variables import discover
 
 #: ``name -> (units, long name, CF standard names, common names)`` of every variable an
 #: analysis method may read, in xh2cm's units.

@@ -22,9 +22,8 @@ import xarray as xr
 from xh2cm import catalog
 from xh2cm._version import __version__
 from xh2cm.calendars import month_codes
-from xh2cm.xr import graph
-from xh2cm.xr.checks import SKIP, BlockChecks
-from xh2cm.xr.prepare import (
+from xh2cm.cf.checks import SKIP, BlockChecks
+from xh2cm.cf.prepare import (
     STATIC_PREFIX,
     VALID,
     InputOptions,
@@ -32,6 +31,7 @@ from xh2cm.xr.prepare import (
     cell_arrays,
     prepare,
 )
+from xh2cm.xr import graph
 
 if TYPE_CHECKING:
     from xh2cm.core import H2CM
@@ -408,7 +408,7 @@ def run_dataset(
         about 1e-6 relative (after a few years) with the size of the block it runs in.
     **options
         How forcing is read: ``mask``, ``fill``, ``names``, ``check_ranges``, ``co2``
-        (see :func:`xh2cm.xr.prepare.prepare`). With dask input and ``fill=None`` the
+        (see :func:`xh2cm.cf.prepare.prepare`). With dask input and ``fill=None`` the
         forcing values are checked block by block as the run reads them
         (``defer_checks``): the input is read once, and an error found in a block is
         raised when that block is computed.
@@ -424,7 +424,7 @@ def run_dataset(
     Raises
     ------
     ValueError, KeyError
-        For input problems (see :func:`xh2cm.xr.prepare.prepare`); with dask input, bad
+        For input problems (see :func:`xh2cm.cf.prepare.prepare`); with dask input, bad
         values outside the block read beforehand raise at compute time.
     """
     prep = prepare(ds, static=tuple(model.config.static_names), defer_checks=True, **options)

@@ -256,7 +256,7 @@ def fluxnet_era5_dd(ds: xr.Dataset, path: str | Any, cell: Mapping[str, int] | N
     at = ds.isel(cell)
     tk = at.tair + 273.15
     lw_in = 0.8 * 5.670374419e-8 * tk**4  # a clear-ish sky's emission
-    # incoming shortwave such that the estimate of xh2cm.xr.derive gives back rn
+    # incoming shortwave such that the estimate of xh2cm.cf.derive gives back rn
     sw_in = (at.rn - 0.98 * lw_in + 0.98 * 5.670374419e-8 * tk**4) / (1 - 0.23)
     t = pd.DatetimeIndex(at.time.values)
     table = pd.DataFrame({

@@ -2,7 +2,7 @@
 
 :func:`prepare` is the single entry point used by :func:`xh2cm.xr.run.run_dataset`
 and the ``ds.h2cm`` accessor. It finds each variable, converts it to catalog units
-and checks its values (:mod:`xh2cm.xr.checks`) in one pass over the data (shared with
+and checks its values (:mod:`xh2cm.cf.checks`) in one pass over the data (shared with
 dask), or, for a dask run, leaves the values to be checked in each block as the run
 reads it (``defer_checks``); everything else stays lazy.
 """
@@ -20,14 +20,13 @@ import numpy as np
 import xarray as xr
 
 from xh2cm import catalog
-from xh2cm.co2 import on_days as global_co2_on_days
-from xh2cm.xr import validate
-from xh2cm.xr.checks import BlockChecks, FillArg, ForcingValues, check_values, summarise
-from xh2cm.xr.derive import ALTERNATIVES, DERIVATIONS, ROLES, derive
-from xh2cm.xr.options import merged
-from xh2cm.xr.sources import ForcingInfo, VariableSource  # noqa: F401  (re-exported)
-from xh2cm.xr.units import convert, describe_conversion, read_units
-from xh2cm.xr.variables import (
+from xh2cm.cf import validate
+from xh2cm.cf.checks import BlockChecks, FillArg, ForcingValues, check_values, summarise
+from xh2cm.cf.derive import ALTERNATIVES, DERIVATIONS, ROLES, derive
+from xh2cm.cf.options import merged
+from xh2cm.cf.sources import ForcingInfo, VariableSource  # noqa: F401  (re-exported)
+from xh2cm.cf.units import convert, describe_conversion, read_units
+from xh2cm.cf.variables import (
     ROLE_ATTR,
     auto_static_names,
     find_forcing,
@@ -36,6 +35,7 @@ from xh2cm.xr.variables import (
     is_mask_name,
     missing_message,
 )
+from xh2cm.co2 import on_days as global_co2_on_days
 
 #: A land mask argument: a DataArray, a variable name, False (none) or None (look for one).
 MaskArg = xr.DataArray | str | bool | None
@@ -263,9 +263,9 @@ def prepare(
         ``(time, site)``, ...), numpy- or dask-backed (time in one chunk).
     static : sequence of str or None
         Static predictor names in model order; None: every float variable
-        without a time dim (see :func:`~xh2cm.xr.variables.auto_static_names`).
+        without a time dim (see :func:`~xh2cm.cf.variables.auto_static_names`).
     mask : DataArray, str, bool or None
-        Land mask; see :func:`~xh2cm.xr.variables.find_mask`.
+        Land mask; see :func:`~xh2cm.cf.variables.find_mask`.
     fill : {None, "interpolate"}
         None refuses NaN inside land cells; ``"interpolate"`` fills them
         linearly in time (nearest value at the ends) and warns with a count.
@@ -273,7 +273,7 @@ def prepare(
         Explicit ``{catalog name: dataset variable}`` for forcing.
     check_ranges : bool
         Refuse forcing outside plausible ranges after unit conversion
-        (:data:`xh2cm.xr.validate.PLAUSIBLE`, e.g. temperature in K labelled degC);
+        (:data:`xh2cm.cf.validate.PLAUSIBLE`, e.g. temperature in K labelled degC);
         False opts out.
     co2 : "global", number or DataArray, optional
         Atmospheric CO2 when the dataset has none (or to replace it): ``"global"``, the
@@ -282,7 +282,7 @@ def prepare(
         interpolated to the days).
     defer_checks : bool
         For a run: with dask-backed forcing and ``fill=None``, check forcing values in
-        each block as the run reads it (:class:`~xh2cm.xr.checks.BlockChecks`) instead of
+        each block as the run reads it (:class:`~xh2cm.cf.checks.BlockChecks`) instead of
         in a pass of their own, so the input is read once. Only the block with most land
         (its first time chunk, at least a month) is read here, to refuse unit slips and
         bad values before anything runs; other blocks' errors are raised when they are

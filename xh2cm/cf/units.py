@@ -1,5 +1,5 @@
 """Unit conversion to the units of :mod:`xh2cm.catalog`, on the one registry
-(:mod:`xh2cm.xr.registry`: cf-xarray's pint registry with water density, latent heat and
+(:mod:`xh2cm.cf.registry`: cf-xarray's pint registry with water density, latent heat and
 the molar mass of carbon as contexts).
 
 Each variable has a *quantity* (:data:`VARIABLE_QUANTITY`): a reference unit, the contexts
@@ -28,8 +28,8 @@ from typing import Any, TypeVar, cast
 import numpy as np
 
 from xh2cm import catalog
+from xh2cm.cf import registry
 from xh2cm.constants import LATENT_HEAT_MJ_KG, MOLAR_MASS_C, SECONDS_PER_DAY
-from xh2cm.xr import registry
 
 LATENT_HEAT = LATENT_HEAT_MJ_KG * 1e6  # J kg-1
 UMOL_CO2_M2_S_TO_GC_M2_D = MOLAR_MASS_C * 1e-6 * SECONDS_PER_DAY  # 1.03775...

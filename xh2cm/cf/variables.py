@@ -20,8 +20,8 @@ import numpy as np
 import xarray as xr
 
 from xh2cm import catalog
-from xh2cm.xr import registry
-from xh2cm.xr.options import merged
+from xh2cm.cf import registry
+from xh2cm.cf.options import merged
 
 #: Accepted CF standard names per forcing (the catalog's first).
 STANDARD_NAMES: dict[str, tuple[str, ...]] = {
@@ -94,7 +94,7 @@ def discover(
 ) -> dict[str, Match]:
     """Find each of ``wanted`` among the data variables of ``ds``: the one discovery rule
     of xh2cm, shared by forcing (:func:`find_forcing`) and observations
-    (:func:`xh2cm.xr.observations.find_observations`).
+    (:func:`xh2cm.cf.observations.find_observations`).
 
     In order: an explicit ``names`` entry, then the CF ``standard_name`` attribute
     (one of ``standard_names[key]``), then the variable name (one of
@@ -249,7 +249,7 @@ def find_forcing(ds: xr.Dataset, names: Mapping[str, str] | None = None,
     names : mapping, optional
         Explicit ``{catalog name: dataset variable}`` overrides.
     optional : sequence of str
-        Forcing that may be missing (the caller derives it, :mod:`xh2cm.xr.derive`).
+        Forcing that may be missing (the caller derives it, :mod:`xh2cm.cf.derive`).
     inputs : sequence of str
         Further keys ``names`` may map (the inputs of derivations, e.g. ``"lw_net"``);
         they are left for the caller.

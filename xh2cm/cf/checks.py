@@ -4,7 +4,7 @@ precipitation, implausible ranges and unit slips, NaN in static predictors.
 One set of rules, applied two ways:
 
 - to a whole input at once (:func:`check_values` on a :func:`summarise` of it), by
-  :func:`xh2cm.xr.prepare.prepare`: one pass over the data before anything runs;
+  :func:`xh2cm.cf.prepare.prepare`: one pass over the data before anything runs;
 - to each dask block of a run as the run reads it (:class:`BlockChecks`), so that the
   checks and the run share one read of the input. A cell's validity then comes from its
   block; with time blocks, whether a cell is skipped (a forcing variable all NaN over
@@ -23,8 +23,8 @@ import numpy as np
 import xarray as xr
 
 from xh2cm import catalog
-from xh2cm.xr import validate
-from xh2cm.xr.sources import ForcingInfo
+from xh2cm.cf import validate
+from xh2cm.cf.sources import ForcingInfo
 
 #: The ``fill=`` option: None refuses NaN inside land cells.
 FillArg = Literal["interpolate"] | None
@@ -58,7 +58,7 @@ def summarise(fds: xr.Dataset, static: Sequence[xr.DataArray], grid: xr.DataArra
               ) -> dict[str, np.ndarray]:
     """One pass over the data: per cell, all-NaN, NaN count, finite min and max, inf count
     of each forcing variable, NaN / inf of each static predictor, and the per-cell
-    reductions ``extra`` (e.g. ``"prec/nnoise"``, :func:`~xh2cm.xr.validate.clip_noise`).
+    reductions ``extra`` (e.g. ``"prec/nnoise"``, :func:`~xh2cm.cf.validate.clip_noise`).
 
     Examples
     --------
@@ -207,7 +207,7 @@ class BlockChecks:
 
 
 def _extent(block: xr.Dataset) -> str:
-    """Where a block starts and ends (:func:`~xh2cm.xr.validate.describe_point`).
+    """Where a block starts and ends (:func:`~xh2cm.cf.validate.describe_point`).
 
     Examples
     --------
@@ -354,7 +354,7 @@ def _check_inf(read: ForcingValues, summ: Mapping[str, np.ndarray], valid: np.nd
 def _check_ranges(read: ForcingValues, summ: Mapping[str, np.ndarray], valid: np.ndarray,
                   time_dim: str, peak: bool = True) -> None:
     """Refuse forcing outside its plausible range, or (``peak``) a series whose peak is
-    implausibly small, with the likely unit slip (:data:`xh2cm.xr.validate.PLAUSIBLE`)."""
+    implausibly small, with the likely unit slip (:data:`xh2cm.cf.validate.PLAUSIBLE`)."""
     if not valid.any():
         return
     n_time = read.forcing.sizes[time_dim]
@@ -376,7 +376,7 @@ def _check_ranges(read: ForcingValues, summ: Mapping[str, np.ndarray], valid: np
 
 def _check_dataset_slips(read: ForcingValues, summ: Mapping[str, np.ndarray],
                          valid: np.ndarray, n_time: int) -> None:
-    """The dataset-wide unit-slip rules (:func:`xh2cm.xr.validate.dataset_slip`)."""
+    """The dataset-wide unit-slip rules (:func:`xh2cm.cf.validate.dataset_slip`)."""
     prec = np.where(valid, summ["prec/mean"], np.nan)
     warm = valid & (np.nan_to_num(summ["tair/mean"], nan=-np.inf) > validate.WARM_TAIR)
     peak = float(np.where(warm, summ["vpd/max"], -np.inf).max()) if warm.any() else None
@@ -389,7 +389,7 @@ def _check_dataset_slips(read: ForcingValues, summ: Mapping[str, np.ndarray],
 def _check_precipitation(summ: Mapping[str, np.ndarray], valid: np.ndarray,
                          grid: xr.DataArray, label: str, source: str) -> list[str]:
     """Refuse negative precipitation in cells that run (below the noise set to 0 as it is
-    read, :func:`~xh2cm.xr.validate.clip_noise`); a note on the noise set to 0."""
+    read, :func:`~xh2cm.cf.validate.clip_noise`); a note on the noise set to 0."""
     pmin = np.where(valid & np.isfinite(summ["prec/min"]), summ["prec/min"], np.inf)
     if not (pmin < 0).any():
         noise = int(np.where(valid, summ.get("prec/nnoise", np.zeros(valid.shape)), 0).sum())

@@ -3,7 +3,7 @@
 needs, as xclim extends the same registry. No JAX.
 
 Contexts (conversions that cross dimensions through a physical constant; each is used
-only where its quantity is meant, see :data:`xh2cm.xr.units.QUANTITIES`):
+only where its quantity is meant, see :data:`xh2cm.cf.units.QUANTITIES`):
 
 - ``water``: liquid water of density 1000 kg m-3, so ``kg m-2`` is ``mm`` and
   ``kg m-2 s-1`` is ``mm s-1`` (precipitation, runoff, evaporation, storages);
@@ -167,7 +167,7 @@ def _number(units: str) -> float | None:
 
 def per_month(units: str) -> str | None:
     """``units`` with ``month-1`` as ``d-1`` if it is a rate per month (read with the
-    calendar's month lengths, :func:`xh2cm.xr.units.convert`), else None.
+    calendar's month lengths, :func:`xh2cm.cf.units.convert`), else None.
 
     Examples
     --------

@@ -5,7 +5,7 @@ static) is looked up in the observation Dataset by, in order: an explicit
 ``names={"gpp": "GPP_obs"}`` mapping, its CF ``standard_name``, then common
 variable names (case-insensitive). Absent constraints are simply not used.
 
-Values are converted to the catalog units (:mod:`xh2cm.xr.units`), put on
+Values are converted to the catalog units (:mod:`xh2cm.cf.units`), put on
 the forcing grid (same spatial coordinates; cells missing from the
 observations become NaN) and reduced to the forcing's calendar months:
 
@@ -37,10 +37,10 @@ import xarray as xr
 from xh2cm import catalog
 from xh2cm.calendars import day_codes, days_since_epoch, month_codes
 from xh2cm.catalog import MONTHLY_OBS, OBS_NAMES, STATIC_OBS
-from xh2cm.xr.options import merged
-from xh2cm.xr.prepare import Prepared, VariableSource
-from xh2cm.xr.units import convert, describe_conversion, read_units
-from xh2cm.xr.variables import Match, discover
+from xh2cm.cf.options import merged
+from xh2cm.cf.prepare import Prepared, VariableSource
+from xh2cm.cf.units import convert, describe_conversion, read_units
+from xh2cm.cf.variables import Match, discover
 
 _NEE_DOWN = ("surface_net_downward_mass_flux_of_carbon_dioxide_expressed_as_carbon_due_to_"
              "all_land_processes")
@@ -86,7 +86,7 @@ _DAILY_MAX, _SUBMONTHLY_MAX, _MONTHLY_MAX = 1.5, 20.0, 35.0
 
 @dataclass(frozen=True)
 class ObservationInfo(VariableSource):
-    """How one observation was read (see :class:`~xh2cm.xr.prepare.VariableSource`).
+    """How one observation was read (see :class:`~xh2cm.cf.prepare.VariableSource`).
 
     Attributes
     ----------
@@ -130,7 +130,7 @@ class Observations:
 def find_observations(obs: xr.Dataset, names: Mapping[str, str] | None = None,
                       variables: Sequence[str] | None = None) -> dict[str, Match]:
     """Locate the observations in ``obs`` (the discovery rules of
-    :func:`xh2cm.xr.variables.discover`).
+    :func:`xh2cm.cf.variables.discover`).
 
     Parameters
     ----------
@@ -275,7 +275,7 @@ def prepare_observations(obs: xr.Dataset, prep: Prepared, *,
     obs : xarray.Dataset
         Observations (any of :data:`OBS_NAMES`), on the forcing's spatial grid.
     prep : Prepared
-        The prepared forcing (:func:`xh2cm.xr.prepare.prepare`).
+        The prepared forcing (:func:`xh2cm.cf.prepare.prepare`).
     names : mapping, optional
         Explicit ``{constraint: dataset variable}``.
     variables : sequence of str, optional

@@ -11,10 +11,10 @@
   incoming components alone (FLUXNET's ERA5 files): ``(1 − 0.23) SW_in + ε LW_in − ε σ T⁴``
   (:data:`ALBEDO`, :data:`EMISSIVITY`).
 
-Inputs are found by the discovery rules of :mod:`xh2cm.xr.variables` (standard
+Inputs are found by the discovery rules of :mod:`xh2cm.cf.variables` (standard
 name, then common names) and converted from their units; accumulated daily sums
 (ERA5's ``J m**-2``, ``m``) are read as per-day amounts
-(:func:`xh2cm.xr.units.per_day_if_accumulated`).
+(:func:`xh2cm.cf.units.per_day_if_accumulated`).
 """
 
 from __future__ import annotations
@@ -25,8 +25,8 @@ from dataclasses import dataclass
 import xarray as xr
 
 from xh2cm import humidity
-from xh2cm.xr.units import convert, read_units
-from xh2cm.xr.variables import discover
+from xh2cm.cf.units import convert, read_units
+from xh2cm.cf.variables import discover
 
 #: ``role -> (CF standard names, common names, quantity, units converted to)``.
 ROLES: dict[str, tuple[tuple[str, ...], tuple[str, ...], str, str]] = {
