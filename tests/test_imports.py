@@ -114,3 +114,23 @@ def test_the_upward_rule_would_see_the_old_version_import():
     assert layer("xh2cm") > layer("xh2cm.xr.run") > layer("xh2cm.cf.prepare")
     assert layer("xh2cm.xr.accessor") > layer("xh2cm.analysis.regions") > layer("xh2cm.cf.units")
 
+
+def test_the_input_layer_imports_no_jax_and_nothing_of_the_user_layer():
+    """xh2cm.cf and everything it imports, transitively: no JAX, no xh2cm.core/training,
+    nothing from xh2cm.xr."""
+    seen, todo = set(), [m for m in MODULES if m.startswith("xh2cm.cf")]
+    while todo:
+        m = todo.pop()
+        if m in seen:
+            continue
+        seen.add(m)
+        todo += [d for d in GRAPH[m] if d in MODULES]
+    bad = sorted(m for m in seen if m.split(".")[1] in ("xr", "core", "training"))
+    assert not bad, bad
+    for m in seen:
+        tree = ast.parse(MODULES[m].read_text())
+        names = {a.name.split(".")[0] for n in ast.walk(tree) if isinstance(n, ast.Import)
+                 for a in n.names}
+        names |= {n.module.split(".")[0] for n in ast.walk(tree)
+                  if isinstance(n, ast.ImportFrom) and n.module}
+        assert not names & {"jax", "equinox", "optax", "jaxtyping"}, m
