@@ -22,6 +22,7 @@ import numpy as np
 import xarray as xr
 
 from xh2cm._version import __version__
+from xh2cm.cf.registry import as_carbon
 
 #: Outputs summarised by ``demo`` as area-weighted global means.
 SUMMARY_FLUXES = ("gpp", "nee", "et", "q")
@@ -106,7 +107,7 @@ def summarize(out: xr.Dataset, n_land: int) -> str:
     ]
     for name in SUMMARY_FLUXES:
         info = catalog.OUTPUTS[name]
-        units = info.units.replace("g ", "gC ", 1) if info.group == "carbon" else info.units
+        units = as_carbon(info.units) if info.group == "carbon" else info.units
         lines.append(f"  {name:<4} {area_weighted_mean(out[name]):9.3f} {units:<11}"
                      f" {info.long_name.split(' (')[0]}")
     tws = out["tws_anomaly"]

@@ -103,6 +103,18 @@ def clean(units: str) -> str:
     return s
 
 
+def as_carbon(units: str) -> str:
+    """A mass unit of a carbon flux as people read it (``g`` as ``gC``, ``Pg`` as ``PgC``);
+    the ``units`` attribute itself stays ``g m-2 d-1``, which :func:`clean` reads back.
+
+    Examples
+    --------
+    >>> as_carbon("g m-2 d-1"), as_carbon("Pg yr-1"), clean(as_carbon("g m-2 d-1"))
+    ('gC m-2 d-1', 'PgC yr-1', 'g m-2 d-1')
+    """
+    return re.sub(r"\b([kmuTPG]?)g\b", r"\1gC", units, count=1)
+
+
 def parse(units: str) -> Any:
     """The pint unit of a unit string (:func:`clean` first).
 
