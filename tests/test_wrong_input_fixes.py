@@ -194,6 +194,8 @@ CASES: dict[str, Case] = {
                    [_units("rnet", "J m-2 d-1")]),
     "molmol-as-ppm": Case(_relabel("co2", "ppm", 1e-6), "set units 'mol mol-1'",
                           [_units("co2", "mol mol-1")]),
+    "ppm-as-molmol": Case(_relabel("co2", "mol mol-1"), "ppm labelled as a mole fraction.*"
+                          "set units 'ppm'", [_units("co2", "ppm")]),
     "mmh-as-mmd": Case(_mm_per_hour, "mm h-1 labelled mm d-1.*set units 'mm h-1'",
                        [_units("pr", "mm h-1")]),
     "kpa-as-hpa": Case(_warm_kpa, "kPa labelled hPa.*set units 'kPa'", [_units("vpd", "kPa")]),

@@ -340,6 +340,9 @@ def _likely_mistake(name: str, low: float, high: float) -> str:
         return "values too small: looks like MJ m-2 d-1 labelled W m-2"
     if name == "co2" and high < 1:
         return "looks like a mole fraction in mol mol-1 labelled ppm: set units 'mol mol-1'"
+    if name == "co2" and low > 1e5:  # x 1e6 of a ppm value
+        return ("looks like ppm labelled as a mole fraction ('mol mol-1' or '1'): "
+                "set units 'ppm'")
     if name == "co2" and low > hi:
         return "looks like ppb labelled ppm: set units 'ppb'"
     return "check the values and the units attribute"
