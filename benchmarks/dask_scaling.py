@@ -22,8 +22,8 @@ import dask
 import numpy as np
 
 import xh2cm
+from xh2cm.cf.prepare import prepare
 from xh2cm.core import simulate
-from xh2cm.xr.prepare import prepare
 
 
 def _peak_mb() -> float:

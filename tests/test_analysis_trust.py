@@ -14,9 +14,9 @@ import xarray as xr
 import xh2cm  # noqa: F401  (registers ds.h2cm)
 from xh2cm.analysis import evaluate, lue, pue, rain_pulse, regional, water_carbon_coupling, wue
 from xh2cm.datasets import truth_model
-from xh2cm.xr.grid import to_grid
-from xh2cm.xr.observations import prepare_observations
-from xh2cm.xr.prepare import prepare
+from xh2cm.cf.grid import to_grid
+from xh2cm.cf.observations import prepare_observations
+from xh2cm.cf.prepare import prepare
 
 CALENDARS = ("standard", "noleap", "360_day", "all_leap")
 

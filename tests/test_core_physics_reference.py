@@ -41,8 +41,9 @@ from xh2cm.core import physics
 #: DESIGN.md §3 unit helper constants (W m-2 -> MJ m-2 d-1; MJ kg-1 latent heat).
 REF_W_TO_MJ = 0.0864
 REF_LAMBDA = 2.45
-#: DESIGN's ε guarding the division by the water input (it gives no value; 1e-6 mm d-1).
-REF_EPS = 1e-6
+#: The ε guarding the division by the water input: DESIGN gives no value, the reference
+#: H2CM uses 1e-8 mm d-1 (its soil recharge fraction), and so does xh2cm.
+REF_EPS = 1e-8
 F32_EPS = float(np.finfo(np.float32).eps)
 
 STEP_PARAM_NAMES = ("alpha_melt", "alpha_ei", "alpha_es", "alpha_t", "alpha_soil", "alpha_gw",
@@ -626,3 +627,25 @@ def test_step_invariants_hypothesis(inputs):
         _assert_close(name, fl[name], ref_fl[name], scales[name])
     for name, a, e in zip(("swe", "sm", "gw"), (swe, sm, gw), ref_state, strict=True):
         _assert_close(name, a, e, scales["et"])
+
+
+def test_recharge_guard_is_the_references_at_tiny_water_input():
+    """Issue 20: at 5e-7 mm d-1 of water input the recharge fraction is the reference's
+    (eps 1e-8: deficit / win = 0.18), not the 0.09 an eps of 1e-6 gave; finite gradients."""
+    import jax
+    import jax.numpy as jnp
+
+    from xh2cm.core import physics
+
+    assert physics.EPS == 1e-8
+    win, deficit = jnp.float32(5e-7), jnp.float32(0.9e-7)
+    r = physics.recharge(win, jnp.float32(0.0), deficit, jnp.float32(1.0), jnp.float32(0.5))
+    assert float(r.f_soil) == pytest.approx(0.18, rel=0.1)
+    assert float(r.f_soil + r.f_gw + r.f_surf) == pytest.approx(1.0, abs=1e-6)
+
+    def total(w: jax.Array) -> jax.Array:
+        out = physics.recharge(w, jnp.float32(99.0), jnp.float32(100.0), jnp.float32(0.7),
+                               jnp.float32(0.5))
+        return out.r_soil + out.r_gw
+    for w in (0.0, 1e-9, 5e-7, 2.0):
+        assert np.isfinite(float(jax.grad(total)(jnp.float32(w))))

@@ -7,8 +7,8 @@ import pandas as pd
 import pytest
 import xarray as xr
 
-from xh2cm.xr.observations import find_observations, prepare_observations
-from xh2cm.xr.prepare import prepare
+from xh2cm.cf.observations import find_observations, prepare_observations
+from xh2cm.cf.prepare import prepare
 
 
 @pytest.fixture(scope="module")

@@ -1,5 +1,5 @@
 """A dask run reads its input once (issue 12): forcing values are checked in each block as
-the run reads it (:class:`xh2cm.xr.checks.BlockChecks`), with the same rules and the same
+the run reads it (:class:`xh2cm.cf.checks.BlockChecks`), with the same rules and the same
 decisions as the scan of a whole input, and only the block with most land is read
 beforehand to refuse unit slips at once."""
 
@@ -15,7 +15,7 @@ import pytest
 import xarray as xr
 
 import xh2cm
-from xh2cm.xr.prepare import prepare
+from xh2cm.cf.prepare import prepare
 
 FORCING = ("rn", "prec", "tair", "vpd")
 

@@ -1,10 +1,10 @@
-"""Unit parsing and conversion of the xarray layer (xh2cm.xr.units)."""
+"""Unit parsing and conversion of the xarray layer (xh2cm.cf.units)."""
 
 import numpy as np
 import pytest
 import xarray as xr
 
-from xh2cm.xr.units import (
+from xh2cm.cf.units import (
     LATENT_HEAT,
     MOLAR_MASS_C,
     convert,

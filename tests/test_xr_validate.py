@@ -1,13 +1,13 @@
-"""Input validation: time axis, NaN, signs, dask chunks (xh2cm.xr.validate / prepare)."""
+"""Input validation: time axis, NaN, signs, dask chunks (xh2cm.cf.validate / prepare)."""
 
 import numpy as np
 import pandas as pd
 import pytest
 import xarray as xr
 
-from xh2cm.xr.prepare import prepare
+from xh2cm.cf.prepare import prepare
+from xh2cm.cf.validate import fill_time
 from xh2cm.xr.testing import toy_forcing
-from xh2cm.xr.validate import fill_time
 
 
 def test_valid_input_prepares():
@@ -136,9 +136,27 @@ def test_fill_time_lazy():
 
 def test_negative_precipitation():
     ds = toy_forcing()
-    ds["pr"][2, 1, 1] = -1e-9
+    ds["pr"][2, 1, 1] = -1e-6  # -0.0864 mm d-1: beyond the noise tolerance
     with pytest.raises(ValueError, match=r"'prec'.*'pr'.*negative.*clip\(min=0\)"):
         prepare(ds)
+
+
+@pytest.mark.parametrize("chunked", [False, True])
+def test_precipitation_noise_is_set_to_zero_and_said(chunked):
+    """ERA5-like noise (-4.5e-5 mm d-1, within PRECIP_NOISE) is set to 0 with a note."""
+    from xh2cm.cf.validate import PRECIP_NOISE
+    from xh2cm.xr.report import check_dataset
+
+    ds = toy_forcing()
+    ds["pr"][2, 1, 1] = -4.5e-5 / 86400.0
+    ds["pr"][3, 0, 1] = -0.5 * PRECIP_NOISE / 86400.0
+    ds = ds.chunk({"lat": 1}) if chunked else ds
+    with pytest.warns(UserWarning, match=r"2 negative value\(s\) above -0.01 mm d-1.*set to 0"):
+        prep = prepare(ds)
+    assert float(prep.forcing.prec.min()) == 0.0
+    with pytest.warns(UserWarning):
+        report = check_dataset(ds)
+    assert any("set to 0" in n for n in report.to_dict()["notes"])
 
 
 def test_time_split_in_dask_chunks_is_accepted_and_fill_works_across_chunks():

@@ -1,12 +1,11 @@
-"""Discovery of forcing, static predictors and land mask (xh2cm.xr.variables)."""
+"""Discovery of forcing, static predictors and land mask (xh2cm.cf.variables)."""
 
 import numpy as np
 import pytest
 import xarray as xr
 
-from xh2cm.xr.prepare import prepare
-from xh2cm.xr.testing import toy_forcing
-from xh2cm.xr.variables import (
+from xh2cm.cf.prepare import prepare
+from xh2cm.cf.variables import (
     ALIASES,
     STANDARD_NAMES,
     auto_static_names,
@@ -14,6 +13,7 @@ from xh2cm.xr.variables import (
     find_mask,
     find_static,
 )
+from xh2cm.xr.testing import toy_forcing
 
 _SOURCES = {"rn": "rnet", "prec": "pr", "tair": "tas", "vpd": "vpd", "co2": "co2"}
 

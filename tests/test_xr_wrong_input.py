@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from xh2cm.xr.prepare import prepare
+from xh2cm.cf.prepare import prepare
 from xh2cm.xr.testing import toy_forcing
 
 
@@ -132,7 +132,7 @@ def test_few_sites_get_a_valid_validation_split():
 def test_missing_observation_points_to_obs_names():
     import xarray as xr
 
-    from xh2cm.xr.observations import find_observations
+    from xh2cm.cf.observations import find_observations
 
     with pytest.raises(ValueError, match=r"obs_names=\{'gpp'"):
         find_observations(xr.Dataset({"lai": ("x", [1.0])}))
@@ -148,3 +148,33 @@ def test_land_cell_skipped_for_missing_forcing_is_counted_in_the_report():
     d = report.to_dict()
     assert d["n_land"] == 12 and d["n_valid"] == 11
     assert any("no data at all" in n for n in d["notes"])
+
+
+def test_precipitation_in_mm_per_hour_labelled_per_day_is_refused():
+    """A slip inside the ranges (issue 20): mm h-1 labelled mm d-1 reads 24 times too small;
+    a heavy-rain day keeps the peak plausible, the mean annual precipitation is not."""
+    ds = toy_forcing(n_time=365)
+    hourly = ds["pr"] * 3600.0  # kg m-2 s-1 -> mm h-1
+    hourly[100] = 3.0  # 3 mm h-1 for a day
+    ds["pr"] = hourly.assign_attrs(units="mm d-1")
+    with pytest.raises(ValueError, match=r"mean annual precipitation.*mm h-1 labelled mm d-1"
+                       r".*check_ranges=False"):
+        prepare(ds)
+    prepare(ds, check_ranges=False)
+    ds["pr"].attrs["units"] = "mm h-1"  # the suggested fix, as written
+    prepare(ds)
+
+
+def test_vpd_in_kpa_labelled_hpa_in_a_warm_year_is_refused():
+    ds = toy_forcing(n_time=365)
+    ds["tas"] = (ds["tas"] + 8.0).assign_attrs(units="K")  # mean ~ 18 degC
+    ds["vpd"] = ds["vpd"].assign_attrs(units="hPa")  # values in kPa
+    with pytest.raises(ValueError, match=r"never exceeds 2.* hPa.*above 10 degC.*kPa labelled "
+                       "hPa.*set units 'kPa'"):
+        prepare(ds)
+    prepare(ds, check_ranges=False)
+    ds["vpd"].attrs["units"] = "kPa"
+    prepare(ds)
+    cold = toy_forcing(n_time=365)
+    cold["tas"] = cold["tas"] - 15.0  # a cold place: low VPD is plausible there
+    prepare(cold.assign(vpd=cold["vpd"].assign_attrs(units="hPa")))

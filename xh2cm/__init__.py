@@ -4,11 +4,10 @@
 only when a model is built or run, so importing the package stays cheap.
 """
 
-__version__ = "0.1.0"
-
 from xh2cm import catalog, datasets  # noqa: E402
+from xh2cm._version import __version__ as __version__  # noqa: E402
+from xh2cm.cf.options import set_options  # noqa: E402
 from xh2cm.xr import accessor as _accessor  # noqa: F401,E402  (registers ds.h2cm)
-from xh2cm.xr.options import set_options  # noqa: E402
 
 #: Core names re-exported lazily (they import JAX).
 _CORE = ("H2CM", "ModelConfig", "init_model", "simulate", "save_model", "load_model",

@@ -164,6 +164,13 @@ STATIC_OBS: tuple[str, ...] = ("cue",)
 #: Every observation constraint, series first.
 OBS_NAMES: tuple[str, ...] = MONTHLY_OBS + STATIC_OBS
 
+#: CF ``cell_methods`` over time each forcing may carry (daily values of that kind); a
+#: variable with another (CMIP ``tasmax``: ``time: maximum``) is not that forcing.
+FORCING_TIME_METHODS: dict[str, tuple[str, ...]] = {
+    "rn": ("mean", "sum"), "prec": ("mean", "sum"), "tair": ("mean",), "vpd": ("mean",),
+    "co2": ("mean", "point"),
+}
+
 #: What each variable physically is, which decides how the analysis may aggregate and
 #: compare it (:mod:`xh2cm.analysis`): ``flux`` (a rate per area, summed over area and time
 #: into budgets), ``storage`` (an amount per area, summed over area), ``anomaly`` (a storage

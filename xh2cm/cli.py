@@ -29,7 +29,8 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
-from xh2cm import __version__
+from xh2cm._version import __version__
+from xh2cm.cf.registry import as_carbon
 
 #: Where ``demo`` writes (its folder is git-ignored): the outputs (~100 MB) and the model.
 DEMO_OUT = Path("h2cm_demo_out") / "h2cm_demo.nc"
@@ -119,7 +120,7 @@ def summarize(out: xr.Dataset, n_land: int) -> str:
     ]
     for name in SUMMARY_FLUXES:
         info = catalog.OUTPUTS[name]
-        units = info.units.replace("g ", "gC ", 1) if info.group == "carbon" else info.units
+        units = as_carbon(info.units) if info.group == "carbon" else info.units
         lines.append(f"  {name:<4} {area_weighted_mean(out[name]):9.3f} {units:<11}"
                      f" {info.long_name.split(' (')[0]}")
     tws = out["tws_anomaly"]

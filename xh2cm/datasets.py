@@ -34,8 +34,9 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
-from xh2cm import __version__
+from xh2cm._version import __version__
 from xh2cm.catalog import FORCING
+from xh2cm.co2 import global_co2  # noqa: F401  (the shipped NOAA series, co2="global")
 from xh2cm.humidity import saturation_vapour_pressure
 
 if TYPE_CHECKING:  # pragma: no cover

@@ -15,7 +15,7 @@ are finite and scored with NSE, KGE (and its r, α, β), Pearson r, RMSE and bia
 Rules that keep the numbers meaningful:
 
 - observations are put on the run's grid by the one grid rule of
-  :mod:`xh2cm.xr.grid` (0…360 or −180…180 longitudes, either latitude order,
+  :mod:`xh2cm.cf.grid` (0…360 or −180…180 longitudes, either latitude order,
   coordinates equal within 1/100 of the grid spacing; another resolution refused or
   ``regrid="conservative"``); the result says how many cells and values were
   matched (``matched_cells``, ``matched_values`` on ``variable``); nothing paired
@@ -44,7 +44,7 @@ from xh2cm import catalog
 from xh2cm.analysis import np_scores
 from xh2cm.analysis.regions import RegionsArg, regional_means
 from xh2cm.analysis.variables import ANALYSIS_VARIABLES, get, merge_attrs, time_step
-from xh2cm.xr.grid import Regrid, is_latitude, is_longitude, to_grid
+from xh2cm.cf.grid import Regrid, is_latitude, is_longitude, to_grid
 
 SCORES = ("nse", "kge", "r", "alpha", "beta", "rmse", "bias", "n")
 COMPONENTS = ("full", "msc", "iav")
@@ -176,7 +176,7 @@ def evaluate(
         Explicit variable names in ``sim`` and ``obs``.
     regrid : {None, "conservative"}
         Observations on another resolution: refused (default) or regridded
-        conservatively onto the run's grid (:mod:`xh2cm.xr.grid`).
+        conservatively onto the run's grid (:mod:`xh2cm.cf.grid`).
 
     Returns
     -------
@@ -195,7 +195,7 @@ def evaluate(
         If no variable is found in both, or a requested one is missing.
     ValueError
         For ``freq="D"`` with monthly data, observations on another grid (see
-        :mod:`xh2cm.xr.grid`), or no value paired in time and space.
+        :mod:`xh2cm.cf.grid`), or no value paired in time and space.
     """
     wanted = list(variables) if variables is not None else list(ANALYSIS_VARIABLES)
     pairs: dict[str, tuple[xr.DataArray, xr.DataArray]] = {}

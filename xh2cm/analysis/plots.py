@@ -27,7 +27,7 @@ import xarray as xr
 
 from xh2cm import catalog
 from xh2cm.analysis.regions import RegionsArg, lat_lon, weighted_mean_series
-from xh2cm.xr.grid import is_longitude
+from xh2cm.cf.grid import is_longitude
 
 STATISTICS = ("mean", "std", "min", "max")
 

@@ -16,6 +16,7 @@ DataArray of region numbers on the spatial grid (NaN or -1 outside regions).
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Hashable
 from typing import Any, Literal
 
@@ -24,6 +25,7 @@ import xarray as xr
 
 from xh2cm import catalog
 from xh2cm.analysis.variables import merge_attrs
+from xh2cm.cf.registry import factors
 
 #: Mean Earth radius (IUGG), m.
 EARTH_RADIUS = 6_371_008.8
@@ -78,11 +80,12 @@ def cell_area(ds: xr.Dataset | xr.DataArray) -> xr.DataArray:
         for name, v in ds.data_vars.items():
             if str(name).lower() in ("cell_area", "areacella") or \
                     v.attrs.get("standard_name") == "cell_area":
-                units = str(v.attrs.get("units", "m2")).replace(" ", "").replace("^", "")
-                scale = {"m2": 1.0, "km2": 1e6}.get(units)
-                if scale is None:
+                units = str(v.attrs.get("units", "m2"))
+                try:
+                    scale = factors(units, "m2")[0]
+                except Exception:  # noqa: BLE001 - unreadable or not an area
                     raise ValueError(f"cell area variable {name!r} has units {units!r}; "
-                                     "expected 'm2' or 'km2'")
+                                     "expected an area such as 'm2' or 'km2'") from None
                 return (v * scale).assign_attrs(units="m2", long_name="cell area",
                                                 standard_name="cell_area")
     lat, lon = lat_lon(ds)
@@ -166,39 +169,54 @@ def _builtin_regions(name: str) -> Any:
                      f"{[*OFFLINE_REGIONS, 'ar6.land']}, a regionmask.Regions or a DataArray")
 
 
-#: Budget factor, units and display label of the area integral of each per-m2 unit.
-BUDGET_UNITS: dict[str, tuple[float, str, str]] = {
-    "g m-2 d-1": (DAYS_PER_YEAR / 1e15, "Pg yr-1", "PgC yr-1"),        # carbon fluxes
-    "mm d-1": (1e-3 * DAYS_PER_YEAR / 1e9, "km3 yr-1", "km3 yr-1"),    # water fluxes
-    "mm": (1e-3 / 1e9, "km3", "km3"),                                  # water storages
-}
+def _total_units(units: str) -> tuple[float, str, str] | None:
+    """Factor, units and display label that turn an area integral of ``units`` (per m2)
+    into a budget: any spelling of a carbon flux (``gC m-2 d-1``, ``umol m-2 s-1``...),
+    water flux or water storage that the registry (:mod:`xh2cm.cf.registry`) converts.
+    Carbon totals keep the parsable units ``Pg yr-1`` and the label ``PgC yr-1``."""
+    for per_m2, contexts, (scale, out, label) in (
+            ("mm d-1", (), (1e-3 * DAYS_PER_YEAR / 1e9, "km3 yr-1", "km3 yr-1")),  # water flux
+            ("mm", (), (1e-3 / 1e9, "km3", "km3")),                               # storage
+            ("g m-2 d-1", ("carbon",), (DAYS_PER_YEAR / 1e15, "Pg yr-1", "PgC yr-1"))):
+        try:
+            return factors(units, per_m2, contexts)[0] * scale, out, label
+        except Exception:  # noqa: BLE001, S112 - not this quantity
+            continue
+    return None
 
 
 def quantity(name: str, units: str) -> str | None:
     """The kind of a variable (:data:`xh2cm.catalog.QUANTITY`); for a name the catalog
-    lacks, ``flux`` for a rate and ``storage`` for an amount in :data:`BUDGET_UNITS`."""
+    lacks, ``flux`` for a rate and ``storage`` for an amount that :func:`_total_units`
+    turns into a budget."""
     known = catalog.QUANTITY.get(name)
     if known is not None:
         return known
-    return {"g m-2 d-1": "flux", "mm d-1": "flux", "mm": "storage"}.get(units)
+    conv = _total_units(units)
+    if conv is None:
+        return None
+    return "flux" if conv[1].endswith("yr-1") else "storage"
 
 
 def _summable(ds: xr.Dataset, selected: list[str], explicit: bool) -> tuple[list[str], str]:
-    """The variables of ``selected`` that may be summed, and a note on those left out."""
+    """The variables of ``selected`` that may be summed, and a note on those left out
+    (also warned: nothing is dropped without a word)."""
     keep, out = [], []
     for name in selected:
         units = str(ds[name].attrs.get("units", ""))
         kind = quantity(name, units)
-        if kind in catalog.SUMMABLE and units in BUDGET_UNITS:
+        if kind in catalog.SUMMABLE and _total_units(units) is not None:
             keep.append(name)
             continue
         why = (f"a {kind}, never summed" if kind not in catalog.SUMMABLE else
-               f"units {units!r} have no budget units (use {list(BUDGET_UNITS)})")
+               f"units {units!r} are not a carbon flux, water flux or water storage")
         if explicit:
             raise ValueError(f"regional(how='sum') cannot total {name!r}: {why}; use "
                              "how='mean' for it")
         out.append(f"{name} ({why})")
     note = "left out of the totals: " + "; ".join(out) if out else ""
+    if note:
+        warnings.warn(f"regional(how='sum'): {note}", stacklevel=3)
     return keep, note
 
 
@@ -271,8 +289,8 @@ def regional(ds: xr.Dataset, regions: RegionsArg = "srex",
     for name in selected:
         da = ds[name]
         units = str(da.attrs.get("units", ""))
-        factor, total_units, label = (BUDGET_UNITS[units] if how == "sum"
-                                      else (1.0, units, units))
+        factor, total_units, label = (_total_units(units) or (1.0, units, units)
+                                      if how == "sum" else (1.0, units, units))
         w = area.where(da.notnull().any([d for d in da.dims if d not in space]))
         sums, weights = _per_region(da, w, space, mask, numbers)
         parts = [(t / a if how == "mean" else t * factor).where(a > 0)

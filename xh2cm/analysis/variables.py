@@ -2,9 +2,9 @@
 
 A diagnostic works on model output (``ds.h2cm.run(model)``) and equally on an
 observation dataset: each variable is looked up with
-:func:`xh2cm.xr.variables.discover` (explicit ``names=``, CF ``standard_name``,
+:func:`xh2cm.cf.variables.discover` (explicit ``names=``, CF ``standard_name``,
 then common names), its ``units`` attribute is converted to xh2cm's units
-(:mod:`xh2cm.xr.units`), and what the dataset lacks is looked up in
+(:mod:`xh2cm.cf.units`), and what the dataset lacks is looked up in
 ``forcing`` (e.g. precipitation, VPD, shortwave, which model output does not
 carry). A variable found nowhere gets a ``KeyError`` naming it and the fix.
 
@@ -22,9 +22,11 @@ import pandas as pd
 import xarray as xr
 
 from xh2cm import catalog
-from xh2cm.xr.grid import to_grid
-from xh2cm.xr.units import convert
-from xh2cm.xr.variables import discover
+from xh2cm.cf.grid import to_grid
+from xh2cm.cf.options import OPTIONS
+from xh2cm.cf.units import convert, read_units
+from xh2cm.cf.validate import find_time_dim
+from xh2cm.cf.variables import discover
 
 #: ``name -> (units, long name, CF standard names, common names)`` of every variable an
 #: analysis method may read, in xh2cm's units.
@@ -44,10 +46,9 @@ ANALYSIS_VARIABLES: dict[str, tuple[str, str, tuple[str, ...], tuple[str, ...]]]
     "tr": ("mm d-1", "transpiration", ("transpiration_flux",), ("tr", "tran", "transpiration")),
     "q": ("mm d-1", "total runoff", ("runoff_flux",), ("q", "mrro", "runoff")),
     "sm": ("mm", "soil moisture", ("mass_content_of_water_in_soil",), ("sm", "mrso", "swc")),
-    # model output also has 'tws_anomaly' (the same anomalies): not an alias, or 'tws'
-    # would be ambiguous in every run
+    # model output has 'tws' and 'tws_anomaly': a variable named 'tws' wins (discover)
     "tws": ("mm", "terrestrial water storage", ("lwe_thickness_of_water_storage",),
-            ("tws", "twsa", "lwe_thickness")),
+            ("tws", "tws_anomaly", "twsa", "lwe_thickness")),
     "fapar": ("1", "fraction of absorbed photosynthetically active radiation",
               (str(catalog.OUTPUTS["fapar"].standard_name),), ("fapar", "fpar")),
     "prec": ("mm d-1", "precipitation", ("lwe_precipitation_rate", "precipitation_flux"),
@@ -82,7 +83,8 @@ def get(ds: xr.Dataset, name: str, *, forcing: xr.Dataset | None = None,
     forcing : xarray.Dataset, optional
         Where to look for what ``ds`` lacks (the run's forcing).
     names : mapping, optional
-        Explicit ``{name: dataset variable}``.
+        Explicit ``{name: dataset variable}``; over ``xh2cm.set_options(names=...,
+        obs_names=...)``, whose entries count where the dataset has the variable.
     needed_by : str
         The method, for the message.
 
@@ -97,22 +99,18 @@ def get(ds: xr.Dataset, name: str, *, forcing: xr.Dataset | None = None,
     for source in (ds, forcing):
         if source is None:
             continue
-        explicit = {name: names[name]} if names and name in names and \
-            names[name] in source.data_vars else None
+        mapping = {**OPTIONS["obs_names"], **OPTIONS["names"], **dict(names or {})}
+        explicit = {name: mapping[name]} if mapping.get(name) in source.data_vars else None
         found = discover(source, (name,), {name: stds}, {name: aliases}, explicit,
                          describe=_describe)
         if name in found:
             da = source[found[name].source]
-            given = da.attrs.get("units")
-            if given is None:
-                if units != "1":
-                    raise ValueError(f"{_describe(name)} (dataset variable "
-                                     f"{found[name].source!r}) has no 'units' attribute; set "
-                                     f"it, e.g. ds[{found[name].source!r}].attrs['units'] = "
-                                     f"{units!r}")
-                given = "1"
-            out = convert(da.astype(np.float64), str(given), units, variable=name)
-            if source is forcing:  # the one grid rule (xh2cm.xr.grid), e.g. 0..360 forcing
+            given = read_units(da, name, found[name].source)
+            out = convert(da.astype(np.float64), given, units, variable=name)
+            tdim = find_time_dim(out) if out.dims else "time"
+            if tdim != "time" and tdim in out.dims:  # ERA5's valid_time: one name for all
+                out = out.rename({tdim: "time"})
+            if source is forcing:  # the one grid rule (xh2cm.cf.grid), e.g. 0..360 forcing
                 out = to_grid(out, ds, label=f"{_describe(name)} of forcing=", dims=[
                     d for d in out.dims if d != "time" and d in ds.dims], count=False)
             return out.assign_attrs(units=units, long_name=long_name).rename(name)
@@ -127,7 +125,8 @@ def get(ds: xr.Dataset, name: str, *, forcing: xr.Dataset | None = None,
 
 
 def time_dim(da: xr.DataArray | xr.Dataset) -> str:
-    """The time dimension (``time``), or a ``ValueError``."""
+    """The time dimension (``time``; variables read by :func:`get` have it under that
+    name), or a ``ValueError``."""
     if "time" not in da.dims:
         raise ValueError(f"no 'time' dimension (dims: {list(map(str, da.dims))}); rename the "
                          "time dimension to 'time'")

@@ -27,8 +27,9 @@ from xh2cm.core.types import Values
 W_M2_TO_MJ_M2_D = SECONDS_PER_DAY / 1e6
 #: Latent heat of vaporisation (MJ kg-1); MJ m-2 d-1 / LAMBDA = mm d-1.
 LAMBDA = LATENT_HEAT_MJ_KG
-#: Small number guarding divisions by the water input (mm d-1).
-EPS = 1e-6
+#: Small number guarding the division by the water input (mm d-1): the reference
+#: H2CM's value (``epsilon = 1e-8`` in its soil recharge fraction).
+EPS = 1e-8
 
 
 def radiation_to_mm(rn: Values) -> Values:

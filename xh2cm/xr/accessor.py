@@ -26,9 +26,9 @@ from xh2cm.analysis import coupling, efficiency, members, plots, pulse
 from xh2cm.analysis import report as _report
 from xh2cm.analysis.evaluate import evaluate as evaluate_
 from xh2cm.analysis.regions import regional as regions_regional
+from xh2cm.cf.prepare import CO2Arg, FillArg, InputOptions, MaskArg, forcing_dataset
 from xh2cm.xr.fit import fit_dataset
 from xh2cm.xr.model import init_model_from_dataset
-from xh2cm.xr.prepare import CO2Arg, FillArg, InputOptions, MaskArg, forcing_dataset
 from xh2cm.xr.report import InputReport, check_dataset
 from xh2cm.xr.run import Freq, run_dataset
 
@@ -57,8 +57,8 @@ class H2CMAccessor:
     co2 : number or DataArray, optional
         CO2 (ppm) when the dataset has none: a number or a ``(time,)`` series.
 
-    These are :class:`xh2cm.xr.prepare.InputOptions`, documented in
-    :func:`xh2cm.xr.prepare.prepare`.
+    These are :class:`xh2cm.cf.prepare.InputOptions`, documented in
+    :func:`xh2cm.cf.prepare.prepare`.
     """
 
     def __init__(self, ds: xr.Dataset):
@@ -91,7 +91,7 @@ class H2CMAccessor:
 
     def forcing(self, *, masked: bool = True, **options: Unpack[InputOptions]) -> xr.Dataset:
         """The forcing as the model sees it: ``rn, prec, tair, vpd, co2`` in catalog units
-        (:func:`xh2cm.xr.prepare.forcing_dataset`).
+        (:func:`xh2cm.cf.prepare.forcing_dataset`).
 
         Examples
         --------

@@ -1,7 +1,7 @@
 """Train an H2CM model on xarray forcing and observations (the ``ds.h2cm.fit`` backend).
 
-:func:`fit_dataset` prepares the forcing (:func:`xh2cm.xr.prepare.prepare`)
-and the observations (:func:`xh2cm.xr.observations.prepare_observations`),
+:func:`fit_dataset` prepares the forcing (:func:`xh2cm.cf.prepare.prepare`)
+and the observations (:func:`xh2cm.cf.observations.prepare_observations`),
 splits cells into training and validation sets, hands plain arrays to
 :func:`xh2cm.training.train` and returns the model with its loss history as
 an :class:`xarray.Dataset`.
@@ -19,10 +19,10 @@ import pandas as pd
 import xarray as xr
 
 from xh2cm.calendars import day_codes
-from xh2cm.xr.grid import Regrid
+from xh2cm.cf.grid import Regrid
+from xh2cm.cf.observations import Implausible, Observations, prepare_observations
+from xh2cm.cf.prepare import CO2Arg, FillArg, MaskArg, Prepared, prepare, random_subset
 from xh2cm.xr.model import init_model_from_prepared, split_model_options
-from xh2cm.xr.observations import Implausible, Observations, prepare_observations
-from xh2cm.xr.prepare import CO2Arg, FillArg, MaskArg, Prepared, prepare, random_subset
 
 if TYPE_CHECKING:
     from xh2cm.core import H2CM
@@ -217,7 +217,7 @@ def fit_dataset(
         Observations on the same spatial grid (default: look in ``ds``): any of
         ``tws, swe/snw, et/evspsbl, q/mrro, fapar, gpp, nee`` (daily to
         monthly, own date ranges) and static ``cue``, found by CF standard name
-        or name, units converted; see :mod:`xh2cm.xr.observations`.
+        or name, units converted; see :mod:`xh2cm.cf.observations`.
     model : H2CM, optional
         Model to start from; default: a fresh one (:class:`~xh2cm.core.ModelConfig`
         from ``model_kwargs``, input standardisation from the training cells).
@@ -260,7 +260,7 @@ def fit_dataset(
     regrid, implausible
         Observations on another resolution (refused, or ``"conservative"``) and
         implausible observation values (refused, or ``"clip"``); see
-        :func:`xh2cm.xr.observations.prepare_observations`.
+        :func:`xh2cm.cf.observations.prepare_observations`.
     model_seed : int
         Weight seed of a fresh model.
     model_kwargs : mapping, optional

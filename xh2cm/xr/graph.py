@@ -14,7 +14,7 @@ model state carried from each time block to the next.
   its run has used it (1,000 cells x 20 years x 5 float32 variables: 146 MB). With
   ``freq``, chunk boundaries move forward to the next period start, so no month or year
   is split between blocks.
-- **Checks**: with :class:`xh2cm.xr.checks.BlockChecks`, each task checks the forcing
+- **Checks**: with :class:`xh2cm.cf.checks.BlockChecks`, each task checks the forcing
   values of its block as it reads them (the input's index coordinates, shared like the
   model, name a place in an error), and the per-cell skip mask travels with the state.
 - **Shared keywords**: what every task shares (the run's options, the checks, the index

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import xarray as xr
 
-from xh2cm.xr.prepare import CO2Arg, FillArg, MaskArg, Prepared, prepare
+from xh2cm.cf.prepare import CO2Arg, FillArg, MaskArg, Prepared, prepare
 
 if TYPE_CHECKING:
     from xh2cm.core import H2CM
@@ -61,7 +61,7 @@ def init_model_from_dataset(
     seed : int
         Weight initialisation seed (and of the choice of cells).
     mask, fill, names
-        As for :func:`xh2cm.xr.prepare.prepare`.
+        As for :func:`xh2cm.cf.prepare.prepare`.
     max_cells : int or None
         Use at most this many (randomly chosen) valid cells for the
         statistics, to bound memory; None uses all.

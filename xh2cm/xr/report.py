@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any, Unpack
 import xarray as xr
 
 from xh2cm import catalog
-from xh2cm.xr.prepare import ForcingInfo, InputOptions, Prepared, prepare
+from xh2cm.cf.prepare import ForcingInfo, InputOptions, Prepared, prepare
 
 if TYPE_CHECKING:
     from xh2cm.core import H2CM
@@ -38,7 +38,7 @@ class InputReport:
 
     @classmethod
     def from_prepared(cls, prep: Prepared) -> InputReport:
-        """Build the report of a :class:`~xh2cm.xr.prepare.Prepared` input."""
+        """Build the report of a :class:`~xh2cm.cf.prepare.Prepared` input."""
         time = prep.forcing[prep.time_dim].values
         return cls(
             forcing=tuple(prep.info[n] for n in catalog.FORCING_NAMES),
@@ -109,7 +109,7 @@ def check_dataset(
         Static predictors; default: the model's, else auto-detected.
     **options
         ``mask``, ``fill``, ``names``, ``check_ranges``, ``co2``: as for
-        :func:`xh2cm.xr.prepare.prepare`.
+        :func:`xh2cm.cf.prepare.prepare`.
 
     Raises
     ------

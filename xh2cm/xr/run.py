@@ -19,11 +19,11 @@ from typing import TYPE_CHECKING, Any, Literal, Unpack
 import numpy as np
 import xarray as xr
 
-from xh2cm import __version__, catalog
+from xh2cm import catalog
+from xh2cm._version import __version__
 from xh2cm.calendars import month_codes
-from xh2cm.xr import graph
-from xh2cm.xr.checks import SKIP, BlockChecks
-from xh2cm.xr.prepare import (
+from xh2cm.cf.checks import SKIP, BlockChecks
+from xh2cm.cf.prepare import (
     STATIC_PREFIX,
     VALID,
     InputOptions,
@@ -31,6 +31,7 @@ from xh2cm.xr.prepare import (
     cell_arrays,
     prepare,
 )
+from xh2cm.xr import graph
 
 if TYPE_CHECKING:
     from xh2cm.core import H2CM
@@ -553,7 +554,7 @@ def run_dataset(
         per member). Cells no member held out are NaN.
     **options
         How forcing is read: ``mask``, ``fill``, ``names``, ``check_ranges``, ``co2``
-        (see :func:`xh2cm.xr.prepare.prepare`). With dask input and ``fill=None`` the
+        (see :func:`xh2cm.cf.prepare.prepare`). With dask input and ``fill=None`` the
         forcing values are checked block by block as the run reads them
         (``defer_checks``): the input is read once, and an error found in a block is
         raised when that block is computed.
@@ -569,7 +570,7 @@ def run_dataset(
     Raises
     ------
     ValueError, KeyError
-        For input problems (see :func:`xh2cm.xr.prepare.prepare`); with dask input, bad
+        For input problems (see :func:`xh2cm.cf.prepare.prepare`); with dask input, bad
         values outside the block read beforehand raise at compute time.
     """
     names = tuple(model.config.static_names)

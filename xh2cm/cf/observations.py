@@ -5,8 +5,8 @@ static) is looked up in the observation Dataset by, in order: an explicit
 ``names={"gpp": "GPP_obs"}`` mapping, its CF ``standard_name``, then common
 variable names (case-insensitive). Absent constraints are simply not used.
 
-Values are converted to the catalog units (:mod:`xh2cm.xr.units`), put on
-the forcing grid by the one grid rule of :mod:`xh2cm.xr.grid` (0…360 or
+Values are converted to the catalog units (:mod:`xh2cm.cf.units`), put on
+the forcing grid by the one grid rule of :mod:`xh2cm.cf.grid` (0…360 or
 −180…180 longitudes, either latitude order, coordinates within 1/100 of the
 grid spacing; cells missing from the observations become NaN), checked for
 plausibility (:data:`PLAUSIBLE`: refused, or clipped on request) and reduced to
@@ -41,12 +41,12 @@ import xarray as xr
 from xh2cm import catalog
 from xh2cm.calendars import day_codes, days_since_epoch, month_codes
 from xh2cm.catalog import MONTHLY_OBS, OBS_NAMES, STATIC_OBS
-from xh2cm.xr.grid import Regrid, to_grid
-from xh2cm.xr.options import merged
-from xh2cm.xr.prepare import Prepared, VariableSource
-from xh2cm.xr.units import convert, describe_conversion
-from xh2cm.xr.validate import describe_point
-from xh2cm.xr.variables import Match, discover
+from xh2cm.cf.grid import Regrid, to_grid
+from xh2cm.cf.options import merged
+from xh2cm.cf.prepare import Prepared, VariableSource
+from xh2cm.cf.units import convert, describe_conversion, read_units
+from xh2cm.cf.validate import describe_point
+from xh2cm.cf.variables import Match, discover
 
 _NEE_DOWN = ("surface_net_downward_mass_flux_of_carbon_dioxide_expressed_as_carbon_due_to_"
              "all_land_processes")
@@ -92,7 +92,7 @@ _DAILY_MAX, _SUBMONTHLY_MAX, _MONTHLY_MAX = 1.5, 20.0, 35.0
 
 @dataclass(frozen=True)
 class ObservationInfo(VariableSource):
-    """How one observation was read (see :class:`~xh2cm.xr.prepare.VariableSource`).
+    """How one observation was read (see :class:`~xh2cm.cf.prepare.VariableSource`).
 
     Attributes
     ----------
@@ -102,7 +102,7 @@ class ObservationInfo(VariableSource):
         Valid (non-NaN) monthly or static values on the model's cells.
     matched_cells, matched_values : int
         Grid cells (and values) of the observation matched to the forcing's grid
-        (:mod:`xh2cm.xr.grid`).
+        (:mod:`xh2cm.cf.grid`).
     """
 
     resolution: str = ""
@@ -141,7 +141,7 @@ class Observations:
 def find_observations(obs: xr.Dataset, names: Mapping[str, str] | None = None,
                       variables: Sequence[str] | None = None) -> dict[str, Match]:
     """Locate the observations in ``obs`` (the discovery rules of
-    :func:`xh2cm.xr.variables.discover`).
+    :func:`xh2cm.cf.variables.discover`).
 
     Parameters
     ----------
@@ -337,7 +337,7 @@ def prepare_observations(obs: xr.Dataset, prep: Prepared, *,
     obs : xarray.Dataset
         Observations (any of :data:`OBS_NAMES`), on the forcing's spatial grid.
     prep : Prepared
-        The prepared forcing (:func:`xh2cm.xr.prepare.prepare`).
+        The prepared forcing (:func:`xh2cm.cf.prepare.prepare`).
     names : mapping, optional
         Explicit ``{constraint: dataset variable}``.
     variables : sequence of str, optional
@@ -351,7 +351,7 @@ def prepare_observations(obs: xr.Dataset, prep: Prepared, *,
         loss terms compared at daily resolution.
     regrid : {None, "conservative"}
         Observations on another resolution than the forcing: refused (default) or
-        regridded conservatively (:func:`xh2cm.xr.grid.to_grid`).
+        regridded conservatively (:func:`xh2cm.cf.grid.to_grid`).
     implausible : {"raise", "clip"}
         Values outside :data:`PLAUSIBLE` (negative GPP, fAPAR above 1, ...) in the
         monthly (and daily) means the loss compares: refused, or clipped to the range.
@@ -364,7 +364,7 @@ def prepare_observations(obs: xr.Dataset, prep: Prepared, *,
     ------
     ValueError
         For unknown or unconvertible units, implausible values, a grid mismatch
-        (:mod:`xh2cm.xr.grid`: coordinates that match no forcing cell), an unsupported
+        (:mod:`xh2cm.cf.grid`: coordinates that match no forcing cell), an unsupported
         time step (coarser than daily for a ``daily`` constraint), or no
         observation overlapping the forcing.
     """
@@ -384,14 +384,8 @@ def prepare_observations(obs: xr.Dataset, prep: Prepared, *,
         sign = SIGNS.get(match.standard_name or "", 1.0)
         da = obs[src]
         label = f"observation {key!r} (dataset variable {src!r})"
-        units = da.attrs.get("units")
-        if units is None:
-            if key not in ("fapar", "cue"):
-                raise ValueError(f"{label} has no 'units' attribute; set it, e.g. "
-                                 f"obs[{src!r}].attrs['units'] = "
-                                 f"{catalog.OUTPUTS[key].units!r}")
-            units = "1"
-        da = convert(da.astype(np.float64), str(units), variable=key) * sign
+        units = read_units(da, key, src)
+        da = convert(da.astype(np.float64), units, variable=key) * sign
         da = to_grid(da, prep.valid, label=label, regrid=regrid)
         tdims = [d for d in da.dims if d not in prep.spatial_dims]
         if key in STATIC_OBS:

@@ -2,7 +2,7 @@
 
 :func:`prepare` is the single entry point used by :func:`xh2cm.xr.run.run_dataset`
 and the ``ds.h2cm`` accessor. It finds each variable, converts it to catalog units
-and checks its values (:mod:`xh2cm.xr.checks`) in one pass over the data (shared with
+and checks its values (:mod:`xh2cm.cf.checks`) in one pass over the data (shared with
 dask), or, for a dask run, leaves the values to be checked in each block as the run
 reads it (``defer_checks``); everything else stays lazy.
 """
@@ -14,23 +14,19 @@ import warnings
 from collections.abc import Hashable, Mapping, Sequence
 from dataclasses import dataclass, field
 from types import FrameType
-from typing import Any, TypedDict, Unpack
+from typing import Any, Literal, TypedDict, Unpack
 
 import numpy as np
 import xarray as xr
 
 from xh2cm import catalog
-from xh2cm.xr import validate
-from xh2cm.xr.checks import BlockChecks, FillArg, ForcingValues, check_values, summarise
-from xh2cm.xr.derive import ALTERNATIVES, DERIVATIONS, derive
-from xh2cm.xr.units import (
-    VARIABLE_QUANTITY,
-    convert,
-    describe_conversion,
-    per_day_if_accumulated,
-    units_of,
-)
-from xh2cm.xr.variables import (
+from xh2cm.cf import validate
+from xh2cm.cf.checks import BlockChecks, FillArg, ForcingValues, check_values, summarise
+from xh2cm.cf.derive import ALTERNATIVES, DERIVATIONS, ROLES, derive
+from xh2cm.cf.options import merged
+from xh2cm.cf.sources import ForcingInfo, VariableSource  # noqa: F401  (re-exported)
+from xh2cm.cf.units import convert, describe_conversion, read_units
+from xh2cm.cf.variables import (
     ROLE_ATTR,
     auto_static_names,
     find_forcing,
@@ -39,12 +35,14 @@ from xh2cm.xr.variables import (
     is_mask_name,
     missing_message,
 )
+from xh2cm.co2 import on_days as global_co2_on_days
 
 #: A land mask argument: a DataArray, a variable name, False (none) or None (look for one).
 MaskArg = xr.DataArray | str | bool | None
-#: The ``co2=`` option: a number (ppm) or a ``(time,)`` DataArray (any time step, units
-#: attribute or ppm), used instead of a CO2 variable of the dataset.
-CO2Arg = float | int | xr.DataArray | None
+#: The ``co2=`` option: ``"global"`` (the shipped NOAA global mean, :mod:`xh2cm.co2`), a
+#: number (ppm) or a ``(time,)`` DataArray (any time step, units attribute or ppm), used
+#: instead of a CO2 variable of the dataset.
+CO2Arg = float | int | xr.DataArray | Literal["global"] | None
 
 
 class InputOptions(TypedDict, total=False):
@@ -60,40 +58,6 @@ class InputOptions(TypedDict, total=False):
 #: Names of the internal variables of :meth:`Prepared.model_input`.
 VALID = "__valid__"
 STATIC_PREFIX = "__static__"
-
-
-@dataclass(frozen=True)
-class VariableSource:
-    """Where a variable was read from and how it was converted.
-
-    Attributes
-    ----------
-    name, source, rule : str
-        Catalog name, dataset variable, discovery rule.
-    units : str
-        Units as given.
-    conversion : str
-        Conversion applied to catalog units (``"none"`` if none).
-    """
-
-    name: str
-    source: str
-    rule: str
-    units: str
-    conversion: str
-
-
-@dataclass(frozen=True)
-class ForcingInfo(VariableSource):
-    """How one forcing variable was read (see :class:`VariableSource`).
-
-    Attributes
-    ----------
-    filled : int
-        Number of NaN values filled inside land cells (``fill=`` option).
-    """
-
-    filled: int = 0
 
 
 @dataclass
@@ -299,9 +263,9 @@ def prepare(
         ``(time, site)``, ...), numpy- or dask-backed (time in one chunk).
     static : sequence of str or None
         Static predictor names in model order; None: every float variable
-        without a time dim (see :func:`~xh2cm.xr.variables.auto_static_names`).
+        without a time dim (see :func:`~xh2cm.cf.variables.auto_static_names`).
     mask : DataArray, str, bool or None
-        Land mask; see :func:`~xh2cm.xr.variables.find_mask`.
+        Land mask; see :func:`~xh2cm.cf.variables.find_mask`.
     fill : {None, "interpolate"}
         None refuses NaN inside land cells; ``"interpolate"`` fills them
         linearly in time (nearest value at the ends) and warns with a count.
@@ -309,15 +273,16 @@ def prepare(
         Explicit ``{catalog name: dataset variable}`` for forcing.
     check_ranges : bool
         Refuse forcing outside plausible ranges after unit conversion
-        (:data:`xh2cm.xr.validate.PLAUSIBLE`, e.g. temperature in K labelled degC);
+        (:data:`xh2cm.cf.validate.PLAUSIBLE`, e.g. temperature in K labelled degC);
         False opts out.
-    co2 : number or DataArray, optional
-        Atmospheric CO2 when the dataset has none (or to replace it): ppm, or a
-        ``(time,)`` series in any time step (annual and monthly values are
+    co2 : "global", number or DataArray, optional
+        Atmospheric CO2 when the dataset has none (or to replace it): ``"global"``, the
+        global mean shipped with xh2cm (NOAA GML, 1958-03 … 2026-04, :mod:`xh2cm.co2`),
+        ppm, or a ``(time,)`` series in any time step (annual and monthly values are
         interpolated to the days).
     defer_checks : bool
         For a run: with dask-backed forcing and ``fill=None``, check forcing values in
-        each block as the run reads it (:class:`~xh2cm.xr.checks.BlockChecks`) instead of
+        each block as the run reads it (:class:`~xh2cm.cf.checks.BlockChecks`) instead of
         in a pass of their own, so the input is read once. Only the block with most land
         (its first time chunk, at least a month) is read here, to refuse unit slips and
         bad values before anything runs; other blocks' errors are raised when they are
@@ -352,7 +317,8 @@ def prepare(
         _preflight(read, static_das, land, grid, time_dim, checks)
         valid, notes = land, static_notes
     else:
-        summ = summarise(read.forcing, static_das, grid, time_dim)
+        summ = summarise(read.forcing, static_das, grid, time_dim,
+                         extra={"prec/nnoise": read.noise})
         valid, static_das, found = check_values(
             read, summ, land, grid, time_dim, mask_desc=mask_desc, static_names=static_names,
             static=static_das, fill=fill, check_ranges=check_ranges)
@@ -382,10 +348,16 @@ def _with_co2(ds: xr.Dataset, co2: CO2Arg, names: Mapping[str, str] | None, time
     interpolated linearly to the days, held constant beyond its ends)."""
     if co2 is None:
         return ds, names
-    if isinstance(co2, str):
-        raise ValueError(f"co2={co2!r}: give a number in ppm or a (time,) DataArray of CO2 "
-                         "(annual or monthly values are interpolated to days)")
     key = "co2 argument"
+    if isinstance(co2, str) and co2 == "global":  # the shipped NOAA series, on the days
+        da = xr.DataArray(global_co2_on_days(ds.indexes[time_dim]), dims=time_dim,
+                          coords={time_dim: ds[time_dim]},
+                          attrs={"units": "ppm", "source": "xh2cm co2='global' (NOAA GML)"})
+        return ds.assign({key: da}), {**dict(names or {}), "co2": key}
+    if isinstance(co2, str):
+        raise ValueError(f"co2={co2!r}: give 'global' (the shipped NOAA global mean), a "
+                         "number in ppm or a (time,) DataArray of CO2 (annual or monthly "
+                         "values are interpolated to days)")
     if isinstance(co2, xr.DataArray):
         if set(co2.dims) - {time_dim} - set(ds.dims):
             raise ValueError(f"co2= has dims {co2.dims}; give a number or a ({time_dim!r},) "
@@ -410,12 +382,14 @@ class _Read(ForcingValues):
     sources: list[str]
     spatial: tuple[Hashable, ...]
     coords: dict[Hashable, xr.DataArray]
+    noise: xr.DataArray  # per cell: precipitation noise set to 0 (validate.clip_noise)
 
 
 def _read_forcing(ds: xr.Dataset, names: Mapping[str, str] | None, time_dim: str) -> _Read:
     """Find each forcing variable, read its units (accumulated daily sums as per day),
     convert it to catalog units; derive VPD and net radiation if absent."""
-    matches = find_forcing(ds, names, optional=tuple(DERIVATIONS))
+    names = merged("names", names, ds.data_vars)
+    matches = find_forcing(ds, names, optional=tuple(DERIVATIONS), inputs=tuple(ROLES))
     raw: dict[str, xr.DataArray] = {}
     info: dict[str, ForcingInfo] = {}
     labels: dict[str, str] = {}
@@ -424,8 +398,7 @@ def _read_forcing(ds: xr.Dataset, names: Mapping[str, str] | None, time_dim: str
         labels[name] = (
             f"{catalog.FORCING[name].long_name} {name!r} (dataset variable {m.source!r})"
         )
-        units = per_day_if_accumulated(units_of(da.attrs, name, m.source),
-                                       VARIABLE_QUANTITY[name], da.attrs)
+        units = read_units(da, name, m.source)
         info[name] = ForcingInfo(
             name, m.source, m.rule, units, describe_conversion(units, variable=name)
         )
@@ -445,7 +418,7 @@ def _read_forcing(ds: xr.Dataset, names: Mapping[str, str] | None, time_dim: str
         forcing[name] = da.rename(name)
     sources = [m.source for m in matches.values()]
     for name in [n for n in catalog.FORCING_NAMES if n not in matches]:
-        got = derive(ds, name, forcing["tair"])
+        got = derive(ds, name, forcing["tair"], names)
         if got is None:
             raise ValueError(missing_message(name, [str(v) for v in ds.data_vars]) + "; "
                              + ALTERNATIVES[name])
@@ -458,7 +431,10 @@ def _read_forcing(ds: xr.Dataset, names: Mapping[str, str] | None, time_dim: str
         labels[name] = f"{catalog.FORCING[name].long_name} {name!r} ({got.rule})"
         sources += list(got.sources)
     forcing = {n: forcing[n] for n in catalog.FORCING_NAMES}
-    return _Read(xr.Dataset(forcing, coords=coords), info, labels, sources, spatial, coords)
+    prec, noise = validate.clip_noise(forcing["prec"], time_dim)
+    forcing["prec"] = prec.assign_attrs(forcing["prec"].attrs)
+    return _Read(xr.Dataset(forcing, coords=coords), info, labels, sources, spatial, coords,
+                 noise)
 
 
 def _check_sizes(read: _Read, time_dim: str) -> None:

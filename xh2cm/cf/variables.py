@@ -11,6 +11,7 @@ The first rule with a hit wins; two hits within one rule is an error.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Hashable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -19,7 +20,8 @@ import numpy as np
 import xarray as xr
 
 from xh2cm import catalog
-from xh2cm.xr.options import merged
+from xh2cm.cf import registry
+from xh2cm.cf.options import merged
 
 #: Accepted CF standard names per forcing (the catalog's first).
 STANDARD_NAMES: dict[str, tuple[str, ...]] = {
@@ -88,15 +90,22 @@ def discover(
     *,
     describe: Callable[[str], str] = repr,
     names_arg: str = "names",
+    time_methods: Mapping[str, Sequence[str]] | None = None,
 ) -> dict[str, Match]:
     """Find each of ``wanted`` among the data variables of ``ds``: the one discovery rule
     of xh2cm, shared by forcing (:func:`find_forcing`) and observations
-    (:func:`xh2cm.xr.observations.find_observations`).
+    (:func:`xh2cm.cf.observations.find_observations`).
 
     In order: an explicit ``names`` entry, then the CF ``standard_name`` attribute
     (one of ``standard_names[key]``), then the variable name (one of
     ``aliases[key]``, case-insensitive). The first rule with a hit wins; two
-    variables matching within one rule is an error.
+    variables matching within one rule is an error, except that CF semantics settle it
+    where they can: a variable whose ``cell_methods`` over time is not one of
+    ``time_methods[key]`` is not that key (``tasmax``, ``time: maximum``, is not the daily
+    mean air temperature), and of several variables with the same standard name the one
+    whose name is a conventional short name of the key (``aliases[key]``: CMIP's ``rls``
+    for net longwave, not ``rlds``) is taken, said in :attr:`Match.rule`; of several
+    variables matching by name, one named exactly ``key`` (``tws`` beside ``tws_anomaly``).
 
     Parameters
     ----------
@@ -111,6 +120,9 @@ def discover(
         ``describe(key)`` names a key in messages.
     names_arg : str
         The argument through which users pass ``names`` (for messages).
+    time_methods : mapping, optional
+        Accepted CF ``cell_methods`` over time per key (e.g. ``("mean",)``); a variable
+        without a time cell method is always accepted. Keys absent: no rule.
 
     Returns
     -------
@@ -144,10 +156,19 @@ def discover(
                                  f"variable {src!r} (data variables: {data_vars})")
             out[key] = Match(key, src, f"explicit {names_arg}=")
             continue
+        ok = _method_filter(ds, key, time_methods)
         by_std = [Match(key, v, f"standard_name {s!r}", s)
                   for s in standard_names.get(key, ()) for v in data_vars if std_of[v] == s]
         by_name = [Match(key, v, f"name {v!r}") for a in aliases.get(key, ())
                    for v in lower.get(a.lower(), [])]
+        refused = [h for h in by_std + by_name if not ok(h.source)]
+        by_std = _tie_by_name([h for h in by_std if ok(h.source)], aliases.get(key, ()))
+        by_name = [h for h in by_name if ok(h.source)]
+        if len({h.source for h in by_name}) > 1 and key in lower:  # the key's own name wins
+            by_name = [h for h in by_name if h.source.lower() == key.lower()]
+        if refused and not by_std and not by_name:
+            raise ValueError(_method_message(ds, key, refused[0].source, time_methods,
+                                             describe, names_arg))
         for kind, hits in (("standard_name", by_std), ("name", by_name)):  # priority order
             if len({h.source for h in hits}) > 1:
                 first, second = hits[0].source, hits[1].source
@@ -164,8 +185,61 @@ def discover(
     return out
 
 
+def time_method(attrs: Mapping[str, Any]) -> str | None:
+    """The CF ``cell_methods`` entry over time (``"mean"``, ``"maximum"``, ``"sum"``...).
+
+    Examples
+    --------
+    >>> time_method({"cell_methods": "area: mean time: maximum (interval: 1 day)"})
+    'maximum'
+    >>> time_method({"cell_methods": "valid_time: sum"}), time_method({}) is None
+    ('sum', True)
+    """
+    text = str(attrs.get("cell_methods") or "")
+    for names, method in re.findall(r"((?:\w+:\s*)+)(\w+)", text):
+        if any(n.strip() in _TIME_NAMES for n in names.split(":")):
+            return str(method)
+    return None
+
+
+_TIME_NAMES = ("time", "valid_time", "t", "date")
+
+
+def _method_filter(ds: xr.Dataset, key: str, time_methods: Mapping[str, Sequence[str]] | None
+                   ) -> Callable[[str], bool]:
+    wanted = (time_methods or {}).get(key)
+    if wanted is None:
+        return lambda v: True
+    return lambda v: time_method(ds[v].attrs) in (None, *wanted)
+
+
+def _tie_by_name(hits: list[Match], aliases: Sequence[str]) -> list[Match]:
+    """Of several variables sharing a standard name, the one with a conventional name."""
+    if len({h.source for h in hits}) < 2:
+        return hits
+    usual = {a.lower() for a in aliases}
+    named = [h for h in hits if h.source.lower() in usual]
+    if len({h.source for h in named}) != 1:
+        return hits
+    h = named[0]
+    others = sorted({g.source for g in hits} - {h.source})
+    return [Match(h.name, h.source, f"{h.rule}, shared with {others}: {h.source!r} taken by "
+                  "its conventional name", h.standard_name)]
+
+
+def _method_message(ds: xr.Dataset, key: str, source: str,
+                    time_methods: Mapping[str, Sequence[str]] | None,
+                    describe: Callable[[str], str], names_arg: str) -> str:
+    wanted = list((time_methods or {}).get(key, ()))
+    return (f"{describe(key)}: the only candidate {source!r} has cell_methods "
+            f"{ds[source].attrs.get('cell_methods')!r} (time: {time_method(ds[source].attrs)}),"
+            f" not a daily {' or '.join(wanted)}; give the daily {wanted[0]} variable, or "
+            f"pass {names_arg}={{{key!r}: {source!r}}} to use {source!r} anyway")
+
+
 def find_forcing(ds: xr.Dataset, names: Mapping[str, str] | None = None,
-                 optional: Sequence[str] = ()) -> dict[str, Match]:
+                 optional: Sequence[str] = (), inputs: Sequence[str] = ()
+                 ) -> dict[str, Match]:
     """Locate every forcing variable of :data:`xh2cm.catalog.FORCING_NAMES`.
 
     Parameters
@@ -175,7 +249,10 @@ def find_forcing(ds: xr.Dataset, names: Mapping[str, str] | None = None,
     names : mapping, optional
         Explicit ``{catalog name: dataset variable}`` overrides.
     optional : sequence of str
-        Forcing that may be missing (the caller derives it, :mod:`xh2cm.xr.derive`).
+        Forcing that may be missing (the caller derives it, :mod:`xh2cm.cf.derive`).
+    inputs : sequence of str
+        Further keys ``names`` may map (the inputs of derivations, e.g. ``"lw_net"``);
+        they are left for the caller.
 
     Returns
     -------
@@ -195,8 +272,14 @@ def find_forcing(ds: xr.Dataset, names: Mapping[str, str] | None = None,
     "standard_name 'lwe_precipitation_rate'"
     """
     names = merged("names", names, ds.data_vars)
+    unknown = set(names) - set(catalog.FORCING_NAMES) - set(inputs)
+    if unknown:
+        raise ValueError(f"names= has unknown keys {sorted(unknown)}; expected forcing "
+                         f"{list(catalog.FORCING_NAMES)} or inputs of derivations "
+                         f"{list(inputs)}")
+    names = {k: v for k, v in names.items() if k in catalog.FORCING_NAMES}
     found = discover(ds, catalog.FORCING_NAMES, STANDARD_NAMES, ALIASES, names,
-                     describe=_describe)
+                     describe=_describe, time_methods=catalog.FORCING_TIME_METHODS)
     for name in catalog.FORCING_NAMES:
         if name not in found and name not in optional:
             raise ValueError(missing_message(name, [str(v) for v in ds.data_vars]))
@@ -214,8 +297,9 @@ def missing_message(name: str, data_vars: Sequence[str]) -> str:
     )
     if name == "co2":
         msg += (
-            f". A constant is fine: ds['co2'] = 400.0; ds['co2'].attrs['units'] = "
-            f"{info.units!r} (a global time series with dims ('time',) works too)"
+            f". Or pass co2='global' (the global mean shipped with xh2cm, 1958-2026) or "
+            f"co2=400.0; a variable works too: ds['co2'] = 400.0; ds['co2'].attrs['units'] = "
+            f"{info.units!r} (a global time series with dims ('time',) too)"
         )
     return msg
 
@@ -278,14 +362,16 @@ def find_mask(
     mask = mask.squeeze(extra, drop=True) if extra else mask
     if mask.dtype == bool:
         return mask, desc
-    units = str(mask.attrs.get("units", "1")).strip().lower()
+    units = str(mask.attrs.get("units", "1")).strip()
     frac = mask.fillna(0).astype(float)
-    if units in ("%", "percent"):
-        frac = frac / 100.0
-        desc += " (% land)"
-    elif units not in ("1", "", "-", "0-1", "(0 - 1)", "fraction", "none", "dimensionless"):
+    try:
+        scale = registry.factors(units, "1")[0]
+    except Exception:  # noqa: BLE001 - unreadable, or not a fraction
         raise ValueError(f"land mask ({desc}) has units {units!r}; expected '1' (fraction or "
-                         "0/1) or '%'")
+                         "0/1) or '%'") from None
+    if scale != 1.0:
+        frac = frac * scale
+        desc += " (% land)" if scale == 0.01 else f" (x {scale:g})"
     elif float(frac.max()) > 1.0 + 1e-6:
         raise ValueError(f"land mask ({desc}) has values up to {float(frac.max()):g} with units "
                          f"{units!r}: a land fraction in percent? Set its units attribute to '%'")

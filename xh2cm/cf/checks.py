@@ -4,7 +4,7 @@ precipitation, implausible ranges and unit slips, NaN in static predictors.
 One set of rules, applied two ways:
 
 - to a whole input at once (:func:`check_values` on a :func:`summarise` of it), by
-  :func:`xh2cm.xr.prepare.prepare`: one pass over the data before anything runs;
+  :func:`xh2cm.cf.prepare.prepare`: one pass over the data before anything runs;
 - to each dask block of a run as the run reads it (:class:`BlockChecks`), so that the
   checks and the run share one read of the input. A cell's validity then comes from its
   block; with time blocks, whether a cell is skipped (a forcing variable all NaN over
@@ -17,16 +17,14 @@ from __future__ import annotations
 import warnings
 from collections.abc import Hashable, Mapping, Sequence
 from dataclasses import dataclass, replace
-from typing import TYPE_CHECKING, Literal
+from typing import Literal
 
 import numpy as np
 import xarray as xr
 
 from xh2cm import catalog
-from xh2cm.xr import validate
-
-if TYPE_CHECKING:
-    from xh2cm.xr.prepare import ForcingInfo
+from xh2cm.cf import validate
+from xh2cm.cf.sources import ForcingInfo
 
 #: The ``fill=`` option: None refuses NaN inside land cells.
 FillArg = Literal["interpolate"] | None
@@ -56,9 +54,11 @@ class ForcingValues:
 
 
 def summarise(fds: xr.Dataset, static: Sequence[xr.DataArray], grid: xr.DataArray,
-              time_dim: str) -> dict[str, np.ndarray]:
+              time_dim: str, extra: Mapping[str, xr.DataArray] | None = None
+              ) -> dict[str, np.ndarray]:
     """One pass over the data: per cell, all-NaN, NaN count, finite min and max, inf count
-    of each forcing variable, and NaN / inf of each static predictor.
+    of each forcing variable, NaN / inf of each static predictor, and the per-cell
+    reductions ``extra`` (e.g. ``"prec/nnoise"``, :func:`~xh2cm.cf.validate.clip_noise`).
 
     Examples
     --------
@@ -81,6 +81,9 @@ def summarise(fds: xr.Dataset, static: Sequence[xr.DataArray], grid: xr.DataArra
         summary[f"{name}/min"] = low.where(np.isfinite(low))
         summary[f"{name}/max"] = high.where(np.isfinite(high))
         summary[f"{name}/ninf"] = xr.apply_ufunc(np.isinf, da, dask="allowed").sum(tdims)
+        if name in ("prec", "tair"):  # dataset-wide unit-slip rules
+            summary[f"{name}/mean"] = da.where(finite).mean(tdims)
+    summary.update(extra or {})
     for i, da in enumerate(static):
         summary[f"static{i}/nan"] = da.isnull()
         summary[f"static{i}/inf"] = xr.apply_ufunc(np.isinf, da, dask="allowed")
@@ -115,7 +118,8 @@ def check_values(values: ForcingValues, summ: Mapping[str, np.ndarray], land: np
     notes += gap_notes
     _check_inf(values, summ, valid, grid, time_dim)
     notes += _nan_in_land(values, summ, valid, grid, fill, time_dim)
-    _check_precipitation(summ, valid, grid, values.info["prec"].source)
+    notes += _check_precipitation(summ, valid, grid, values.labels["prec"],
+                                  values.info["prec"].source)
     if check_ranges:
         _check_ranges(values, summ, valid, time_dim, peak=not block if peak is None else peak)
     return valid, static, notes
@@ -203,7 +207,7 @@ class BlockChecks:
 
 
 def _extent(block: xr.Dataset) -> str:
-    """Where a block starts and ends (:func:`~xh2cm.xr.validate.describe_point`).
+    """Where a block starts and ends (:func:`~xh2cm.cf.validate.describe_point`).
 
     Examples
     --------
@@ -350,7 +354,7 @@ def _check_inf(read: ForcingValues, summ: Mapping[str, np.ndarray], valid: np.nd
 def _check_ranges(read: ForcingValues, summ: Mapping[str, np.ndarray], valid: np.ndarray,
                   time_dim: str, peak: bool = True) -> None:
     """Refuse forcing outside its plausible range, or (``peak``) a series whose peak is
-    implausibly small, with the likely unit slip (:data:`xh2cm.xr.validate.PLAUSIBLE`)."""
+    implausibly small, with the likely unit slip (:data:`xh2cm.cf.validate.PLAUSIBLE`)."""
     if not valid.any():
         return
     n_time = read.forcing.sizes[time_dim]
@@ -366,14 +370,31 @@ def _check_ranges(read: ForcingValues, summ: Mapping[str, np.ndarray], valid: np
         top = float(high[valid].max())
         if peak and least is not None and n_time >= validate.MIN_DAYS_FOR_PEAK and top < least:
             raise ValueError(validate.peak_message(read.labels[name], name, top, n_time))
+    if peak and "prec/mean" in summ:
+        _check_dataset_slips(read, summ, valid, n_time)
+
+
+def _check_dataset_slips(read: ForcingValues, summ: Mapping[str, np.ndarray],
+                         valid: np.ndarray, n_time: int) -> None:
+    """The dataset-wide unit-slip rules (:func:`xh2cm.cf.validate.dataset_slip`)."""
+    prec = np.where(valid, summ["prec/mean"], np.nan)
+    warm = valid & (np.nan_to_num(summ["tair/mean"], nan=-np.inf) > validate.WARM_TAIR)
+    peak = float(np.where(warm, summ["vpd/max"], -np.inf).max()) if warm.any() else None
+    msg = validate.dataset_slip(float(np.nanmean(prec)), peak, int(valid.sum()),
+                                int(warm.sum()), n_time, read.labels)
+    if msg:
+        raise ValueError(msg)
 
 
 def _check_precipitation(summ: Mapping[str, np.ndarray], valid: np.ndarray,
-                         grid: xr.DataArray, source: str) -> None:
-    """Refuse negative precipitation in cells that run."""
+                         grid: xr.DataArray, label: str, source: str) -> list[str]:
+    """Refuse negative precipitation in cells that run (below the noise set to 0 as it is
+    read, :func:`~xh2cm.cf.validate.clip_noise`); a note on the noise set to 0."""
     pmin = np.where(valid & np.isfinite(summ["prec/min"]), summ["prec/min"], np.inf)
     if not (pmin < 0).any():
-        return
+        noise = int(np.where(valid, summ.get("prec/nnoise", np.zeros(valid.shape)), 0).sum())
+        return [f"{label}: {noise} negative value(s) above -{validate.PRECIP_NOISE:g} mm d-1 "
+                "(numerical noise, as in ERA5) set to 0"] if noise else []
     pos = np.unravel_index(int(np.argmin(pmin)), pmin.shape)
     example = validate.describe_point(grid, dict(zip(grid.dims, map(int, pos), strict=True)))
     raise ValueError(

@@ -18,25 +18,41 @@ FILL_METHODS: tuple[str, ...] = ("interpolate",)
 _DAY = pd.Timedelta(days=1)
 
 
-def find_time_dim(ds: xr.Dataset) -> str:
-    """Name of the time dimension: ``time``, else the CF axis ``T``.
+def find_time_dim(ds: xr.Dataset | xr.DataArray) -> str:
+    """Name of the time dimension: ``time``, else the one dimension coordinate that CF
+    marks as time: ``axis: T``, ``standard_name: time`` (ERA5's ``valid_time``), or a
+    datetime coordinate that cf-xarray reads as the T axis.
 
     Raises
     ------
     ValueError
-        If none is found or it is not a 1-D dimension coordinate.
+        If none is found, or several.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> t = xr.DataArray(pd.date_range("2001-01-01", periods=2), dims="valid_time",
+    ...                  attrs={"standard_name": "time"})
+    >>> find_time_dim(xr.Dataset(coords={"valid_time": t}))
+    'valid_time'
     """
     if "time" in ds.dims:
         return "time"
-    cands = [str(n) for n in ds.cf.axes.get("T", []) if n in ds.dims]
+    marked = [str(d) for d in ds.dims if d in ds.coords and (
+        ds[d].attrs.get("axis") == "T" or ds[d].attrs.get("standard_name") == "time")]
+    cands = marked or [str(n) for n in ds.cf.axes.get("T", []) if n in ds.dims]
     if len(cands) == 1:
         return cands[0]
     if len(cands) > 1:
         raise ValueError(f"several time dimensions {cands}; keep one (rename it to 'time')")
+    dated = [str(d) for d in ds.dims if d in ds.coords
+             and (np.issubdtype(ds[d].dtype, np.datetime64) or ds[d].dtype == object)]
+    fix = (f"ds = ds.rename({{{dated[0]!r}: 'time'}})" if len(dated) == 1 else
+           "ds = ds.rename({'<your time dim>': 'time'})")
     raise ValueError(
         f"no time dimension: expected a dimension named 'time' or a coordinate with "
-        f"axis='T' (dims: {list(map(str, ds.dims))}). Rename it, e.g. "
-        f"ds = ds.rename(<your time dim>='time')"
+        f"axis='T' or standard_name='time' (dims: {list(map(str, ds.dims))}). Rename it, "
+        f"e.g. {fix}"
     )
 
 
@@ -143,12 +159,33 @@ def series_nan_message(label: str, source: str, nan_values: int, n_time: int,
     )
 
 
+#: Negative precipitation down to this (mm d-1) is numerical noise (ERA5's accumulations
+#: dip to about -5e-5 mm d-1), set to 0 and said in ``check()``; below it, refused.
+PRECIP_NOISE = 0.01
+
+
+def clip_noise(prec: xr.DataArray, time_dim: str) -> tuple[xr.DataArray, xr.DataArray]:
+    """Precipitation (mm d-1) with negative noise down to :data:`PRECIP_NOISE` set to 0,
+    and the number of values set per cell (both lazy with dask).
+
+    Examples
+    --------
+    >>> p = xr.DataArray([[1.0, -4.5e-5, -0.5]], dims=("x", "time"))
+    >>> out, n = clip_noise(p, "time")
+    >>> out.values.tolist(), n.values.tolist()
+    ([[1.0, 0.0, -0.5]], [1])
+    """
+    noise = (prec < 0) & (prec >= -PRECIP_NOISE)
+    return prec.where(~noise, 0.0), noise.sum([d for d in prec.dims if d == time_dim])
+
+
 def negative_precip_message(source: str, minimum: float, n_cells: int, example: str) -> str:
     """Error text for negative precipitation."""
     return (
         f"precipitation 'prec' (dataset variable {source!r}) has negative values in "
         f"{n_cells} land cell(s): minimum {minimum:.6g} mm d-1, e.g. at "
-        f"{example}. Clip them if they are numerical noise: "
+        f"{example}, below the noise tolerance -{PRECIP_NOISE:g} mm d-1 that is set to 0. "
+        f"Clip them if they are numerical noise: "
         f"ds[{source!r}] = ds[{source!r}].clip(min=0)"
     )
 
@@ -243,6 +280,47 @@ ACCUMULATED_RN = 1e4
 MIN_DAYS_FOR_PEAK = 30
 
 
+#: Dataset-wide rules on unit slips that stay inside :data:`PLAUSIBLE` (series of at least
+#: :data:`MIN_DAYS_FOR_YEAR` days; ``check_ranges=False`` opts out): the mean annual
+#: precipitation over all land cells is at least :data:`MIN_MEAN_ANNUAL_PREC` mm yr-1 (the
+#: driest deserts get less, the land as a whole ~800: mm h-1 labelled mm d-1 reads 24 times
+#: too small), and where a cell's mean air temperature is above :data:`WARM_TAIR` degC its
+#: VPD exceeds :data:`MIN_WARM_VPD_PEAK` hPa on some day (kPa labelled hPa: 10 times too small).
+MIN_MEAN_ANNUAL_PREC = 50.0
+WARM_TAIR = 10.0
+MIN_WARM_VPD_PEAK = 4.0
+MIN_DAYS_FOR_YEAR = 360
+
+
+def dataset_slip(mean_prec: float, warm_vpd_peak: float | None, n_cells: int, n_warm: int,
+                 n_time: int, labels: dict[str, str]) -> str | None:
+    """The error text of a dataset-wide unit slip (see :data:`MIN_MEAN_ANNUAL_PREC`), or None.
+
+    Examples
+    --------
+    >>> dataset_slip(0.05, 12.0, 10, 5, 365, {"prec": "'prec'", "vpd": "'vpd'"})[:39]
+    "'prec': mean annual precipitation over "
+    >>> dataset_slip(1.6, 12.0, 10, 5, 365, {}) is None  # mean daily rates, mm d-1
+    True
+    """
+    if n_time < MIN_DAYS_FOR_YEAR:
+        return None
+    annual = mean_prec * 365.25
+    if annual < MIN_MEAN_ANNUAL_PREC:
+        return (f"{labels['prec']}: mean annual precipitation over all {n_cells} land cell(s) "
+                f"is {annual:.3g} mm yr-1, implausible for land as a whole (< "
+                f"{MIN_MEAN_ANNUAL_PREC:g}); looks like a unit slip: mm h-1 labelled mm d-1 "
+                "(24 times too small; set units 'mm h-1') or m labelled mm (set units 'm'). "
+                "If the values are right, pass check_ranges=False")
+    if warm_vpd_peak is not None and warm_vpd_peak < MIN_WARM_VPD_PEAK:
+        return (f"{labels['vpd']} never exceeds {warm_vpd_peak:.3g} hPa in {n_time} days over "
+                f"{n_warm} cell(s) whose mean air temperature is above {WARM_TAIR:g} degC, "
+                f"implausible (warm climates exceed {MIN_WARM_VPD_PEAK:g} hPa); looks like kPa "
+                "labelled hPa (10 times too small): set units 'kPa'. If the values are right, "
+                "pass check_ranges=False")
+    return None
+
+
 def _likely_mistake(name: str, low: float, high: float) -> str:
     """A guess at the unit slip behind values ``low … high`` (catalog units)."""
     lo, hi = PLAUSIBLE.get(name, (-np.inf, np.inf))
@@ -269,6 +347,9 @@ def _likely_mistake(name: str, low: float, high: float) -> str:
         return "values too small: looks like MJ m-2 d-1 labelled W m-2"
     if name == "co2" and high < 1:
         return "looks like a mole fraction in mol mol-1 labelled ppm: set units 'mol mol-1'"
+    if name == "co2" and low > 1e5:  # x 1e6 of a ppm value
+        return ("looks like ppm labelled as a mole fraction ('mol mol-1' or '1'): "
+                "set units 'ppm'")
     if name == "co2" and low > hi:
         return "looks like ppb labelled ppm: set units 'ppb'"
     return "check the values and the units attribute"

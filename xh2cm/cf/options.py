@@ -2,9 +2,9 @@
 
 >>> import xh2cm
 >>> with xh2cm.set_options(names={"tair": "t_2m"}):
-...     xh2cm.xr.options.OPTIONS["names"]
+...     xh2cm.cf.options.OPTIONS["names"]
 {'tair': 't_2m'}
->>> xh2cm.xr.options.OPTIONS["names"]
+>>> xh2cm.cf.options.OPTIONS["names"]
 {}
 
 ``names`` maps catalog forcing names to dataset variables, ``obs_names`` observation
