@@ -13,10 +13,10 @@ import xarray as xr
 
 import xh2cm  # noqa: F401  (registers ds.h2cm)
 from xh2cm.analysis import evaluate, lue, pue, rain_pulse, regional, water_carbon_coupling, wue
-from xh2cm.datasets import truth_model
 from xh2cm.cf.grid import to_grid
 from xh2cm.cf.observations import prepare_observations
 from xh2cm.cf.prepare import prepare
+from xh2cm.datasets import truth_model
 
 CALENDARS = ("standard", "noleap", "360_day", "all_leap")
 
