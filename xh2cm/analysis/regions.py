@@ -208,15 +208,15 @@ def _summable(ds: xr.Dataset, selected: list[str], explicit: bool) -> tuple[list
         if kind in catalog.SUMMABLE and _total_units(units) is not None:
             keep.append(name)
             continue
-        why = (f"a {kind}, never summed" if kind not in catalog.SUMMABLE else
-               f"units {units!r} are not a carbon flux, water flux or water storage")
+        why = (f"a {kind}, never summed" if kind is not None and kind not in catalog.SUMMABLE
+               else f"units {units!r} are not a carbon flux, water flux or water storage")
         if explicit:
             raise ValueError(f"regional(how='sum') cannot total {name!r}: {why}; use "
                              "how='mean' for it")
+        if kind is None or kind in catalog.SUMMABLE:  # not left out by its kind: say so
+            warnings.warn(f"regional(how='sum'): {name!r} left out: {why}", stacklevel=3)
         out.append(f"{name} ({why})")
     note = "left out of the totals: " + "; ".join(out) if out else ""
-    if note:
-        warnings.warn(f"regional(how='sum'): {note}", stacklevel=3)
     return keep, note
 
 
