@@ -178,6 +178,10 @@ def main(argv: list[str] | None = None) -> dict:
     p.add_argument("--start-from-truth", action="store_true",
                    help="control run: start from the truth model's networks (constants from "
                         "--init, else truth's), to check that truth is a minimum of the loss")
+    p.add_argument("--folds", type=int, default=0,
+                   help="k-fold cross-validation instead of one fit: k models trained as one "
+                        "batch (fit(folds=k)), scored out of fold on every land cell, "
+                        "constants as ensemble mean +- std")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--out", type=Path, default=Path("twin_out"))
     p.add_argument("--quiet", action="store_true")
@@ -195,6 +199,8 @@ def main(argv: list[str] | None = None) -> dict:
     print(f"grid {a.n_lat}x{a.n_lon}, {int((folds >= 0).sum())} land cells "
           f"({int(test.sum())} held out), {ds.sizes['time']} days", flush=True)
 
+    if a.folds:
+        return fold_experiment(a, ds, truth, obs, t0)
     if a.start_from_truth:
         start = init_model(ds, hidden=a.truth_hidden, seed=a.seed + 1, init=a.init,
                            base=truth_m)
@@ -248,6 +254,50 @@ def main(argv: list[str] | None = None) -> dict:
     for k, v in result["constants"].items():
         print(f"{k:10s} {result['initial_constants'][k]:10.4g} {v['fitted']:10.4g} "
               f"{v['truth']:10.4g} {v['rel_error']:8.1%}")
+    return result
+
+
+def fold_experiment(a: argparse.Namespace, ds: xr.Dataset, truth: xr.Dataset,
+                    obs: xr.Dataset, t0: float) -> dict:
+    """``--folds k``: the k fold models trained as one batch, scored out of fold."""
+    if a.start_from_truth or a.init:
+        raise SystemExit("--folds starts every member fresh: drop --start-from-truth/--init")
+    ens, hist = fit_dataset(
+        ds, obs, folds=a.folds, block_size=30.0, priors=a.priors,
+        kinds={t: "daily" for t in a.daily.split(",") if t},
+        weights={"prior_q10": a.prior_weight, "prior_beta_co2": a.prior_weight},
+        epochs=a.epochs, equilibrium_gradient=a.equilibrium_gradient,
+        spinup_cycles=a.spinup_cycles, constants_lr_scale=a.constants_lr_scale,
+        spinup_gradient=a.spinup_gradient, batch_size=a.batch_size, learning_rate=a.lr,
+        patience=a.patience, seed=a.seed, progress=not a.quiet, model_seed=a.seed + 1,
+        model_kwargs={"hidden_size": a.hidden, "sm_max_scale": a.sm_max_scale},
+        checkpoint_dir=str(a.out / "checkpoints"), checkpoint_every=25)
+    oof = ds.h2cm.run(ens, out_of_fold=True)
+    scores = evaluate(oof, truth, hist.fold >= 0)
+    each = [global_constants(m) for m in ens]
+    consts = {k: {"mean": float(np.mean([e[k] for e in each])),
+                  "std": float(np.std([e[k] for e in each], ddof=1)),
+                  "members": [e[k] for e in each], "truth": TRUTH_CONSTANTS[k]}
+              for k in TRUTH_CONSTANTS}
+    result = {"settings": vars(a) | {"out": str(a.out)},
+              "seconds": time.perf_counter() - t0,
+              "best_epoch": json.loads(hist.attrs["best_epoch"]),
+              "epochs_run": int(hist.sizes["epoch"]), "nse_out_of_fold": scores,
+              "constants": consts}
+    ens.save(a.out / "ensemble.eqx")
+    hist.to_netcdf(a.out / "history.nc")
+    (a.out / "result.json").write_text(json.dumps(result, indent=2))
+    print(f"\n{a.folds} folds as one batch, best epochs {result['best_epoch']}, "
+          f"{result['seconds'] / 60:.1f} min")
+    print(f"\n{'variable (out of fold)':24s} {'NSE pooled':>11s} {'median cell':>12s}")
+    for k, v in scores.items():
+        print(f"{k:24s} {v['pooled']:11.3f} {v['median_cell']:12.3f}")
+    print(f"\n{'constant':10s} {'mean':>10s} {'std':>10s} {'truth':>10s} {'(mean-truth)/std':>17s}"
+          "  members")
+    for k, v in consts.items():
+        z = (v["mean"] - v["truth"]) / v["std"] if v["std"] > 0 else float("nan")
+        print(f"{k:10s} {v['mean']:10.4g} {v['std']:10.2g} {v['truth']:10.4g} {z:17.1f}  "
+              + " ".join(f"{m:.4g}" for m in v["members"]))
     return result
 
 

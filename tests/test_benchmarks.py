@@ -22,6 +22,9 @@ CASES = {
     "ceiling.py": (["--cells", "1", "2", "--days", "5", "--hidden", "8", "--repeats", "1",
                     "--reference-forward", "100", "100"],
                    ["large-matmul peak", "LSTM chain", "times the reference"]),
+    "ensemble.py": (["--folds", "3", "--cells", "9", "--hidden", "8", "--batch-size", "3",
+                     "--epochs", "1"],
+                    ["one fit", "3 folds as one batch", "compiles of the batched step: 1"]),
     "dask_scaling.py": (["--lat", "4", "--lon", "8", "--years", "1", "--blocks", "2",
                          "--hidden", "8", "--tile", "16"],
                         ["direct", "dask threads", "LocalCluster 2 worker(s): compiles per "

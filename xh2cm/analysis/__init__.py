@@ -5,6 +5,7 @@
 - :mod:`~xh2cm.analysis.pulse`: rain-pulse respiration (Birch effect);
 - :mod:`~xh2cm.analysis.regions`: cell areas, regions, budgets;
 - :mod:`~xh2cm.analysis.evaluate`: skill scores against observations;
+- :mod:`~xh2cm.analysis.members`: ensemble mean, spread and quantiles over ``member``;
 - :mod:`~xh2cm.analysis.plots`, :mod:`~xh2cm.analysis.report`: hvplot figures and an
   HTML report.
 
@@ -16,6 +17,7 @@ the ``ds.h2cm`` accessor forwards to them.
 from xh2cm.analysis.coupling import water_carbon_coupling
 from xh2cm.analysis.efficiency import lue, pue, wue
 from xh2cm.analysis.evaluate import evaluate
+from xh2cm.analysis.members import spread
 from xh2cm.analysis.pulse import rain_pulse
 from xh2cm.analysis.regions import cell_area, regional
 
@@ -26,6 +28,7 @@ __all__ = [
     "pue",
     "rain_pulse",
     "regional",
+    "spread",
     "water_carbon_coupling",
     "wue",
 ]

@@ -1,7 +1,9 @@
 """Files of pytrees: one JSON header line, then :func:`equinox.tree_serialise_leaves`.
 
 The one home of xh2cm's file format, used for saved models (here:
-:func:`save_model`, :func:`load_model`) and training checkpoints
+:func:`save_model`, :func:`load_model`), ensembles (:func:`save_ensemble`,
+:func:`load_ensemble`: several models of one configuration and named arrays) and
+training checkpoints
 (:mod:`xh2cm.training.checkpoint`). The header names the format and its version
 and carries JSON metadata (a model's :class:`ModelConfig`, a run's bookkeeping);
 floats are stored bit for bit.
@@ -13,11 +15,13 @@ import hashlib
 import io
 import json
 import os
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any, TypeVar
 
 import equinox as eqx
 import jax
+import numpy as np
 
 from xh2cm.core.config import ModelConfig
 from xh2cm.core.model import H2CM
@@ -133,3 +137,53 @@ def load_model(path: str | os.PathLike) -> H2CM:
     header = read_header(path)
     skeleton = H2CM(ModelConfig.from_dict(header["config"]), jax.random.PRNGKey(0))
     return read_tree_file(path, skeleton, FORMAT, FORMAT_VERSION, "xh2cm model file")[0]
+
+
+ENSEMBLE_FORMAT = "xh2cm-ensemble"
+ENSEMBLE_FORMAT_VERSION = 1
+
+
+def save_ensemble(path: str | os.PathLike, models: Sequence[H2CM],
+                  arrays: Mapping[str, np.ndarray] | None = None,
+                  metadata: dict | None = None) -> None:
+    """Write models of one configuration (an ensemble), with named NumPy ``arrays``
+    (e.g. which member held out each cell) and JSON ``metadata``, to one checksummed file.
+
+    Raises
+    ------
+    ValueError
+        If there is no model or the models' configurations differ.
+    """
+    models = list(models)
+    if not models:
+        raise ValueError("an ensemble file needs at least one model")
+    config = models[0].config.to_dict()
+    odd = [i for i, m in enumerate(models) if m.config.to_dict() != config]
+    if odd:
+        raise ValueError(f"models {odd} differ in configuration from model 0; an ensemble "
+                         "file holds models of one ModelConfig")
+    extra = {n: np.asarray(a) for n, a in (arrays or {}).items()}
+    header = {"format": ENSEMBLE_FORMAT, "version": ENSEMBLE_FORMAT_VERSION,
+              "config": config, "members": len(models),
+              "arrays": {n: [list(a.shape), a.dtype.str] for n, a in extra.items()},
+              "metadata": metadata or {}}
+    write_tree_file(path, header, (models, extra), atomic=True)
+
+
+def load_ensemble(path: str | os.PathLike
+                  ) -> tuple[list[H2CM], dict[str, np.ndarray], dict[str, Any]]:
+    """Read a file of :func:`save_ensemble`: ``(models, arrays, metadata)``.
+
+    Raises
+    ------
+    ValueError
+        If the file is not an ensemble file, or is truncated, corrupted or edited.
+    """
+    what = "xh2cm ensemble file"
+    header = read_header_line(path, ENSEMBLE_FORMAT, ENSEMBLE_FORMAT_VERSION, what)
+    skeleton = H2CM(ModelConfig.from_dict(header["config"]), jax.random.PRNGKey(0))
+    like = ([skeleton] * int(header["members"]),
+            {n: np.zeros(shape, np.dtype(dt)) for n, (shape, dt) in header["arrays"].items()})
+    (models, arrays), _ = read_tree_file(path, like, ENSEMBLE_FORMAT, ENSEMBLE_FORMAT_VERSION,
+                                         what)
+    return list(models), dict(arrays), header["metadata"]

@@ -3,6 +3,7 @@
 from xh2cm.training.checkpoint import latest_checkpoint, load_checkpoint, save_checkpoint
 from xh2cm.training.cv import fold_split, spatial_kfold
 from xh2cm.training.data import TrainingData, month_calendar
+from xh2cm.training.ensemble import Ensemble, Member, train_ensemble
 from xh2cm.training.losses import (
     TERMS,
     LossSpec,
@@ -25,9 +26,11 @@ from xh2cm.training.trainer import (
 
 __all__ = [
     "TERMS",
+    "Ensemble",
     "History",
     "LossSpec",
     "LossWeights",
+    "Member",
     "ObsBatch",
     "Prior",
     "TrainConfig",
@@ -45,5 +48,6 @@ __all__ = [
     "term_kinds",
     "total_loss",
     "train",
+    "train_ensemble",
     "train_step",
 ]

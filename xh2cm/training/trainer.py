@@ -49,6 +49,7 @@ import time
 import warnings
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
 import equinox as eqx
@@ -250,15 +251,37 @@ def _cached_optimizer(key: tuple, steps_per_epoch: int
     else:
         warm = min(total - 1, config.warmup_epochs * steps_per_epoch)
         sched = optax.warmup_cosine_decay_schedule(0.0, lr, max(warm, 1), total, end)
+    return _chain(config, sched), sched
+
+
+def _chain(config: TrainConfig, lr: float | optax.Schedule) -> optax.GradientTransformation:
+    """Clipping, Adam(W) at learning rate ``lr`` and the constants' scale."""
     if config.optimizer == "adam":
-        opt = optax.adam(sched)
+        opt = optax.adam(lr)
     else:
-        opt = optax.adamw(sched, weight_decay=config.weight_decay)
+        opt = optax.adamw(lr, weight_decay=config.weight_decay)
     parts = [optax.clip_by_global_norm(config.clip_norm)] if config.clip_norm else []
     parts.append(opt)
     if config.constants_lr_scale != 1.0:
         parts.append(optax.masked(optax.scale(config.constants_lr_scale), _constants_mask))
-    return optax.chain(*parts), sched
+    return optax.chain(*parts)
+
+
+#: TrainConfig fields an optimizer at a given learning rate depends on (not the schedule).
+_UNIT_KEYS = ("optimizer", "weight_decay", "constants_lr_scale", "clip_norm")
+
+
+@functools.lru_cache(maxsize=32)
+def _cached_unit(key: tuple) -> optax.GradientTransformation:
+    return _chain(TrainConfig(**dict(zip(_UNIT_KEYS, key, strict=True))), 1.0)
+
+
+def unit_optimizer(config: TrainConfig) -> optax.GradientTransformation:
+    """The optimizer of ``config`` at learning rate 1: its updates, multiplied by a
+    learning rate given with each step (:func:`update`'s ``lr``), are those of
+    :func:`make_optimizer`'s at that rate. Lets models whose schedules differ (e.g. a
+    different number of steps per epoch) share one compiled step."""
+    return _cached_unit(tuple(getattr(config, k) for k in _UNIT_KEYS))
 
 
 def _constants_mask(params: Any) -> Any:
@@ -280,7 +303,8 @@ def _all_finite(tree: Any) -> jax.Array:
 def _forward_terms(params: H2CM, rest: H2CM, forcing: Forcing,
                    static: StaticPredictors | None, init: State | None, obs: ObsBatch,
                    scales: dict[str, jax.Array], spec: LossSpec, segment: int | None,
-                   reattach: bool, grad_cycles: int) -> tuple[Scalar, dict[str, Scalar]]:
+                   reattach: bool, grad_cycles: int, weights: dict[str, jax.Array] | None
+                   ) -> tuple[Scalar, dict[str, Scalar]]:
     model = eqx.combine(params, rest)
     if grad_cycles:
         init = spinup(model, forcing, static, cycles=grad_cycles, gradient=True,
@@ -289,7 +313,15 @@ def _forward_terms(params: H2CM, rest: H2CM, forcing: Forcing,
         init = reattach_groundwater(model, init)
     outputs, _ = model(forcing, static, init, segment=segment)
     terms = loss_terms(outputs, obs, spec, scales)
-    return total_loss(terms, spec), terms
+    return _total(terms, spec, weights), terms
+
+
+def _total(terms: dict[str, Scalar], spec: LossSpec, weights: dict[str, jax.Array] | None
+           ) -> Scalar:
+    """The weighted total: ``spec``'s weights, or traced ``weights`` of the same terms."""
+    if weights is None:
+        return total_loss(terms, spec)
+    return sum((weights[n] * terms[n] for n in spec.names), jnp.zeros(()))
 
 
 @eqx.filter_jit
@@ -314,18 +346,38 @@ def train_step(model: H2CM, opt_state: Any, forcing: Forcing,
     finite : Array
         Whether the step was applied.
     """
+    return update(model, opt_state, forcing, static, obs, scales, optimizer, spec,
+                  spinup_cycles, segment, equilibrium_gradient, spinup_gradient)
+
+
+def update(model: H2CM, opt_state: Any, forcing: Forcing, static: StaticPredictors | None,
+           obs: ObsBatch, scales: dict[str, jax.Array], optimizer: optax.GradientTransformation,
+           spec: LossSpec, spinup_cycles: int = 1, segment: int | None = None,
+           equilibrium_gradient: bool = True, spinup_gradient: bool = False, *,
+           weights: dict[str, jax.Array] | None = None, lr: jax.Array | None = None,
+           active: jax.Array | None = None
+           ) -> tuple[H2CM, Any, Scalar, dict[str, Scalar], jax.Array]:
+    """The body of :func:`train_step`, unjitted (so that it can be vmapped over models).
+
+    ``weights``: traced term weights (default: ``spec``'s); ``lr``: a factor on the
+    updates (with :func:`unit_optimizer`, the learning rate); ``active``: False keeps the
+    model and optimizer state as they are (a step this model sits out).
+    """
     params, rest = eqx.partition(model, trainable_filter(model))
     init = spun_up(model, forcing, static, cycles=0 if spinup_gradient else spinup_cycles)
     grad_fn = eqx.filter_value_and_grad(_forward_terms, has_aux=True)
     (total, terms), grads = grad_fn(params, rest, forcing, static, init, obs, scales, spec,
                                     segment, equilibrium_gradient,
-                                    spinup_cycles if spinup_gradient else 0)
+                                    spinup_cycles if spinup_gradient else 0, weights)
     finite = jnp.isfinite(total) & _all_finite(grads)
     grads = jax.tree_util.tree_map(lambda g: jnp.where(finite, g, 0.0), grads)
     updates, new_state = optimizer.update(grads, opt_state, params)
+    if lr is not None:
+        updates = jax.tree_util.tree_map(lambda u: u * lr, updates)
     new_params = eqx.apply_updates(params, updates)
-    params = _select(finite, new_params, params)
-    opt_state = _select(finite, new_state, opt_state)
+    apply = finite if active is None else finite & active
+    params = _select(apply, new_params, params)
+    opt_state = _select(apply, new_state, opt_state)
     return eqx.combine(params, rest), opt_state, total, terms, finite
 
 
@@ -334,9 +386,17 @@ def eval_step(model: H2CM, forcing: Forcing, static: StaticPredictors | None, ob
               scales: dict[str, jax.Array], spec: LossSpec, spinup_cycles: int = 1
               ) -> tuple[Scalar, dict[str, Scalar]]:
     """Loss terms and total of one batch without gradient: ``(total, terms)``."""
+    return evaluate_terms(model, forcing, static, obs, scales, spec, spinup_cycles)
+
+
+def evaluate_terms(model: H2CM, forcing: Forcing, static: StaticPredictors | None,
+                   obs: ObsBatch, scales: dict[str, jax.Array], spec: LossSpec,
+                   spinup_cycles: int = 1, weights: dict[str, jax.Array] | None = None
+                   ) -> tuple[Scalar, dict[str, Scalar]]:
+    """The body of :func:`eval_step`, unjitted; ``weights`` as in :func:`update`."""
     outputs, _ = model(forcing, static, spun_up(model, forcing, static, cycles=spinup_cycles))
     terms = loss_terms(outputs, obs, spec, scales)
-    return total_loss(terms, spec), terms
+    return _total(terms, spec, weights), terms
 
 
 @dataclass
@@ -503,10 +563,23 @@ def _start(model: H2CM, s: _Setup) -> _Run:
     """A fresh run, or the one in the newest checkpoint when ``config.resume``."""
     opt_state = s.optimizer.init(eqx.filter(model, trainable_filter(model)))
     run = _Run(model, opt_state, model, History(s.spec.names, scales=dict(s.scales)))
-    folder = s.config.checkpoint_dir
+    path = resume_path(s.config, stacklevel=5)
+    if path is None:
+        return run
+    (model, opt_state, best), state = ckpt.load_checkpoint(path, (model, opt_state, model))
+    check_resumed(path, state, s.config, s.fingerprint, s.identity)
+    return _Run(model, opt_state, best, History.from_json(state["history"]), state["epoch"],
+                state["best_val"], state["bad"])
+
+
+def resume_path(config: TrainConfig, stacklevel: int = 2) -> Path | None:
+    """The checkpoint a run continues from (None: a fresh run), by the rules of
+    :class:`TrainConfig`'s ``resume`` and ``overwrite`` (old checkpoints deleted with
+    ``overwrite``, refused without it)."""
+    folder = config.checkpoint_dir
     existing = ckpt.list_checkpoints(folder) if folder else []
-    if not s.config.resume:
-        if existing and s.config.overwrite:
+    if not config.resume:
+        if existing and config.overwrite:
             for p in existing:
                 p.unlink()
             log.info("overwrite=True: removed %d checkpoint(s) from %s", len(existing), folder)
@@ -515,26 +588,28 @@ def _start(model: H2CM, s: _Setup) -> _Run:
                 f"checkpoint_dir {folder} already holds {len(existing)} checkpoint(s) of a run "
                 f"(the newest: {existing[-1].name}); pass resume=True to continue that run, "
                 "overwrite=True to delete them and start afresh, or use another folder")
-        return run
+        return None
     if not existing:
         warnings.warn(f"resume=True, but {folder} holds no checkpoint: starting a fresh run",
-                      UserWarning, stacklevel=4)
-        return run
-    path = existing[-1]
-    (model, opt_state, best), state = ckpt.load_checkpoint(path, (model, opt_state, model))
-    if state["fingerprint"] != s.fingerprint:
+                      UserWarning, stacklevel=stacklevel)
+        return None
+    return existing[-1]
+
+
+def check_resumed(path: Path, state: dict[str, Any], config: TrainConfig, fingerprint: str,
+                  identity: dict[str, str]) -> None:
+    """Refuse a checkpoint of another run (the error lists what differs); log the resume."""
+    if state["fingerprint"] != fingerprint:
         old = state.get("identity", {})
-        diff = [f"{k}: {old.get(k, '?')} -> {v}" for k, v in s.identity.items()
+        diff = [f"{k}: {old.get(k, '?')} -> {v}" for k, v in identity.items()
                 if old.get(k) != v] if old else ["(saved before run settings were recorded)"]
         raise ValueError(f"checkpoint {path} belongs to a different run; what differs: "
                          f"{'; '.join(diff)}. Use another checkpoint_dir, the same settings, "
                          "or overwrite=True (with resume=False) to start afresh")
-    if state.get("epochs", s.config.epochs) < s.config.epochs:
+    if state.get("epochs", config.epochs) < config.epochs:
         log.info("continuing a run of %d epochs to %d; the learning-rate schedule now spans "
-                 "%d epochs", state["epochs"], s.config.epochs, s.config.epochs)
+                 "%d epochs", state["epochs"], config.epochs, config.epochs)
     log.info("resumed from %s at epoch %d", path, state["epoch"])
-    return _Run(model, opt_state, best, History.from_json(state["history"]), state["epoch"],
-                state["best_val"], state["bad"])
 
 
 def cell_sharding(n_devices: int) -> Callable[[Batch], Batch]:

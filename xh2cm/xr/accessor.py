@@ -22,7 +22,7 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
-from xh2cm.analysis import coupling, efficiency, plots, pulse
+from xh2cm.analysis import coupling, efficiency, members, plots, pulse
 from xh2cm.analysis import report as _report
 from xh2cm.analysis.evaluate import evaluate as evaluate_
 from xh2cm.analysis.regions import regional as regions_regional
@@ -34,6 +34,7 @@ from xh2cm.xr.run import Freq, run_dataset
 
 if TYPE_CHECKING:
     from xh2cm.core import H2CM
+    from xh2cm.training import Ensemble
 
 
 @xr.register_dataset_accessor("h2cm")
@@ -102,12 +103,14 @@ class H2CMAccessor:
         """
         return forcing_dataset(self._ds, masked=masked, **options)
 
-    def run(self, model: H2CM, *, spinup: bool | int = True,
+    def run(self, model: H2CM | Ensemble, *, spinup: bool | int = True,
             outputs: Sequence[str] | None = None, freq: Freq = None, dtype: Any = np.float32,
             initial_state: xr.Dataset | None = None, return_state: bool = False,
             tile: int | None = None, static: Sequence[str] | None = None,
-            **options: Unpack[InputOptions]) -> Any:
-        """Run ``model`` on this dataset (:func:`xh2cm.xr.run.run_dataset`).
+            out_of_fold: bool = False, **options: Unpack[InputOptions]) -> Any:
+        """Run ``model`` (or an ensemble: a ``member`` dimension; ``out_of_fold=True``:
+        each cell by the member that held it out) on this dataset
+        (:func:`xh2cm.xr.run.run_dataset`).
 
         Examples
         --------
@@ -119,7 +122,8 @@ class H2CMAccessor:
         """
         return run_dataset(self._ds, model, spinup=spinup, outputs=outputs, freq=freq,
                            dtype=dtype, initial_state=initial_state,
-                           return_state=return_state, tile=tile, static=static, **options)
+                           return_state=return_state, tile=tile, static=static,
+                           out_of_fold=out_of_fold, **options)
 
     def init_model(
         self,
@@ -150,16 +154,17 @@ class H2CMAccessor:
                                        check_ranges=check_ranges, co2=co2, **config_kwargs)
 
     def fit(self, obs: xr.Dataset | None = None, model: H2CM | None = None,
-            **kwargs: Any) -> tuple[H2CM, xr.Dataset]:
+            **kwargs: Any) -> tuple[Any, xr.Dataset]:
         """Train a model on this forcing against observations (DESIGN.md §5;
         :func:`xh2cm.xr.fit.fit_dataset`, which documents the keyword arguments:
         ``epochs=``, ``batch_size=``, ``weights=``, ``validation=``, ``cells=``,
-        ``checkpoint_dir=``, ``resume=``, ...).
+        ``checkpoint_dir=``, ``resume=``, ``folds=`` (k-fold cross-validation), ...).
 
         Returns
         -------
-        model : xh2cm.core.H2CM
-            The trained (best on validation) model.
+        model : xh2cm.core.H2CM or xh2cm.training.Ensemble
+            The trained (best on validation) model; with ``folds=k``, the ensemble of
+            the k fold models.
         history : xr.Dataset
             Loss per term on (split, epoch), learning rate, skipped steps.
 
@@ -201,6 +206,11 @@ class H2CMAccessor:
                  **kwargs: Any) -> xr.Dataset:
         """Regional means or budgets (:func:`xh2cm.analysis.regions.regional`)."""
         return regions_regional(self._ds, regions, how, **kwargs)
+
+    def spread(self, **kwargs: Any) -> xr.Dataset:
+        """Ensemble mean and standard deviation (and quantiles) over ``member``
+        (:func:`xh2cm.analysis.members.spread`)."""
+        return members.spread(self._ds, **kwargs)
 
     def evaluate(self, obs: xr.Dataset, **kwargs: Any) -> xr.Dataset | pd.DataFrame:
         """Skill scores against observations (:func:`xh2cm.analysis.evaluate.evaluate`)."""

@@ -25,7 +25,14 @@ from xh2cm.xr.prepare import CO2Arg, FillArg, MaskArg, Prepared, prepare, random
 
 if TYPE_CHECKING:
     from xh2cm.core import H2CM
-    from xh2cm.training import History, LossWeights, TrainConfig, TrainingData
+    from xh2cm.training import (
+        Ensemble,
+        History,
+        LossSpec,
+        LossWeights,
+        TrainConfig,
+        TrainingData,
+    )
     from xh2cm.training.cv import FoldMethod
 
 #: ``cell_role`` values in the history Dataset.
@@ -190,8 +197,11 @@ def fit_dataset(
     model_kwargs: Mapping[str, Any] | None = None,
     callback: Callable[..., None] | None = None,
     in_memory: bool | None = None,
+    folds: int | None = None,
+    fold_method: FoldMethod = "block",
+    block_size: float = 10.0,
     **train_kwargs: Any,
-) -> tuple[H2CM, xr.Dataset]:
+) -> tuple[H2CM | Ensemble, xr.Dataset]:
     """Train an H2CM model on a forcing Dataset against observations (DESIGN.md §5).
 
     Parameters
@@ -254,13 +264,27 @@ def fit_dataset(
         (monthly ones are small; daily ones, ``kinds=``, are as large as one forcing
         variable). True: read everything first. None (default): False for dask-backed
         forcing, else True. Results are the same either way (tested).
+    folds : int, optional
+        Spatial k-fold cross-validation: train ``folds`` models as one batch
+        (:func:`xh2cm.training.ensemble.train_ensemble`, one compile) and return an
+        :class:`~xh2cm.training.Ensemble`. Member ``f`` never sees fold ``f`` (its test
+        fold: ``run(ensemble, out_of_fold=True)`` predicts those cells with it), is
+        validated (early stopping, best epoch) on fold ``f + 1`` (mod ``folds``) unless
+        ``validation=None``, trains on the others, and starts from ``model`` or a fresh
+        model of seed ``model_seed + f`` standardised on its training cells. Folds come
+        from :func:`xh2cm.training.cv.spatial_kfold` (seed ``TrainConfig.seed``).
+        ``checkpoint_dir``/``resume`` work as for one model. Not with
+        ``validation_start``.
+    fold_method, block_size
+        How cells are grouped into folds (:func:`xh2cm.training.cv.spatial_kfold`).
 
     Returns
     -------
-    model : H2CM
-        The trained model.
+    model : H2CM or Ensemble
+        The trained model (with ``folds``: the ensemble of fold models).
     history : xarray.Dataset
-        Loss terms on ``(split, epoch)``, ``lr``, ``skipped``, ``seconds``
+        Loss terms on ``(split, epoch)`` (with ``folds``: also ``member``, and ``fold``
+        on the grid), ``lr``, ``skipped``, ``seconds``
         per epoch, and ``cell_role`` (0 unused, 1 train, 2 validation) on the
         spatial grid; attrs hold the standardisation and observation report.
 
@@ -309,6 +333,12 @@ def fit_dataset(
     else:
         train_pos, val_pos = _split(prep, used, validation, cfg.seed)
     spec = LossSpec.for_observations(data.available, weights, priors=priors, kinds=kinds)
+    if folds is not None:
+        return _fit_folds(prep, data, used, observations, spec, cfg, model, callback,
+                          folds=folds, fold_method=fold_method, block_size=block_size,
+                          validate=validation is not None and validation_start is None,
+                          lazy=lazy, model_seed=model_seed, model_kwargs=model_kwargs,
+                          validation_start=validation_start)
     if model is None:
         stats_cells = random_subset(used[train_pos], LAZY_STATS_CELLS if lazy else None,
                                     model_seed)
@@ -384,3 +414,61 @@ def _training_data(prep: Prepared, observations: Observations, used: np.ndarray,
         cue=None if observations.cue is None else observations.cue[used],
         area=None if lat is None else np.cos(np.deg2rad(lat[used])),
         daily={k: v[:, used] for k, v in observations.daily.items()})
+
+
+def _fit_folds(prep: Prepared, data: TrainingData, used: np.ndarray,
+               observations: Observations, spec: LossSpec, cfg: TrainConfig,
+               model: H2CM | None, callback: Callable[..., None] | None, *, folds: int,
+               fold_method: FoldMethod, block_size: float, validate: bool, lazy: bool,
+               model_seed: int, model_kwargs: Mapping[str, Any] | None,
+               validation_start: str | None) -> tuple[Ensemble, xr.Dataset]:
+    """``fit_dataset(..., folds=k)``: the k fold models trained as one batch."""
+    from xh2cm.training.cv import spatial_kfold
+    from xh2cm.training.ensemble import Ensemble, Member, train_ensemble
+
+    if validation_start is not None:
+        raise ValueError("folds= holds cells out; validation_start= holds time out: use one")
+    if validate and folds < 3:
+        raise ValueError(f"folds={folds} with validation: each model needs a test fold, a "
+                         "validation fold and training folds; use folds >= 3 or "
+                         "validation=None")
+    lat, lon = _cell_coords(prep)
+    if lat is None or lon is None:
+        if fold_method == "block":
+            raise ValueError("folds= with fold_method='block' needs lat/lon coordinates; "
+                             "use fold_method='random'")
+        lat = lon = np.zeros(prep.n_cells)
+    fold = spatial_kfold(lat[used], lon[used], folds, method=fold_method,
+                         block_size=block_size, seed=cfg.seed)
+    members = [Member(np.flatnonzero((fold != f) & (fold != (f + 1) % folds)),
+                      np.flatnonzero(fold == (f + 1) % folds))
+               if validate else Member(np.flatnonzero(fold != f)) for f in range(folds)]
+    models = [model if model is not None else init_model_from_prepared(
+        prep, random_subset(used[m.train_cells], LAZY_STATS_CELLS if lazy else None,
+                            model_seed + f), model_seed + f, **dict(model_kwargs or {}))
+        for f, m in enumerate(members)]
+    fitted, histories = train_ensemble(models, data, members, spec=spec, config=cfg,
+                                       callback=callback)
+    names = tuple(f"fold{f}" for f in range(folds))
+    held_out = np.full(prep.n_cells, -1, np.int32)
+    held_out[used] = fold
+    grid = {str(d): int(n) for d, n in prep.valid.sizes.items()}
+    info = {"folds": folds, "fold_method": fold_method, "block_size": block_size,
+            "validation": "next fold" if validate else "none", "seed": cfg.seed}
+    kinds = {t: spec.term(t).kind for t in spec.terms}
+    parts = []
+    for m, h in zip(members, histories, strict=True):
+        role = np.zeros(prep.n_cells, np.int8)
+        role[used[m.train_cells]] = TRAIN
+        if m.val_cells is not None:
+            role[used[m.val_cells]] = VALIDATION
+        parts.append(history_dataset(h, prep, role, observations, kinds))
+    out = xr.concat(parts, dim=pd.Index(list(names), name="member"), join="outer",
+                    combine_attrs="override")
+    out.attrs.update(best_epoch=json.dumps([h.best_epoch or -1 for h in histories]),
+                     stopped_early=json.dumps([int(h.stopped_early) for h in histories]),
+                     folds=json.dumps(info))
+    out["fold"] = (prep.valid.dims, held_out.reshape(prep.valid.shape),
+                   {"long_name": "cross-validation fold (= the member that held the cell "
+                                 "out); -1: not used"})
+    return Ensemble(fitted, names, held_out, grid, info), out

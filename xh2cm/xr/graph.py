@@ -20,6 +20,8 @@ model state carried from each time block to the next.
 - **Shared keywords**: what every task shares (the run's options, the checks, the index
   coordinates) is one graph key too; a task carries only its block's index range
   (``where``), so the graph stays small for many blocks.
+- **Ensembles**: with ``lead`` (the number of members), every output and state piece has
+  a first member axis; the block task loops over the members (:mod:`xh2cm.xr.run`).
 - ``tws_anomaly`` of a run split in time is ``tws`` minus its mean over the whole run
   (day-weighted where ``freq`` aggregates), computed after the blocks.
 
@@ -70,37 +72,79 @@ def _blocks_of(da: xr.DataArray, dims: Sequence[Hashable], chunks: Sequence[Any]
     return np.asarray(data.rechunk(tuple(chunks)).to_delayed())
 
 
+def _input_blocks(inp: xr.Dataset, time_dim: Hashable, spatial: tuple[Hashable, ...]
+                  ) -> Callable[[str, int, tuple[int, ...]], Any]:
+    """``block(name, k, j)``: the Delayed chunk of input variable ``name`` at time chunk
+    ``k`` and spatial block ``j``."""
+    var_blocks = {}
+    for name, da in inp.data_vars.items():
+        dims = [d for d in (time_dim, *spatial) if d in da.dims]
+        var_blocks[name] = (dims, _blocks_of(da, dims, [inp.chunks[d] for d in dims]))
+
+    def block(name: str, k: int, j: tuple[int, ...]) -> Any:
+        dims, blocks = var_blocks[name]
+        return blocks[tuple(k if d == time_dim else j[spatial.index(d)] for d in dims)]
+
+    return block
+
+
+def _state_blocks(initial_state: xr.Dataset | None, inp: xr.Dataset,
+                  spatial: tuple[Hashable, ...], lead: tuple[int, ...]
+                  ) -> Callable[[tuple[int, ...]], Any]:
+    """``state_at(j)``: the initial state's Delayed chunks of spatial block ``j`` (None
+    without one); an ensemble's member dim (``lead``) first, in one chunk."""
+    if initial_state is None:
+        return lambda j: None
+    state_blocks = {}
+    for name, da in initial_state.data_vars.items():
+        first = [d for d in da.dims if d not in spatial][:len(lead)]
+        dims = [*first, *spatial, *[d for d in da.dims if d not in spatial and d not in first]]
+        state_blocks[name] = (dims, _blocks_of(da, dims, [
+            inp.chunks[d] if d in spatial else (da.sizes[d],) for d in dims]))
+
+    def state_at(j: tuple[int, ...]) -> Any:
+        return {n: b[tuple(j[spatial.index(d)] if d in spatial else 0 for d in dims)]
+                for n, (dims, b) in state_blocks.items()}
+
+    return state_at
+
+
+def _assemble(out_pieces: Mapping[str, np.ndarray], state_pieces: Mapping[str, np.ndarray],
+              kinds: Mapping[str, str]) -> tuple[dict[str, dsa.Array], dict[str, dsa.Array]]:
+    """The outputs and final state as dask arrays from their per-block pieces (a leading
+    member axis, if any, is inside each piece: ``dsa.block`` joins the trailing axes)."""
+    outputs = {}
+    for name, kind in kinds.items():
+        pieces = out_pieces[name] if kind == "dynamic" else out_pieces[name][0]
+        outputs[name] = dsa.block(pieces.tolist())
+    states = {}
+    for name, pieces in state_pieces.items():
+        if name.startswith("lstm"):
+            pieces = pieces[..., None]  # the hidden axis: one block
+        states[name] = dsa.block(pieces.tolist())
+    return outputs, states
+
+
 def build(inp: xr.Dataset, *, model: Any, task: Callable[..., Any], time_dim: Hashable,
           spatial: tuple[Hashable, ...], kinds: Mapping[str, str], n_periods: Sequence[int],
           dtype: np.dtype, spinup: int, advance: Callable[..., Any],
-          initial_state: xr.Dataset | None, hidden: int, task_kwargs: Mapping[str, Any]
+          initial_state: xr.Dataset | None, hidden: int, task_kwargs: Mapping[str, Any],
+          lead: tuple[int, ...] = ()
           ) -> tuple[dict[str, dsa.Array], dict[str, dsa.Array]]:
     """Dask arrays of every output (``kinds``: name -> "dynamic" | "static") and of the
     final state, assembled from one task per block.
 
     ``inp`` is chunked as the run should be (time chunks already period-aligned);
-    ``n_periods[k]`` is the number of output time steps of time chunk ``k``.
+    ``n_periods[k]`` is the number of output time steps of time chunk ``k``; ``lead``:
+    the leading axes every output and state has (an ensemble's members).
     """
     run_id = uuid.uuid4().hex
     model_key = dask.delayed(model, name=f"xh2cm-model-{run_id}", pure=False)
     t_chunks = inp.chunks[time_dim]
     s_chunks = [inp.chunks[d] for d in spatial]
     grid = [len(c) for c in s_chunks]
-    var_blocks = {}
-    for name, da in inp.data_vars.items():
-        dims = [d for d in (time_dim, *spatial) if d in da.dims]
-        var_blocks[name] = (dims, _blocks_of(da, dims, [inp.chunks[d] for d in dims]))
-    state_blocks = {}
-    if initial_state is not None:
-        for name, da in initial_state.data_vars.items():
-            dims = [*spatial, *[d for d in da.dims if d not in spatial]]
-            state_blocks[name] = _blocks_of(da, dims, [
-                inp.chunks[d] if d in spatial else (da.sizes[d],) for d in dims])
-
-    def block(name: str, k: int, j: tuple[int, ...]) -> Any:
-        dims, blocks = var_blocks[name]
-        return blocks[tuple(k if d == time_dim else j[spatial.index(d)] for d in dims)]
-
+    block = _input_blocks(inp, time_dim, spatial)
+    state_at = _state_blocks(initial_state, inp, spatial, lead)
     edges = {d: np.r_[0, np.cumsum(inp.chunks[d])] for d in (time_dim, *spatial)}
 
     def where(k: int, j: tuple[int, ...]) -> dict[Hashable, tuple[int, int]]:
@@ -113,12 +157,6 @@ def build(inp: xr.Dataset, *, model: Any, task: Callable[..., Any], time_dim: Ha
     shared = dask.delayed(
         {**task_kwargs, "coords": {d: inp.indexes[d].values for d in edges if d in inp.indexes}},
         name=f"xh2cm-shared-{run_id}", pure=False)
-
-    def state_at(j: tuple[int, ...]) -> Any:
-        if not state_blocks:
-            return None
-        return {n: b[(*j, *([0] * (b.ndim - len(j))))] for n, b in state_blocks.items()}
-
     out_pieces: dict[str, np.ndarray] = {n: np.empty((len(t_chunks), *grid), object)
                                          for n in kinds}
     state_pieces: dict[str, np.ndarray] = {}
@@ -129,10 +167,10 @@ def build(inp: xr.Dataset, *, model: Any, task: Callable[..., Any], time_dim: Ha
         """A readable task key: the task, the block, the run (as the dashboard shows it)."""
         return "-".join([fn.__name__, *map(str, index), run_id])
 
+    names = [str(n) for n in inp.data_vars]
     for j in np.ndindex(*grid):
         shape = tuple(int(c[i]) for c, i in zip(s_chunks, j, strict=True))
         state = state_at(j)
-        names = [str(n) for n in inp.data_vars]
         if len(t_chunks) > 1:
             for p in range(spinup):
                 for k in range(len(t_chunks)):
@@ -147,23 +185,14 @@ def build(inp: xr.Dataset, *, model: Any, task: Callable[..., Any], time_dim: Ha
             for name, kind in kinds.items():
                 if kind != "dynamic" and k:
                     continue  # a static output is the same in every time block: take the first
-                full = (n_periods[k], *shape) if kind == "dynamic" else shape
+                full = (*lead, n_periods[k], *shape) if kind == "dynamic" else (*lead, *shape)
                 out_pieces[name][(k, *j)] = dsa.from_delayed(
                     dask.delayed(getitem)(res, name), full, dtype=dtype)
         for name in _state_names():
-            full = (*shape, hidden) if name.startswith("lstm") else shape
+            full = (*lead, *shape, hidden) if name.startswith("lstm") else (*lead, *shape)
             state_pieces.setdefault(name, np.empty(grid, object))[j] = dsa.from_delayed(
                 dask.delayed(getitem)(state, name), full, dtype=np.float32)
-    outputs = {}
-    for name, kind in kinds.items():
-        pieces = out_pieces[name] if kind == "dynamic" else out_pieces[name][0]
-        outputs[name] = dsa.block(pieces.tolist())
-    states = {}
-    for name, pieces in state_pieces.items():
-        if name.startswith("lstm"):
-            pieces = pieces[..., None]  # the hidden axis: one block
-        states[name] = dsa.block(pieces.tolist())
-    return outputs, states
+    return _assemble(out_pieces, state_pieces, kinds)
 
 
 def _with_shared(task: Callable[..., Any], *args: Any, shared: Mapping[str, Any],
