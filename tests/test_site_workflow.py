@@ -178,8 +178,29 @@ def test_load_site_joins_periods_and_drops_partial_days():
     assert str(daily.time.values[0])[:10] == "2016-06-01"  # the partial first day dropped
     for name in HYBRID_INPUTS:
         assert np.isfinite(daily[name].values).all(), name
+    # no ERA5 product at US-Hn1: the days of fill are interpolated, flagged and counted
+    assert daily.attrs["cleaned_with"].startswith("interpolation")
+    assert int((daily.rn_source == 3).sum()) == daily.rn.attrs["days_interpolated"] > 0
     with pytest.raises(ValueError, match="one flux file per forcing file"):
         load_site([site / "US-Hn1-forcings.csv"], [])
+
+
+@pytest.mark.skipif(not DATA.is_dir(), reason=f"no real data at {DATA}")
+def test_load_site_finds_the_era5_file_and_fills_from_it():
+    site = DATA / "US-Bi1"
+    files = ([site / "US-Bi1-forcings-test.csv"], [site / "US-Bi1-fluxes-test.csv"])
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        daily = load_site(*files)  # finds FLUXNET/AMF_US-Bi1_FLUXNET_ERA5_DD_*.csv
+        alone = load_site(*files, era5=None)
+    assert "ERA5_DD" in daily.attrs["cleaned_with"]
+    era5_days = daily.rn_source == 1
+    assert int(era5_days.sum()) == daily.rn.attrs["days_filled_from_era5"] > 0
+    assert not (daily.rn_source == 3).any() and not (daily.rn_source == 2).any()
+    # without it the same days are interpolated instead, and take other values
+    assert alone.attrs["cleaned_with"].startswith("interpolation")
+    np.testing.assert_array_equal(alone.rn_source.values[era5_days.values], 3)
+    assert not np.allclose(alone.rn.values[era5_days.values], daily.rn.values[era5_days.values])
 
 
 @pytest.mark.skipif(not DATA.is_dir(), reason=f"no real data at {DATA}")

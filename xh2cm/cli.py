@@ -180,6 +180,10 @@ def _site_parser(sub: Any) -> None:
     s.add_argument("--fluxes", nargs="+", required=True,
                    help="SITE-fluxes*.csv file(s), one per forcing file")
     s.add_argument("--site", help="site name (default: the forcing file's prefix)")
+    s.add_argument("--era5", default="auto", help="the site's FLUXNET ERA5_DD file, whose "
+                   "values replace days of straight-line fill (default: found beside the "
+                   "forcing file or in a FLUXNET folder there; 'none': interpolate those "
+                   "days in time, flagged)")
     s.add_argument("--test-start", help="first test day (default: the first full day of "
                    "the second file pair, else the start of the last third of the data)")
     s.add_argument("--validation-start", help="first validation day (default: the last "
@@ -218,7 +222,10 @@ def _site(args: argparse.Namespace) -> int:
         water_budget,
     )
 
-    daily = load_site(args.forcing, args.fluxes, args.site)
+    era5 = None if args.era5.lower() == "none" else args.era5
+    daily = load_site(args.forcing, args.fluxes, args.site, era5=era5)
+    print(f"cleaning: days of straight-line fill replaced by {daily.attrs['cleaned_with']}; "
+          f"{daily.attrs.get('cleaning', '')}")
     test_start = args.test_start or _default_test_start(daily)
     train, test, val = split(daily, test_start, validation_start=args.validation_start,
                              validation_months=args.validation_months)

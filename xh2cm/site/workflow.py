@@ -29,7 +29,8 @@ from __future__ import annotations
 import os
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from pathlib import Path
+from typing import Any, Literal
 
 import numpy as np
 import pandas as pd
@@ -83,16 +84,50 @@ def fapar_from_lai(lai: xr.DataArray, k: float = FAPAR_K) -> xr.DataArray:
         comment=f"1 - exp(-k LAI), k = {k:g} (Beer's law; xh2cm.site.workflow.FAPAR_K)")
 
 
+def find_era5(path: str | os.PathLike, site: str | None = None) -> Path | None:
+    """The site's FLUXNET ERA5 daily file (``*_<SITE>_FLUXNET_ERA5_DD_*.csv``) beside a
+    forcing file ``path`` or in a ``FLUXNET`` folder there; None where there is none.
+
+    Examples
+    --------
+    >>> import pathlib, tempfile
+    >>> d = pathlib.Path(tempfile.mkdtemp())
+    >>> (d / "FLUXNET").mkdir()
+    >>> _ = (d / "FLUXNET" / "AMF_US-Xyz_FLUXNET_ERA5_DD_1981-2021_3-5.csv").write_text("")
+    >>> find_era5(d / "US-Xyz-forcings.csv").name
+    'AMF_US-Xyz_FLUXNET_ERA5_DD_1981-2021_3-5.csv'
+    >>> find_era5(d / "US-Abc-forcings.csv") is None
+    True
+    """
+    path = Path(path)
+    site = site or path.name.split("-forcings")[0]
+    found = sorted(p for folder in (path.parent, path.parent / "FLUXNET")
+                   for p in folder.glob(f"*{site}_FLUXNET_ERA5_DD_*.csv"))
+    if len(found) > 1:
+        raise ValueError(f"several ERA5 files for {site}: {[str(p) for p in found]}; pass "
+                         "one with era5= (--era5)")
+    return found[0] if found else None
+
+
 def load_site(forcing: Sequence[str | os.PathLike], fluxes: Sequence[str | os.PathLike],
-              site: str | None = None) -> xr.Dataset:
+              site: str | None = None, *,
+              era5: str | os.PathLike | xr.Dataset | None | Literal["auto"] = "auto",
+              ) -> xr.Dataset:
     """Daily data of one site from its half-hourly forcing and flux files
-    (:func:`xh2cm.io.read_site`, one pair per period, joined in time), aggregated by
-    :func:`xh2cm.io.to_daily`. Leading and trailing days on which a forcing variable of the
+    (:func:`xh2cm.io.read_site`, one pair per period, joined in time), aggregated and
+    cleaned by :func:`xh2cm.io.to_daily`.
+
+    Days of straight-line fill (or no value) in a forcing variable take the site's ERA5
+    daily value: ``era5`` is its FLUXNET ``ERA5_DD`` file (or that file read by
+    :func:`xh2cm.io.read_fluxnet`); ``"auto"`` looks for it beside the first forcing file
+    (:func:`find_era5`). Without one those days are interpolated in time (flagged 3 in
+    ``<name>_source``, counted in ``days_interpolated`` and warned). ``attrs["cleaned_with"]``
+    says which was used. Leading and trailing days on which a forcing variable of the
     model (:data:`HYBRID_INPUTS`) is missing (a partial first or last day) are dropped; the
     first full day of each file pair is in ``attrs["period_starts"]``."""
     import warnings
 
-    from xh2cm.io import read_site, to_daily
+    from xh2cm.io import read_fluxnet, read_site, to_daily
 
     if len(forcing) != len(fluxes) or not forcing:
         raise ValueError(f"give one flux file per forcing file: got {len(forcing)} forcing "
@@ -102,7 +137,19 @@ def load_site(forcing: Sequence[str | os.PathLike], fluxes: Sequence[str | os.Pa
         parts = [read_site(f, x, site) for f, x in zip(forcing, fluxes, strict=True)]
     names = sorted(set.intersection(*(set(map(str, p.data_vars)) for p in parts)))
     half_hourly = xr.concat([p[names] for p in parts], "time") if len(parts) > 1 else parts[0]
-    daily = to_daily(half_hourly)
+    if isinstance(era5, str) and era5 == "auto":
+        name = str(np.atleast_1d(half_hourly["site"].values)[0]) if "site" in half_hourly \
+            else site
+        era5 = find_era5(forcing[0], name)
+    source = "interpolation in time (no ERA5 file)"
+    if era5 is not None and not isinstance(era5, xr.Dataset):
+        source = f"ERA5 ({Path(era5).name})"
+        era5 = read_fluxnet(era5)
+    elif era5 is not None:
+        source = f"ERA5 ({era5.attrs.get('source', 'given Dataset')})"
+    daily = to_daily(half_hourly, era5=era5,
+                     fallback="mask" if era5 is not None else "interpolate")
+    daily.attrs["cleaned_with"] = source
     complete = np.ones(daily.sizes["time"], bool)
     for name in HYBRID_INPUTS:
         if name in daily:
