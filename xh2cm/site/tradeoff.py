@@ -10,6 +10,7 @@ seed, each time selecting the epoch on a validation block at the end of the trai
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping, MutableMapping, Sequence
 from typing import Any
 
@@ -28,6 +29,8 @@ def tradeoff(train: xr.Dataset, test: xr.Dataset, *, validation_start: str,
              predictions: MutableMapping[tuple[float, int], xr.Dataset] | None = None,
              models: MutableMapping[tuple[float, int], Any] | None = None,
              constraints: Mapping[str, float] | None = None, spinup: int = 3,
+             batched: bool = True,
+             histories: MutableMapping[tuple[float, int], xr.Dataset] | None = None,
              **fit_kwargs: Any) -> pd.DataFrame:
     """Test errors of the hybrid model over a sweep of the ET / NEE weight.
 
@@ -55,6 +58,13 @@ def tradeoff(train: xr.Dataset, test: xr.Dataset, *, validation_start: str,
         Spin-up passes over the training forcing; the test period continues from the state
         at the end of the training period (:func:`xh2cm.site.workflow.carried_run`), never
         from a spin-up on test forcing.
+    batched : bool
+        Train every weight and seed as one batch of models (``fit(sweep=...)``,
+        :mod:`xh2cm.training.ensemble`: one compile, loss weights traced); False: one
+        fit after another (each member is the same fit either way, to round-off).
+    histories : dict, optional
+        Filled with each fit's training history (``fit``'s second value), keyed
+        ``(w, seed)``.
     **fit_kwargs
         Passed to ``fit`` (``epochs=``, ``model_kwargs=``, ...).
 
@@ -64,41 +74,65 @@ def tradeoff(train: xr.Dataset, test: xr.Dataset, *, validation_start: str,
         One row per weight and seed: ``w_et``, ``seed``, ``best_epoch``, the RMSE of ET
         and NEE on the validation block (``val_rmse_*``) and the test RMSE and NSE.
     """
-    from xh2cm.site.workflow import carried_run
     from xh2cm.site.workflow import constraints as site_constraints
 
-    late = train["time"].values >= np.datetime64(validation_start)
     extra = dict(constraints or {})
     targets = site_constraints(train)[["et", "nee", *extra]]
+    kw = {"static": [], "kinds": {"et": "daily", "nee": "daily"}, "priors": False,
+          "batch_size": 1, "progress": False, **fit_kwargs}
+    keys = [(float(w), int(seed)) for w in weights for seed in seeds]
+    terms = {key: {"et": key[0], "nee": float(1 - key[0]), **extra} for key in keys}
+    fitted: dict[tuple[float, int], tuple[Any, int]] = {}
+    if batched:
+        ensemble, history = train.h2cm.fit(
+            targets, sweep=[(seed, terms[(w, seed)]) for w, seed in keys],
+            validation_start=validation_start, **kw)
+        best = json.loads(history.attrs["best_epoch"])
+        fitted = {key: (m, b) for key, m, b in zip(keys, ensemble.models, best, strict=True)}
+        if histories is not None:
+            histories.update({key: history.isel(member=i) for i, key in enumerate(keys)})
+    else:
+        for w, seed in keys:
+            model, history = train.h2cm.fit(targets, weights=terms[(w, seed)],
+                                            validation_start=validation_start,
+                                            model_seed=seed, **kw)
+            fitted[(w, seed)] = (model, int(history.attrs["best_epoch"]))
+            if histories is not None:
+                histories[(w, seed)] = history
     rows = []
-    for w in weights:
-        for seed in seeds:
-            kw = {"static": [], "kinds": {"et": "daily", "nee": "daily"}, "priors": False,
-                  "batch_size": 1, "progress": False, **fit_kwargs}
-            model, history = train.h2cm.fit(
-                targets, weights={"et": float(w), "nee": float(1 - w), **extra},
-                validation_start=validation_start, model_seed=int(seed), **kw)
-            fitted, out, state = carried_run(model, train, test, spinup=spinup,
-                                             outputs=["et", "nee", "irrigation", "sm_max"])
-            out["sm_start"] = state["sm"].assign_attrs(
-                units="mm", long_name="soil moisture at the start of the test period")
-            if predictions is not None:
-                predictions[(float(w), int(seed))] = out
-            if models is not None:
-                models[(float(w), int(seed))] = model
-            row: dict[str, Any] = {"w_et": float(w), "seed": int(seed),
-                                   "best_epoch": int(history.attrs["best_epoch"])}
-            for var in ("et", "nee"):
-                sim = np.asarray(fitted[var].values, float).ravel()[late]
-                obs = np.asarray(train[var].values, float).ravel()[late]
-                row[f"val_rmse_{var}"] = float(np_scores.rmse(sim, obs))
-            for var in ("et", "nee"):
-                sim = np.asarray(out[var].values, float).ravel()
-                obs = np.asarray(test[var].values, float).ravel()
-                row[f"rmse_{var}"] = float(np_scores.rmse(sim, obs))
-                row[f"nse_{var}"] = float(np_scores.nse(sim, obs))
-            rows.append(row)
+    for key, (model, best_epoch) in fitted.items():
+        rows.append(_scores(key, model, best_epoch, train, test, validation_start, spinup,
+                            predictions, models))
     return pd.DataFrame(rows)
+
+
+def _scores(key: tuple[float, int], model: Any, best_epoch: int, train: xr.Dataset,
+            test: xr.Dataset, validation_start: str, spinup: int,
+            predictions: MutableMapping[tuple[float, int], xr.Dataset] | None,
+            models: MutableMapping[tuple[float, int], Any] | None) -> dict[str, Any]:
+    """One fit's carried run, validation and test errors (a row of :func:`tradeoff`)."""
+    from xh2cm.site.workflow import carried_run
+
+    late = train["time"].values >= np.datetime64(validation_start)
+    fitted, out, state = carried_run(model, train, test, spinup=spinup,
+                                     outputs=["et", "nee", "irrigation", "sm_max"])
+    out["sm_start"] = state["sm"].assign_attrs(
+        units="mm", long_name="soil moisture at the start of the test period")
+    if predictions is not None:
+        predictions[key] = out
+    if models is not None:
+        models[key] = model
+    row: dict[str, Any] = {"w_et": key[0], "seed": key[1], "best_epoch": int(best_epoch)}
+    for var in ("et", "nee"):
+        sim = np.asarray(fitted[var].values, float).ravel()[late]
+        obs = np.asarray(train[var].values, float).ravel()[late]
+        row[f"val_rmse_{var}"] = float(np_scores.rmse(sim, obs))
+    for var in ("et", "nee"):
+        sim = np.asarray(out[var].values, float).ravel()
+        obs = np.asarray(test[var].values, float).ravel()
+        row[f"rmse_{var}"] = float(np_scores.rmse(sim, obs))
+        row[f"nse_{var}"] = float(np_scores.nse(sim, obs))
+    return row
 
 
 def pareto(table: pd.DataFrame) -> pd.DataFrame:

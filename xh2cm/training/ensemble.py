@@ -255,6 +255,7 @@ class _Setup:
     config: TrainConfig
     spec: LossSpec
     data: TrainingData
+    val_data: TrainingData
     train: list[np.ndarray]
     val: list[np.ndarray | None]
     seeds: list[int]
@@ -289,10 +290,15 @@ class _Run:
 
 
 def _set_up(data: TrainingData, members: Sequence[Member], spec: LossSpec,
-            config: TrainConfig, scales: Sequence[Mapping[str, float]] | None) -> _Setup:
+            config: TrainConfig, scales: Sequence[Mapping[str, float]] | None,
+            val_data: TrainingData | None = None) -> _Setup:
     """Check the members; batch size, steps, schedules, scales, weights, identity."""
     if not members:
         raise ValueError("no members to train")
+    if val_data is not None and (val_data.n_cells, val_data.n_time) != (data.n_cells,
+                                                                        data.n_time):
+        raise ValueError("val_data must hold the same cells and days as data (only its "
+                         "observations differ, TrainingData.split_time)")
     if config.devices is not None:
         raise ValueError("devices= is not supported for a batch of models (each member's "
                          "cells run on one device); pass devices=None")
@@ -320,7 +326,8 @@ def _set_up(data: TrainingData, members: Sequence[Member], spec: LossSpec,
                         dataclasses.replace(spec, weights=w), t, v)
         identity.update({f"member {i} {k}": x for k, x in one.items()})
     return _Setup(
-        config, spec, data, train, val, seeds, bs, steps, unit_optimizer(config), schedules,
+        config, spec, data, val_data or data, train, val, seeds, bs, steps,
+        unit_optimizer(config), schedules,
         [dict(s) for s in scales],
         {n: jnp.asarray([s[n] for s in scales], jnp.float32) for n in scales[0]},
         {n: jnp.asarray([w[n] for w in weights], jnp.float32) for n in spec.names},
@@ -410,7 +417,7 @@ def _validate(run: _Run, s: _Setup) -> list[dict[str, float]]:
     for b in range(max(math.ceil(n / bs) for n in sizes)):
         cells = [v[b * bs:(b + 1) * bs] if v is not None and b * bs < v.size else t[:1]
                  for v, t in zip(s.val, s.train, strict=True)]
-        total, terms = ensemble_eval(run.models, *_batch(s, s.data, cells), s.jscales,
+        total, terms = ensemble_eval(run.models, *_batch(s, s.val_data, cells), s.jscales,
                                      s.jweights, s.spec, s.config.spinup_cycles)
         values = {**{k: np.asarray(v) for k, v in terms.items()}, "total": np.asarray(total)}
         for i in range(s.k):
@@ -487,6 +494,7 @@ def train_ensemble(models: H2CM | Sequence[H2CM], data: TrainingData,
                    config: TrainConfig | None = None,
                    scales: Sequence[Mapping[str, float]] | None = None,
                    callback: Callable[[int, list[H2CM], list[History]], None] | None = None,
+                   val_data: TrainingData | None = None,
                    ) -> tuple[list[H2CM], list[History]]:
     """Train several models of one configuration as one batch (see the module docstring).
 
@@ -507,6 +515,9 @@ def train_ensemble(models: H2CM | Sequence[H2CM], data: TrainingData,
         Each member's observation scales; default: from its training cells.
     callback : callable, optional
         ``callback(epoch, models, histories)`` after each epoch.
+    val_data : TrainingData, optional
+        Observations the members validate on (same cells and days as ``data``, e.g. a
+        block in time: :meth:`~xh2cm.training.TrainingData.split_time`); default ``data``.
 
     Returns
     -------
@@ -537,7 +548,7 @@ def train_ensemble(models: H2CM | Sequence[H2CM], data: TrainingData,
     """
     config = config or TrainConfig()
     setup = _set_up(data, members, spec or LossSpec.for_observations(data.available),
-                    config, scales)
+                    config, scales, val_data)
     models = [models] * setup.k if isinstance(models, H2CM) else list(models)
     if len(models) != setup.k:
         raise ValueError(f"{len(models)} models for {setup.k} members")
