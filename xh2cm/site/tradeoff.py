@@ -29,7 +29,8 @@ def tradeoff(train: xr.Dataset, test: xr.Dataset, *, validation_start: str,
              predictions: MutableMapping[tuple[float, int], xr.Dataset] | None = None,
              models: MutableMapping[tuple[float, int], Any] | None = None,
              constraints: Mapping[str, float] | None = None, spinup: int = 3,
-             batched: bool = True,
+             batched: bool = True, before: xr.Dataset | None = None,
+             learning_rates: Sequence[float] | None = None,
              histories: MutableMapping[tuple[float, int], xr.Dataset] | None = None,
              **fit_kwargs: Any) -> pd.DataFrame:
     """Test errors of the hybrid model over a sweep of the ET / NEE weight.
@@ -58,6 +59,14 @@ def tradeoff(train: xr.Dataset, test: xr.Dataset, *, validation_start: str,
         Spin-up passes over the training forcing; the test period continues from the state
         at the end of the training period (:func:`xh2cm.site.workflow.carried_run`), never
         from a spin-up on test forcing.
+    before : xarray.Dataset, optional
+        Long forcing before the training period to spin up on
+        (:func:`xh2cm.site.workflow.carried_run`).
+    learning_rates : sequence of float, optional
+        Peak learning rates swept too (each weight and seed with each; chosen like the
+        weight, on validation): then the keys of ``predictions``, ``models`` and
+        ``histories`` are ``(w, learning_rate, seed)`` and the table has a
+        ``learning_rate`` column. Needs ``batched``.
     batched : bool
         Train every weight and seed as one batch of models (``fit(sweep=...)``,
         :mod:`xh2cm.training.ensemble`: one compile, loss weights traced); False: one
@@ -80,12 +89,16 @@ def tradeoff(train: xr.Dataset, test: xr.Dataset, *, validation_start: str,
     targets = site_constraints(train)[["et", "nee", *extra]]
     kw = {"static": [], "kinds": {"et": "daily", "nee": "daily"}, "priors": False,
           "batch_size": 1, "progress": False, **fit_kwargs}
-    keys = [(float(w), int(seed)) for w in weights for seed in seeds]
+    rates = [None] if learning_rates is None else [float(r) for r in learning_rates]
+    if learning_rates is not None and not batched:
+        raise ValueError("learning_rates= needs batched=True")
+    keys: list[tuple] = [(float(w), int(seed)) if r is None else (float(w), r, int(seed))
+                         for w in weights for r in rates for seed in seeds]
     terms = {key: {"et": key[0], "nee": float(1 - key[0]), **extra} for key in keys}
-    fitted: dict[tuple[float, int], tuple[Any, int]] = {}
+    fitted: dict[tuple, tuple[Any, int]] = {}
     if batched:
         ensemble, history = train.h2cm.fit(
-            targets, sweep=[(seed, terms[(w, seed)]) for w, seed in keys],
+            targets, sweep=[(key[-1], terms[key], *key[1:-1]) for key in keys],
             validation_start=validation_start, **kw)
         best = json.loads(history.attrs["best_epoch"])
         fitted = {key: (m, b) for key, m, b in zip(keys, ensemble.models, best, strict=True)}
@@ -102,19 +115,20 @@ def tradeoff(train: xr.Dataset, test: xr.Dataset, *, validation_start: str,
     rows = []
     for key, (model, best_epoch) in fitted.items():
         rows.append(_scores(key, model, best_epoch, train, test, validation_start, spinup,
-                            predictions, models))
+                            predictions, models, before))
     return pd.DataFrame(rows)
 
 
-def _scores(key: tuple[float, int], model: Any, best_epoch: int, train: xr.Dataset,
+def _scores(key: tuple, model: Any, best_epoch: int, train: xr.Dataset,
             test: xr.Dataset, validation_start: str, spinup: int,
-            predictions: MutableMapping[tuple[float, int], xr.Dataset] | None,
-            models: MutableMapping[tuple[float, int], Any] | None) -> dict[str, Any]:
+            predictions: MutableMapping[Any, xr.Dataset] | None,
+            models: MutableMapping[Any, Any] | None,
+            before: xr.Dataset | None) -> dict[str, Any]:
     """One fit's carried run, validation and test errors (a row of :func:`tradeoff`)."""
     from xh2cm.site.workflow import carried_run
 
     late = train["time"].values >= np.datetime64(validation_start)
-    fitted, out, state = carried_run(model, train, test, spinup=spinup,
+    fitted, out, state = carried_run(model, train, test, spinup=spinup, before=before,
                                      outputs=["et", "nee", "irrigation", "sm_max"])
     out["sm_start"] = state["sm"].assign_attrs(
         units="mm", long_name="soil moisture at the start of the test period")
@@ -122,7 +136,9 @@ def _scores(key: tuple[float, int], model: Any, best_epoch: int, train: xr.Datas
         predictions[key] = out
     if models is not None:
         models[key] = model
-    row: dict[str, Any] = {"w_et": key[0], "seed": key[1], "best_epoch": int(best_epoch)}
+    row: dict[str, Any] = {"w_et": key[0], "seed": key[-1], "best_epoch": int(best_epoch)}
+    if len(key) == 3:
+        row["learning_rate"] = key[1]
     for var in ("et", "nee"):
         sim = np.asarray(fitted[var].values, float).ravel()[late]
         obs = np.asarray(train[var].values, float).ravel()[late]
@@ -149,9 +165,10 @@ def pareto(table: pd.DataFrame) -> pd.DataFrame:
     return stats
 
 
-def select(table: pd.DataFrame, train: xr.Dataset) -> float:
+def select(table: pd.DataFrame, train: xr.Dataset) -> Any:
     """The weight on ET whose validation RMSEs, each divided by the training standard
-    deviation of its variable and summed, are smallest on average over seeds. Uses the
+    deviation of its variable and summed, are smallest on average over seeds (with a
+    ``learning_rate`` column: the ``(weight, learning_rate)`` pair). Uses the
     ``val_rmse_*`` columns only: the test period plays no part.
 
     Examples
@@ -165,9 +182,11 @@ def select(table: pd.DataFrame, train: xr.Dataset) -> float:
     1.0
     """
     sd = {v: float(np.nanstd(np.asarray(train[v].values, float))) for v in ("et", "nee")}
+    by = [c for c in ("w_et", "learning_rate") if c in table]
     score = (table.val_rmse_et / sd["et"] + table.val_rmse_nee / sd["nee"]).groupby(
-        table.w_et).mean()
-    return float(score.idxmin())
+        [table[c] for c in by]).mean()
+    best = score.idxmin()
+    return float(best) if len(by) == 1 else tuple(float(b) for b in best)
 
 
 def plot_tradeoff(stats: pd.DataFrame) -> Any:

@@ -93,12 +93,16 @@ class Member:
     weights : LossWeights or mapping, optional
         Its weights of the active terms (default: the ``LossSpec``'s); a weight of 0
         switches a term off for this member only.
+    learning_rate : float, optional
+        Its peak learning rate (default: ``TrainConfig.learning_rate``; the schedule's
+        shape is the config's), e.g. for a learning-rate sweep in one batch.
     """
 
     train_cells: np.ndarray
     val_cells: np.ndarray | None = None
     seed: int | None = None
     weights: LossWeights | Mapping[str, float] | None = None
+    learning_rate: float | None = None
 
 
 @dataclass
@@ -314,7 +318,9 @@ def _set_up(data: TrainingData, members: Sequence[Member], spec: LossSpec,
         raise ValueError(f"members {empty} have no training cells")
     bs = min(config.batch_size, max(t.size for t in train))
     steps = [math.ceil(t.size / min(bs, t.size)) for t in train]
-    schedules = [_build_optimizer(config, n)[1] for n in steps]
+    schedules = [_build_optimizer(config if m.learning_rate is None else
+                                  config.replace(learning_rate=float(m.learning_rate)), n)[1]
+                 for m, n in zip(members, steps, strict=True)]
     if scales is None:
         scales = [observation_scales(data.obs(t), spec) for t in train]
     weights = [LossWeights.from_any(spec.weights if m.weights is None else m.weights)
@@ -322,7 +328,9 @@ def _set_up(data: TrainingData, members: Sequence[Member], spec: LossSpec,
     seeds = [config.seed if m.seed is None else int(m.seed) for m in members]
     identity: dict[str, str] = {}
     for i, (t, v, w, seed) in enumerate(zip(train, val, weights, seeds, strict=True)):
-        one = _identity(config.replace(seed=seed),
+        lr = members[i].learning_rate
+        one = _identity(config.replace(seed=seed, learning_rate=config.learning_rate
+                                       if lr is None else float(lr)),
                         dataclasses.replace(spec, weights=w), t, v)
         identity.update({f"member {i} {k}": x for k, x in one.items()})
     return _Setup(

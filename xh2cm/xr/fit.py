@@ -200,7 +200,7 @@ def fit_dataset(
     folds: int | None = None,
     fold_method: FoldMethod = "block",
     block_size: float = 10.0,
-    sweep: Sequence[tuple[int, Mapping[str, float]]] | None = None,
+    sweep: Sequence[tuple[Any, ...]] | None = None,
     **train_kwargs: Any,
 ) -> tuple[H2CM | Ensemble, xr.Dataset]:
     """Train an H2CM model on a forcing Dataset against observations (DESIGN.md §5).
@@ -278,12 +278,13 @@ def fit_dataset(
         ``validation_start``.
     fold_method, block_size
         How cells are grouped into folds (:func:`xh2cm.training.cv.spatial_kfold`).
-    sweep : sequence of (int, mapping), optional
-        A seed and loss-weight sweep trained as one batch (one compile; loss weights are
-        traced values): one member per ``(model_seed, weights)``, each a fresh model of
-        that seed whose term weights are ``weights`` on top of ``weights=``, all on the
-        same cells and validation; returns an :class:`~xh2cm.training.Ensemble`
-        (members named ``"seed<s> <term>=<w> ..."``). Each member is the fit it would be
+    sweep : sequence of (int, mapping) or (int, mapping, float), optional
+        A seed, loss-weight (and learning-rate) sweep trained as one batch (one compile;
+        loss weights and learning rates are traced values): one member per
+        ``(model_seed, weights[, learning_rate])``, each a fresh model of that seed whose
+        term weights are ``weights`` on top of ``weights=``, all on the same cells and
+        validation; returns an :class:`~xh2cm.training.Ensemble` (members named
+        ``"seed<s> <term>=<w> ... [lr=<r>]"``). Each member is the fit it would be
         alone (:mod:`xh2cm.training.ensemble`). Not with ``folds``.
 
     Returns
@@ -436,7 +437,7 @@ def _fit_sweep(prep: Prepared, data: TrainingData, val_data: TrainingData | None
                used: np.ndarray, train_pos: np.ndarray, val_pos: np.ndarray,
                observations: Observations, cfg: TrainConfig,
                callback: Callable[..., None] | None, *,
-               sweep: Sequence[tuple[int, Mapping[str, float]]],
+               sweep: Sequence[tuple[Any, ...]],
                weights: LossWeights | Mapping[str, float] | None, priors: bool,
                kinds: Mapping[str, str], model_kwargs: Mapping[str, Any] | None,
                attrs: Mapping[str, str | None]) -> tuple[Ensemble, xr.Dataset]:
@@ -447,19 +448,22 @@ def _fit_sweep(prep: Prepared, data: TrainingData, val_data: TrainingData | None
     if not sweep:
         raise ValueError("sweep= is empty: give (model_seed, weights) pairs")
     base = LossWeights.from_any(weights)
-    own = [base.replace(**dict(w)) for _, w in sweep]
+    own = [base.replace(**dict(m[1])) for m in sweep]
     # the union of the members' terms: a term any member weights > 0 is in the loss
     union = base.replace(**{f.name: max(w[f.name] for w in own) for f in fields(base)})
     spec = LossSpec.for_observations(data.available, union, priors=priors, kinds=kinds)
     val = val_pos if val_pos.size else None
-    members = [Member(train_pos, val, weights=w) for w in own]
+    rates = [float(m[2]) if len(m) > 2 else None for m in sweep]
+    members = [Member(train_pos, val, weights=w, learning_rate=r)
+               for w, r in zip(own, rates, strict=True)]
     stats = random_subset(used[train_pos], None, 0)
-    models = [init_model_from_prepared(prep, stats, int(seed), **dict(model_kwargs or {}))
-              for seed, _ in sweep]
+    models = [init_model_from_prepared(prep, stats, int(m[0]), **dict(model_kwargs or {}))
+              for m in sweep]
     fitted, histories = train_ensemble(models, data, members, spec=spec, config=cfg,
                                        callback=callback, val_data=val_data)
-    names = tuple(" ".join([f"seed{seed}", *(f"{k}={v:g}" for k, v in dict(w).items())])
-                  for seed, w in sweep)
+    names = tuple(" ".join([f"seed{m[0]}", *(f"{k}={v:g}" for k, v in dict(m[1]).items()),
+                            *([f"lr={r:g}"] if r is not None else [])])
+                  for m, r in zip(sweep, rates, strict=True))
     role = np.zeros(prep.n_cells, np.int8)
     role[used[val_pos]] = VALIDATION
     role[used[train_pos]] = TRAIN
@@ -470,7 +474,7 @@ def _fit_sweep(prep: Prepared, data: TrainingData, val_data: TrainingData | None
     out.attrs.update(best_epoch=json.dumps([h.best_epoch or -1 for h in histories]),
                      stopped_early=json.dumps([int(h.stopped_early) for h in histories]),
                      **{k: str(v) for k, v in attrs.items() if v is not None})
-    info = {"sweep": [[int(s), dict(w)] for s, w in sweep]}
+    info = {"sweep": [[int(m[0]), dict(m[1]), r] for m, r in zip(sweep, rates, strict=True)]}
     return Ensemble(fitted, names, None, None, info), out
 
 
