@@ -55,7 +55,7 @@ def main() -> None:
             event == "/jax/core/compile/backend_compile_duration")))
     kw = {"validation_start": val, "weights": args.weights, "seeds": args.seeds,
           "epochs": args.epochs, "patience": args.patience, "learning_rate": 3e-3,
-          "segment": None, "spinup_cycles": 3, "spinup": 3,
+          "segment": None, "spinup_cycles": 3, "spinup": 3, "select_on": None,
           "model_kwargs": {"hidden_size": 16, "sm_max_scale": 100,
                            "sm_max_bounds": capacity_bounds(train)}}
     if "lai" in train:

@@ -93,6 +93,20 @@ def test_a_member_learning_rate_and_validation_data_are_its_own(twin, data):
     assert _max_rel(fitted[0], fitted[1]) > 1e-2  # the rate acted
 
 
+def test_select_on_picks_the_best_epoch_of_those_terms_only(twin, data):
+    spec = LossSpec.for_observations(data.available)
+    members = [Member(np.arange(0, 24), np.arange(24, 43), seed=1)]
+    cfg = CFG.replace(epochs=4, patience=None, learning_rate=3e-2)
+    for terms in (("gpp",), ("tws",)):
+        _, (hist,) = train_ensemble(twin.fresh_model(seed=7), data, members, spec=spec,
+                                    config=cfg, select_on=terms)
+        crit = [sum(r[f"val_{t}"] for t in terms) for r in hist.records]
+        assert hist.best_epoch == 1 + int(np.argmin(crit))
+    with pytest.raises(ValueError, match=r"select_on=\['snow'\]: the loss has no terms"):
+        train_ensemble(twin.fresh_model(seed=7), data, members, spec=spec, config=cfg,
+                       select_on=["snow"])
+
+
 def _scales(data, spec):
     from xh2cm.training import observation_scales
 

@@ -273,6 +273,7 @@ class _Setup:
     segment: int | None
     identity: dict[str, str]
     fingerprint: str
+    select_on: tuple[str, ...] | None = None
 
     @property
     def k(self) -> int:
@@ -295,7 +296,8 @@ class _Run:
 
 def _set_up(data: TrainingData, members: Sequence[Member], spec: LossSpec,
             config: TrainConfig, scales: Sequence[Mapping[str, float]] | None,
-            val_data: TrainingData | None = None) -> _Setup:
+            val_data: TrainingData | None = None,
+            select_on: Sequence[str] | None = None) -> _Setup:
     """Check the members; batch size, steps, schedules, scales, weights, identity."""
     if not members:
         raise ValueError("no members to train")
@@ -339,7 +341,17 @@ def _set_up(data: TrainingData, members: Sequence[Member], spec: LossSpec,
         [dict(s) for s in scales],
         {n: jnp.asarray([s[n] for s in scales], jnp.float32) for n in scales[0]},
         {n: jnp.asarray([w[n] for w in weights], jnp.float32) for n in spec.names},
-        config.segment_for(data.n_time), identity, _fingerprint(identity))
+        config.segment_for(data.n_time), identity, _fingerprint(identity),
+        None if select_on is None else _selection_terms(select_on, spec))
+
+
+def _selection_terms(select_on: Sequence[str], spec: LossSpec) -> tuple[str, ...]:
+    """The terms of ``select_on`` the loss has (a ValueError names any it has not)."""
+    unknown = [t for t in select_on if t not in spec.names]
+    if unknown or not select_on:
+        raise ValueError(f"select_on={list(select_on)}: the loss has no terms {unknown}; "
+                         f"its terms are {list(spec.names)}")
+    return tuple(select_on)
 
 
 def _start(models: Sequence[H2CM], s: _Setup) -> _Run:
@@ -440,9 +452,11 @@ def _validate(run: _Run, s: _Setup) -> list[dict[str, float]]:
             recs.append({})
             continue
         val = {k: v / sizes[i] for k, v in sums[i].items()}
-        if (not run.stopped[i] and math.isfinite(val["total"])
-                and val["total"] < run.best_val[i] - s.config.min_delta):
-            better[i], run.best_val[i], run.bad[i] = True, val["total"], 0
+        crit = val["total"] if s.select_on is None else sum(
+            float(s.jweights[n][i]) * val[n] for n in s.select_on)
+        if (not run.stopped[i] and math.isfinite(crit)
+                and crit < run.best_val[i] - s.config.min_delta):
+            better[i], run.best_val[i], run.bad[i] = True, crit, 0
             run.histories[i].best_epoch = run.epoch + 1
         elif not run.stopped[i]:
             run.bad[i] += 1
@@ -503,6 +517,7 @@ def train_ensemble(models: H2CM | Sequence[H2CM], data: TrainingData,
                    scales: Sequence[Mapping[str, float]] | None = None,
                    callback: Callable[[int, list[H2CM], list[History]], None] | None = None,
                    val_data: TrainingData | None = None,
+                   select_on: Sequence[str] | None = None,
                    ) -> tuple[list[H2CM], list[History]]:
     """Train several models of one configuration as one batch (see the module docstring).
 
@@ -526,6 +541,10 @@ def train_ensemble(models: H2CM | Sequence[H2CM], data: TrainingData,
     val_data : TrainingData, optional
         Observations the members validate on (same cells and days as ``data``, e.g. a
         block in time: :meth:`~xh2cm.training.TrainingData.split_time`); default ``data``.
+    select_on : sequence of str, optional
+        Terms whose weighted validation sum chooses each member's best epoch and stops it
+        early (default: the whole validation total), e.g. the targets without a
+        constraint term whose validation error would dominate.
 
     Returns
     -------
@@ -556,7 +575,7 @@ def train_ensemble(models: H2CM | Sequence[H2CM], data: TrainingData,
     """
     config = config or TrainConfig()
     setup = _set_up(data, members, spec or LossSpec.for_observations(data.available),
-                    config, scales, val_data)
+                    config, scales, val_data, select_on)
     models = [models] * setup.k if isinstance(models, H2CM) else list(models)
     if len(models) != setup.k:
         raise ValueError(f"{len(models)} models for {setup.k} members")

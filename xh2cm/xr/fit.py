@@ -201,6 +201,7 @@ def fit_dataset(
     fold_method: FoldMethod = "block",
     block_size: float = 10.0,
     sweep: Sequence[tuple[Any, ...]] | None = None,
+    select_on: Sequence[str] | None = None,
     **train_kwargs: Any,
 ) -> tuple[H2CM | Ensemble, xr.Dataset]:
     """Train an H2CM model on a forcing Dataset against observations (DESIGN.md §5).
@@ -286,6 +287,9 @@ def fit_dataset(
         validation; returns an :class:`~xh2cm.training.Ensemble` (members named
         ``"seed<s> <term>=<w> ... [lr=<r>]"``). Each member is the fit it would be
         alone (:mod:`xh2cm.training.ensemble`). Not with ``folds``.
+    select_on : sequence of str, optional
+        With ``sweep``: the terms whose weighted validation sum picks each member's best
+        epoch and early stopping (default: the validation total).
 
     Returns
     -------
@@ -345,8 +349,8 @@ def fit_dataset(
         if folds is not None:
             raise ValueError("sweep= and folds= are two ensembles: use one")
         return _fit_sweep(prep, data, val_data, used, train_pos, val_pos, observations,
-                          cfg, callback, sweep=sweep, weights=weights, priors=priors,
-                          kinds=kinds, model_kwargs=model_kwargs,
+                          cfg, callback, sweep=sweep, select_on=select_on,
+                          weights=weights, priors=priors, kinds=kinds, model_kwargs=model_kwargs,
                           attrs={"validation_start": validation_start,
                                  "test_start": test_start})
     spec = LossSpec.for_observations(data.available, weights, priors=priors, kinds=kinds)
@@ -437,7 +441,7 @@ def _fit_sweep(prep: Prepared, data: TrainingData, val_data: TrainingData | None
                used: np.ndarray, train_pos: np.ndarray, val_pos: np.ndarray,
                observations: Observations, cfg: TrainConfig,
                callback: Callable[..., None] | None, *,
-               sweep: Sequence[tuple[Any, ...]],
+               sweep: Sequence[tuple[Any, ...]], select_on: Sequence[str] | None,
                weights: LossWeights | Mapping[str, float] | None, priors: bool,
                kinds: Mapping[str, str], model_kwargs: Mapping[str, Any] | None,
                attrs: Mapping[str, str | None]) -> tuple[Ensemble, xr.Dataset]:
@@ -460,7 +464,8 @@ def _fit_sweep(prep: Prepared, data: TrainingData, val_data: TrainingData | None
     models = [init_model_from_prepared(prep, stats, int(m[0]), **dict(model_kwargs or {}))
               for m in sweep]
     fitted, histories = train_ensemble(models, data, members, spec=spec, config=cfg,
-                                       callback=callback, val_data=val_data)
+                                       callback=callback, val_data=val_data,
+                                       select_on=select_on)
     names = tuple(" ".join([f"seed{m[0]}", *(f"{k}={v:g}" for k, v in dict(m[1]).items()),
                             *([f"lr={r:g}"] if r is not None else [])])
                   for m, r in zip(sweep, rates, strict=True))
