@@ -165,9 +165,10 @@ def _scores(key: tuple, model: Any, best_epoch: int, train: xr.Dataset,
 
 
 def pareto(table: pd.DataFrame) -> pd.DataFrame:
-    """Mean and spread over seeds per weight, with ``pareto`` marking the weights that no
-    other weight beats on both mean test RMSEs."""
-    stats = table.groupby("w_et").agg(rmse_et=("rmse_et", "mean"),
+    """Mean and spread over seeds per weight (and learning rate, where swept), with
+    ``pareto`` marking the settings that no other beats on both mean test RMSEs."""
+    by = [c for c in ("w_et", "learning_rate") if c in table]
+    stats = table.groupby(by).agg(rmse_et=("rmse_et", "mean"),
                                       rmse_et_sd=("rmse_et", "std"),
                                       rmse_nee=("rmse_nee", "mean"),
                                       rmse_nee_sd=("rmse_nee", "std")).reset_index()
