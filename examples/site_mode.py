@@ -15,7 +15,11 @@ documented command, ``python -m xh2cm site`` (:func:`xh2cm.site.workflow.site_wo
 3. start every process-based run (hybrid and process model) from a filled soil: spun up
    on the training forcing, run through the training period, the state carried into the
    test period;
-4. US-Bi1 is irrigated: its hybrid adds water whenever the soil falls below half its
+4. where the site has its ONEFlux folder (US-Bi1), spin up on its ERA5 daily weather from
+   1981 instead (``--spinup-forcing``), carried to the training start; the peak learning
+   rate (3e-3 or 1e-2) is swept with the weights in the same batch and chosen on
+   validation too (``--learning-rates``);
+   US-Bi1 is irrigated: its hybrid adds water whenever the soil falls below half its
    capacity (``--irrigation``), counted as a water input;
 5. predict the test period with the process model alone, the training climatology, a
    linear regression and a plain LSTM, each with every input the site has and with the
@@ -43,6 +47,7 @@ from xh2cm.site import pareto, plot_tradeoff
 from xh2cm.site.tradeoff import WEIGHTS
 
 DATA = Path(__file__).resolve().parents[2] / "shared" / "data" / "fluxtower"
+CO2 = DATA.parent / "co2" / "co2-mm-gl.csv"
 FILES = {
     "US-Bi1": ("US-Bi1-fluxes.csv", "US-Bi1-fluxes-test.csv"),
     "US-Hn1": ("US-Hn1-fluxes-nonegle.csv", "US-Hn1-fluxes-nonegle-test.csv"),
@@ -77,6 +82,9 @@ def main(argv: list[str] | None = None) -> pd.DataFrame:
     p.add_argument("--weights", type=float, nargs="+", default=list(WEIGHTS),
                    help="weights on ET to sweep (NEE gets 1 - w)")
     p.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
+    p.add_argument("--learning-rates", type=float, nargs="+", default=[3e-3, 1e-2],
+                   help="peak learning rates swept with the weights (one batch), one chosen "
+                   "on validation")
     p.add_argument("--validation-months", type=int, default=6)
     p.add_argument("--out", default="site_mode_out")
     args = p.parse_args(argv)
@@ -95,8 +103,13 @@ def main(argv: list[str] | None = None) -> pd.DataFrame:
                "--hidden", str(args.hidden), "--lstm-epochs", str(max(args.epochs * 2, 2)),
                "--weights", *map(str, args.weights), "--seeds", *map(str, args.seeds),
                "--out", str(site_dir)]
+        if args.learning_rates:
+            cmd += ["--learning-rates", *map(str, args.learning_rates)]
         if site in IRRIGATED:
             cmd += ["--irrigation", str(IRRIGATED[site])]
+        if (data / "FLUXNET").is_dir():  # ONEFlux ERA5 weather from 1981: spin up on it
+            co2 = Path(args.data).parent / "co2" / CO2.name
+            cmd += ["--spinup-forcing", str(data / "FLUXNET"), "--co2", str(co2)]
         xh2cm_main(cmd)
         tables.append(pd.read_csv(site_dir / "scores.csv"))
         stats = pareto(pd.read_csv(site_dir / "tradeoff.csv"))

@@ -178,8 +178,29 @@ def test_load_site_joins_periods_and_drops_partial_days():
     assert str(daily.time.values[0])[:10] == "2016-06-01"  # the partial first day dropped
     for name in HYBRID_INPUTS:
         assert np.isfinite(daily[name].values).all(), name
+    # no ERA5 product at US-Hn1: the days of fill are interpolated, flagged and counted
+    assert daily.attrs["cleaned_with"].startswith("interpolation")
+    assert int((daily.rn_source == 3).sum()) == daily.rn.attrs["days_interpolated"] > 0
     with pytest.raises(ValueError, match="one flux file per forcing file"):
         load_site([site / "US-Hn1-forcings.csv"], [])
+
+
+@pytest.mark.skipif(not DATA.is_dir(), reason=f"no real data at {DATA}")
+def test_load_site_finds_the_era5_file_and_fills_from_it():
+    site = DATA / "US-Bi1"
+    files = ([site / "US-Bi1-forcings-test.csv"], [site / "US-Bi1-fluxes-test.csv"])
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        daily = load_site(*files)  # finds FLUXNET/AMF_US-Bi1_FLUXNET_ERA5_DD_*.csv
+        alone = load_site(*files, era5=None)
+    assert "ERA5_DD" in daily.attrs["cleaned_with"]
+    era5_days = daily.rn_source == 1
+    assert int(era5_days.sum()) == daily.rn.attrs["days_filled_from_era5"] > 0
+    assert not (daily.rn_source == 3).any() and not (daily.rn_source == 2).any()
+    # without it the same days are interpolated instead, and take other values
+    assert alone.attrs["cleaned_with"].startswith("interpolation")
+    np.testing.assert_array_equal(alone.rn_source.values[era5_days.values], 3)
+    assert not np.allclose(alone.rn.values[era5_days.values], daily.rn.values[era5_days.values])
 
 
 @pytest.mark.skipif(not DATA.is_dir(), reason=f"no real data at {DATA}")
@@ -190,3 +211,28 @@ def test_site_command_names_a_test_start_outside_the_data():
     with pytest.raises(ValueError, match="test_start='2030-01-01' is not inside the data"):
         main(["site", "--forcing", str(site / "US-Hn1-forcings.csv"), "--fluxes",
               str(site / "US-Hn1-fluxes-nonegle.csv"), "--test-start", "2030-01-01"])
+
+
+@pytest.mark.slow  # ~90 s on a shared core: four separate fits compile four times
+def test_the_sweep_trains_as_one_batch_equal_to_separate_fits():
+    from xh2cm.site import tradeoff
+    from xh2cm.training.ensemble import compiles
+
+    ds = _site()
+    for name, value, units in (("et", 0.01 * ds.rn + 0.05 * ds.vpd, "mm d-1"),
+                               ("nee", 0.5 - 0.01 * ds.rn, "g m-2 d-1")):
+        ds[name] = (value.dims, value.values, {"units": units})
+    train, test, val = split(ds, "2002-09-01", validation_months=3)
+    kw = {"validation_start": val, "weights": (0.0, 0.7), "seeds": (0, 1), "epochs": 3,
+          "patience": None, "segment": None, "spinup_cycles": 1, "spinup": 1,
+          "model_kwargs": {"hidden_size": 4}}
+    before = compiles()["step"]
+    hist: dict = {}
+    batched = tradeoff(train, test, histories=hist, **kw)
+    assert compiles()["step"] - before == 1  # four members (2 weights x 2 seeds): one compile
+    alone = tradeoff(train, test, batched=False, **kw)
+    assert len(batched) == 4 and set(hist) == {(0.0, 0), (0.0, 1), (0.7, 0), (0.7, 1)}
+    cols = ["val_rmse_et", "val_rmse_nee", "rmse_et", "rmse_nee"]
+    np.testing.assert_allclose(batched[cols].to_numpy(), alone[cols].to_numpy(), rtol=2e-3)
+    # the weights act: w = 0 (NEE only) fits ET worse than w = 0.7
+    assert not np.allclose(batched.rmse_et[batched.w_et == 0], batched.rmse_et[batched.w_et > 0])

@@ -71,6 +71,42 @@ def test_batch_equals_separate_fits_with_one_compile(twin, data):
     assert _max_rel(fitted[1], alone) > 1e-3
 
 
+def test_a_member_learning_rate_and_validation_data_are_its_own(twin, data):
+    model = twin.fresh_model(seed=7)
+    spec = LossSpec.for_observations(data.available)
+    cells = np.arange(0, 24)
+    before, later = data.split_time(data.n_time // 2)  # validation: a block in time
+    members = [Member(cells, cells, seed=1), Member(cells, cells, seed=1, learning_rate=3e-2)]
+    cfg = CFG.replace(epochs=2, seed=1)
+    mid = compiles()["step"]
+    fitted, hists = train_ensemble(model, before, members, spec=spec, config=cfg,
+                                   val_data=later)
+    assert compiles()["step"] - mid <= 1
+    for lr, got, hist in zip((3e-3, 3e-2), fitted, hists, strict=True):
+        alone, h = train(model, before, cells, cells, spec=spec, val_data=later,
+                         config=cfg.replace(learning_rate=lr))
+        assert _max_rel(got, alone) < 5e-4  # float32 round-off, larger at the larger rate
+        np.testing.assert_allclose([r["val_total"] for r in hist.records],
+                                   [r["val_total"] for r in h.records], rtol=1e-4)
+        np.testing.assert_allclose([r["lr"] for r in hist.records],
+                                   [r["lr"] for r in h.records], rtol=1e-6)
+    assert _max_rel(fitted[0], fitted[1]) > 1e-2  # the rate acted
+
+
+def test_select_on_picks_the_best_epoch_of_those_terms_only(twin, data):
+    spec = LossSpec.for_observations(data.available)
+    members = [Member(np.arange(0, 24), np.arange(24, 43), seed=1)]
+    cfg = CFG.replace(epochs=4, patience=None, learning_rate=3e-2)
+    for terms in (("gpp",), ("tws",)):
+        _, (hist,) = train_ensemble(twin.fresh_model(seed=7), data, members, spec=spec,
+                                    config=cfg, select_on=terms)
+        crit = [sum(r[f"val_{t}"] for t in terms) for r in hist.records]
+        assert hist.best_epoch == 1 + int(np.argmin(crit))
+    with pytest.raises(ValueError, match=r"select_on=\['snow'\]: the loss has no terms"):
+        train_ensemble(twin.fresh_model(seed=7), data, members, spec=spec, config=cfg,
+                       select_on=["snow"])
+
+
 def _scales(data, spec):
     from xh2cm.training import observation_scales
 

@@ -185,6 +185,10 @@ def _site_parser(sub: Any) -> None:
     s.add_argument("--fluxes", nargs="+", required=True,
                    help="SITE-fluxes*.csv file(s), one per forcing file")
     s.add_argument("--site", help="site name (default: the forcing file's prefix)")
+    s.add_argument("--era5", default="auto", help="the site's FLUXNET ERA5_DD file, whose "
+                   "values replace days of straight-line fill (default: found beside the "
+                   "forcing file or in a FLUXNET folder there; 'none': interpolate those "
+                   "days in time, flagged)")
     s.add_argument("--test-start", help="first test day (default: the first full day of "
                    "the second file pair, else the start of the last third of the data)")
     s.add_argument("--validation-start", help="first validation day (default: the last "
@@ -205,6 +209,15 @@ def _site_parser(sub: Any) -> None:
                    default=None, metavar="FRACTION", help="an irrigated site: add water "
                    "whenever the soil moisture falls below FRACTION of capacity (alone: "
                    "%(const)s)")
+    s.add_argument("--learning-rates", type=float, nargs="+", default=None,
+                   help="peak learning rates swept with the weights in the same batch, one "
+                   "chosen on validation (default: 3e-3 alone)")
+    s.add_argument("--spinup-forcing", type=Path, metavar="FOLDER",
+                   help="the site's FLUXNET (ONEFlux) folder: spin up on its ERA5 daily "
+                   "weather before the training period (needs --co2) instead of cycling "
+                   "the training forcing")
+    s.add_argument("--co2", type=Path, help="NOAA GML co2-mm-gl.csv, the CO2 of "
+                   "--spinup-forcing")
     s.add_argument("--unbounded", action="store_true",
                    help="do not bound the soil capacity by rooting depth x observed soil "
                    "water range")
@@ -216,6 +229,7 @@ def _site(args: argparse.Namespace) -> int:
     from xh2cm.site.workflow import (
         SCORES,
         load_site,
+        long_forcing,
         predictions_dataset,
         site_workflow,
         split,
@@ -223,26 +237,40 @@ def _site(args: argparse.Namespace) -> int:
         water_budget,
     )
 
-    daily = load_site(args.forcing, args.fluxes, args.site)
+    era5 = None if args.era5.lower() == "none" else args.era5
+    daily = load_site(args.forcing, args.fluxes, args.site, era5=era5)
+    print(f"cleaning: days of straight-line fill replaced by {daily.attrs['cleaned_with']}; "
+          f"{daily.attrs.get('cleaning', '')}")
     test_start = args.test_start or _default_test_start(daily)
     train, test, val = split(daily, test_start, validation_start=args.validation_start,
                              validation_months=args.validation_months)
+    before = None
+    if args.spinup_forcing is not None:
+        if args.co2 is None:
+            raise ValueError("--spinup-forcing needs --co2 (the NOAA GML co2-mm-gl.csv): the "
+                             "ERA5 weather has no CO2")
+        before = long_forcing(args.spinup_forcing, args.co2, train)
+        print(f"spin-up on {before.title}: {str(before.time.values[0])[:10]} .. "
+              f"{str(train.time.values[0])[:10]}")
     result = site_workflow(train, test, validation_start=val, weights=args.weights,
                            seeds=args.seeds, epochs=args.epochs, patience=args.patience,
                            hidden=args.hidden, lstm_epochs=args.lstm_epochs,
                            spinup=args.spinup, fapar_weight=args.fapar_weight,
-                           bounded=not args.unbounded, irrigation=args.irrigation)
+                           bounded=not args.unbounded, irrigation=args.irrigation,
+                           before=before, learning_rates=args.learning_rates)
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     scores = summarise(result.runs)
     scores.to_csv(out / "scores.csv", index=False)
     result.runs.to_csv(out / "scores_per_seed.csv", index=False)
     result.sweep.to_csv(out / "tradeoff.csv", index=False)
+    result.curves.to_csv(out / "training_curves.csv", index=False)
     predictions_dataset(result, test).to_netcdf(out / "predictions.nc")
     print(f"{result.site}: train {str(train.time.values[0])[:10]} .. "
           f"{str(train.time.values[-1])[:10]}, validation from {val}, test "
           f"{str(test.time.values[0])[:10]} .. {str(test.time.values[-1])[:10]}; weight on "
-          f"ET {result.weight:g}; learned soil capacity sm_max (mm) per seed "
+          f"ET {result.weight:g}, learning rate {result.learning_rate or 3e-3:g}; learned "
+          "soil capacity sm_max (mm) per seed "
           + ", ".join(f"{v:.0f}" for v in result.capacity.values()))
     budget = water_budget(result, train, test)
     budget.to_csv(out / "water_budget.csv", index=False)

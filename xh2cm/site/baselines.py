@@ -83,19 +83,21 @@ def linear_regression(train: xr.Dataset, target: str, test: xr.Dataset,
 
 def process_model(train: xr.Dataset, test: xr.Dataset,
                   values: Mapping[str, float] | None = None, *, spinup: int = 3,
-                  irrigation: float | None = None) -> xr.Dataset:
+                  irrigation: float | None = None,
+                  before: xr.Dataset | None = None) -> xr.Dataset:
     """Outputs on ``test`` of the process model alone (input standardisation from ``train``,
     which the fixed parameters do not use), spun up on ``train``'s forcing and carried
     through the training period into the test period, as the hybrid is
     (:func:`xh2cm.site.workflow.carried_run`), irrigated as the hybrid is where
-    ``irrigation`` is given (:attr:`xh2cm.core.ModelConfig.irrigation`)."""
+    ``irrigation`` is given (:attr:`xh2cm.core.ModelConfig.irrigation`), spun up on the
+    long forcing ``before`` where given."""
     from xh2cm.core import process_only
     from xh2cm.site.workflow import carried_run
     from xh2cm.xr.model import init_model_from_dataset
 
     model = process_only(init_model_from_dataset(train, static=[], hidden_size=4,
                                                  irrigation=irrigation), values)
-    return carried_run(model, train, test, spinup=spinup)[1]
+    return carried_run(model, train, test, spinup=spinup, before=before)[1]
 
 
 #: Inputs of the plain LSTM, where the site data have them.

@@ -10,6 +10,7 @@ seed, each time selecting the epoch on a validation block at the end of the trai
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping, MutableMapping, Sequence
 from typing import Any
 
@@ -19,6 +20,12 @@ import xarray as xr
 
 from xh2cm.analysis import np_scores
 
+#: Validation terms that pick each fit's epoch (early stopping, best state): ET and NEE,
+#: weighted as in training. A constraint such as fAPAR from LAI is trained on but not
+#: selected on: at US-Hn1 its validation term was 75-85 % of the validation total and
+#: stopped the fits at epochs 5-18 while the validation ET and NEE errors still fell
+#: (docs/results.md).
+SELECT_ON = ("et", "nee")
 #: The default sweep of the weight on ET.
 WEIGHTS = tuple(np.round(np.linspace(0, 1, 11), 2))
 
@@ -28,6 +35,10 @@ def tradeoff(train: xr.Dataset, test: xr.Dataset, *, validation_start: str,
              predictions: MutableMapping[tuple[float, int], xr.Dataset] | None = None,
              models: MutableMapping[tuple[float, int], Any] | None = None,
              constraints: Mapping[str, float] | None = None, spinup: int = 3,
+             batched: bool = True, before: xr.Dataset | None = None,
+             learning_rates: Sequence[float] | None = None,
+             select_on: Sequence[str] | None = SELECT_ON,
+             histories: MutableMapping[tuple[float, int], xr.Dataset] | None = None,
              **fit_kwargs: Any) -> pd.DataFrame:
     """Test errors of the hybrid model over a sweep of the ET / NEE weight.
 
@@ -55,6 +66,24 @@ def tradeoff(train: xr.Dataset, test: xr.Dataset, *, validation_start: str,
         Spin-up passes over the training forcing; the test period continues from the state
         at the end of the training period (:func:`xh2cm.site.workflow.carried_run`), never
         from a spin-up on test forcing.
+    before : xarray.Dataset, optional
+        Long forcing before the training period to spin up on
+        (:func:`xh2cm.site.workflow.carried_run`).
+    learning_rates : sequence of float, optional
+        Peak learning rates swept too (each weight and seed with each; chosen like the
+        weight, on validation): then the keys of ``predictions``, ``models`` and
+        ``histories`` are ``(w, learning_rate, seed)`` and the table has a
+        ``learning_rate`` column. Needs ``batched``.
+    select_on : sequence of str, optional
+        The validation terms that choose each fit's epoch (:data:`SELECT_ON`; None: the
+        whole validation total, constraints included). Needs ``batched``.
+    batched : bool
+        Train every weight and seed as one batch of models (``fit(sweep=...)``,
+        :mod:`xh2cm.training.ensemble`: one compile, loss weights traced); False: one
+        fit after another (each member is the same fit either way, to round-off).
+    histories : dict, optional
+        Filled with each fit's training history (``fit``'s second value), keyed
+        ``(w, seed)``.
     **fit_kwargs
         Passed to ``fit`` (``epochs=``, ``model_kwargs=``, ...).
 
@@ -64,47 +93,82 @@ def tradeoff(train: xr.Dataset, test: xr.Dataset, *, validation_start: str,
         One row per weight and seed: ``w_et``, ``seed``, ``best_epoch``, the RMSE of ET
         and NEE on the validation block (``val_rmse_*``) and the test RMSE and NSE.
     """
-    from xh2cm.site.workflow import carried_run
     from xh2cm.site.workflow import constraints as site_constraints
 
-    late = train["time"].values >= np.datetime64(validation_start)
     extra = dict(constraints or {})
     targets = site_constraints(train)[["et", "nee", *extra]]
+    kw = {"static": [], "kinds": {"et": "daily", "nee": "daily"}, "priors": False,
+          "batch_size": 1, "progress": False, **fit_kwargs}
+    rates = [None] if learning_rates is None else [float(r) for r in learning_rates]
+    if learning_rates is not None and not batched:
+        raise ValueError("learning_rates= needs batched=True")
+    if not batched and extra and select_on is not None:
+        raise ValueError(f"batched=False selects on the whole validation total, constraints "
+                         f"{sorted(extra)} included; pass select_on=None (or batched=True)")
+    keys: list[tuple] = [(float(w), int(seed)) if r is None else (float(w), r, int(seed))
+                         for w in weights for r in rates for seed in seeds]
+    terms = {key: {"et": key[0], "nee": float(1 - key[0]), **extra} for key in keys}
+    fitted: dict[tuple, tuple[Any, int]] = {}
+    if batched:
+        ensemble, history = train.h2cm.fit(
+            targets, sweep=[(key[-1], terms[key], *key[1:-1]) for key in keys],
+            validation_start=validation_start, select_on=select_on, **kw)
+        best = json.loads(history.attrs["best_epoch"])
+        fitted = {key: (m, b) for key, m, b in zip(keys, ensemble.models, best, strict=True)}
+        if histories is not None:
+            histories.update({key: history.isel(member=i) for i, key in enumerate(keys)})
+    else:
+        for w, seed in keys:
+            model, history = train.h2cm.fit(targets, weights=terms[(w, seed)],
+                                            validation_start=validation_start,
+                                            model_seed=seed, **kw)
+            fitted[(w, seed)] = (model, int(history.attrs["best_epoch"]))
+            if histories is not None:
+                histories[(w, seed)] = history
     rows = []
-    for w in weights:
-        for seed in seeds:
-            kw = {"static": [], "kinds": {"et": "daily", "nee": "daily"}, "priors": False,
-                  "batch_size": 1, "progress": False, **fit_kwargs}
-            model, history = train.h2cm.fit(
-                targets, weights={"et": float(w), "nee": float(1 - w), **extra},
-                validation_start=validation_start, model_seed=int(seed), **kw)
-            fitted, out, state = carried_run(model, train, test, spinup=spinup,
-                                             outputs=["et", "nee", "irrigation", "sm_max"])
-            out["sm_start"] = state["sm"].assign_attrs(
-                units="mm", long_name="soil moisture at the start of the test period")
-            if predictions is not None:
-                predictions[(float(w), int(seed))] = out
-            if models is not None:
-                models[(float(w), int(seed))] = model
-            row: dict[str, Any] = {"w_et": float(w), "seed": int(seed),
-                                   "best_epoch": int(history.attrs["best_epoch"])}
-            for var in ("et", "nee"):
-                sim = np.asarray(fitted[var].values, float).ravel()[late]
-                obs = np.asarray(train[var].values, float).ravel()[late]
-                row[f"val_rmse_{var}"] = float(np_scores.rmse(sim, obs))
-            for var in ("et", "nee"):
-                sim = np.asarray(out[var].values, float).ravel()
-                obs = np.asarray(test[var].values, float).ravel()
-                row[f"rmse_{var}"] = float(np_scores.rmse(sim, obs))
-                row[f"nse_{var}"] = float(np_scores.nse(sim, obs))
-            rows.append(row)
+    for key, (model, best_epoch) in fitted.items():
+        rows.append(_scores(key, model, best_epoch, train, test, validation_start, spinup,
+                            predictions, models, before))
     return pd.DataFrame(rows)
 
 
+def _scores(key: tuple, model: Any, best_epoch: int, train: xr.Dataset,
+            test: xr.Dataset, validation_start: str, spinup: int,
+            predictions: MutableMapping[Any, xr.Dataset] | None,
+            models: MutableMapping[Any, Any] | None,
+            before: xr.Dataset | None) -> dict[str, Any]:
+    """One fit's carried run, validation and test errors (a row of :func:`tradeoff`)."""
+    from xh2cm.site.workflow import carried_run
+
+    late = train["time"].values >= np.datetime64(validation_start)
+    fitted, out, state = carried_run(model, train, test, spinup=spinup, before=before,
+                                     outputs=["et", "nee", "irrigation", "sm_max"])
+    out["sm_start"] = state["sm"].assign_attrs(
+        units="mm", long_name="soil moisture at the start of the test period")
+    if predictions is not None:
+        predictions[key] = out
+    if models is not None:
+        models[key] = model
+    row: dict[str, Any] = {"w_et": key[0], "seed": key[-1], "best_epoch": int(best_epoch)}
+    if len(key) == 3:
+        row["learning_rate"] = key[1]
+    for var in ("et", "nee"):
+        sim = np.asarray(fitted[var].values, float).ravel()[late]
+        obs = np.asarray(train[var].values, float).ravel()[late]
+        row[f"val_rmse_{var}"] = float(np_scores.rmse(sim, obs))
+    for var in ("et", "nee"):
+        sim = np.asarray(out[var].values, float).ravel()
+        obs = np.asarray(test[var].values, float).ravel()
+        row[f"rmse_{var}"] = float(np_scores.rmse(sim, obs))
+        row[f"nse_{var}"] = float(np_scores.nse(sim, obs))
+    return row
+
+
 def pareto(table: pd.DataFrame) -> pd.DataFrame:
-    """Mean and spread over seeds per weight, with ``pareto`` marking the weights that no
-    other weight beats on both mean test RMSEs."""
-    stats = table.groupby("w_et").agg(rmse_et=("rmse_et", "mean"),
+    """Mean and spread over seeds per weight (and learning rate, where swept), with
+    ``pareto`` marking the settings that no other beats on both mean test RMSEs."""
+    by = [c for c in ("w_et", "learning_rate") if c in table]
+    stats = table.groupby(by).agg(rmse_et=("rmse_et", "mean"),
                                       rmse_et_sd=("rmse_et", "std"),
                                       rmse_nee=("rmse_nee", "mean"),
                                       rmse_nee_sd=("rmse_nee", "std")).reset_index()
@@ -115,9 +179,10 @@ def pareto(table: pd.DataFrame) -> pd.DataFrame:
     return stats
 
 
-def select(table: pd.DataFrame, train: xr.Dataset) -> float:
+def select(table: pd.DataFrame, train: xr.Dataset) -> Any:
     """The weight on ET whose validation RMSEs, each divided by the training standard
-    deviation of its variable and summed, are smallest on average over seeds. Uses the
+    deviation of its variable and summed, are smallest on average over seeds (with a
+    ``learning_rate`` column: the ``(weight, learning_rate)`` pair). Uses the
     ``val_rmse_*`` columns only: the test period plays no part.
 
     Examples
@@ -131,9 +196,11 @@ def select(table: pd.DataFrame, train: xr.Dataset) -> float:
     1.0
     """
     sd = {v: float(np.nanstd(np.asarray(train[v].values, float))) for v in ("et", "nee")}
+    by = [c for c in ("w_et", "learning_rate") if c in table]
     score = (table.val_rmse_et / sd["et"] + table.val_rmse_nee / sd["nee"]).groupby(
-        table.w_et).mean()
-    return float(score.idxmin())
+        [table[c] for c in by]).mean()
+    best = score.idxmin()
+    return float(best) if len(by) == 1 else tuple(float(b) for b in best)
 
 
 def plot_tradeoff(stats: pd.DataFrame) -> Any:

@@ -29,7 +29,8 @@ from __future__ import annotations
 import os
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from pathlib import Path
+from typing import Any, Literal
 
 import numpy as np
 import pandas as pd
@@ -83,16 +84,50 @@ def fapar_from_lai(lai: xr.DataArray, k: float = FAPAR_K) -> xr.DataArray:
         comment=f"1 - exp(-k LAI), k = {k:g} (Beer's law; xh2cm.site.workflow.FAPAR_K)")
 
 
+def find_era5(path: str | os.PathLike, site: str | None = None) -> Path | None:
+    """The site's FLUXNET ERA5 daily file (``*_<SITE>_FLUXNET_ERA5_DD_*.csv``) beside a
+    forcing file ``path`` or in a ``FLUXNET`` folder there; None where there is none.
+
+    Examples
+    --------
+    >>> import pathlib, tempfile
+    >>> d = pathlib.Path(tempfile.mkdtemp())
+    >>> (d / "FLUXNET").mkdir()
+    >>> _ = (d / "FLUXNET" / "AMF_US-Xyz_FLUXNET_ERA5_DD_1981-2021_3-5.csv").write_text("")
+    >>> find_era5(d / "US-Xyz-forcings.csv").name
+    'AMF_US-Xyz_FLUXNET_ERA5_DD_1981-2021_3-5.csv'
+    >>> find_era5(d / "US-Abc-forcings.csv") is None
+    True
+    """
+    path = Path(path)
+    site = site or path.name.split("-forcings")[0]
+    found = sorted(p for folder in (path.parent, path.parent / "FLUXNET")
+                   for p in folder.glob(f"*{site}_FLUXNET_ERA5_DD_*.csv"))
+    if len(found) > 1:
+        raise ValueError(f"several ERA5 files for {site}: {[str(p) for p in found]}; pass "
+                         "one with era5= (--era5)")
+    return found[0] if found else None
+
+
 def load_site(forcing: Sequence[str | os.PathLike], fluxes: Sequence[str | os.PathLike],
-              site: str | None = None) -> xr.Dataset:
+              site: str | None = None, *,
+              era5: str | os.PathLike | xr.Dataset | None | Literal["auto"] = "auto",
+              ) -> xr.Dataset:
     """Daily data of one site from its half-hourly forcing and flux files
-    (:func:`xh2cm.io.read_site`, one pair per period, joined in time), aggregated by
-    :func:`xh2cm.io.to_daily`. Leading and trailing days on which a forcing variable of the
+    (:func:`xh2cm.io.read_site`, one pair per period, joined in time), aggregated and
+    cleaned by :func:`xh2cm.io.to_daily`.
+
+    Days of straight-line fill (or no value) in a forcing variable take the site's ERA5
+    daily value: ``era5`` is its FLUXNET ``ERA5_DD`` file (or that file read by
+    :func:`xh2cm.io.read_fluxnet`); ``"auto"`` looks for it beside the first forcing file
+    (:func:`find_era5`). Without one those days are interpolated in time (flagged 3 in
+    ``<name>_source``, counted in ``days_interpolated`` and warned). ``attrs["cleaned_with"]``
+    says which was used. Leading and trailing days on which a forcing variable of the
     model (:data:`HYBRID_INPUTS`) is missing (a partial first or last day) are dropped; the
     first full day of each file pair is in ``attrs["period_starts"]``."""
     import warnings
 
-    from xh2cm.io import read_site, to_daily
+    from xh2cm.io import read_fluxnet, read_site, to_daily
 
     if len(forcing) != len(fluxes) or not forcing:
         raise ValueError(f"give one flux file per forcing file: got {len(forcing)} forcing "
@@ -102,7 +137,19 @@ def load_site(forcing: Sequence[str | os.PathLike], fluxes: Sequence[str | os.Pa
         parts = [read_site(f, x, site) for f, x in zip(forcing, fluxes, strict=True)]
     names = sorted(set.intersection(*(set(map(str, p.data_vars)) for p in parts)))
     half_hourly = xr.concat([p[names] for p in parts], "time") if len(parts) > 1 else parts[0]
-    daily = to_daily(half_hourly)
+    if isinstance(era5, str) and era5 == "auto":
+        name = str(np.atleast_1d(half_hourly["site"].values)[0]) if "site" in half_hourly \
+            else site
+        era5 = find_era5(forcing[0], name)
+    source = "interpolation in time (no ERA5 file)"
+    if era5 is not None and not isinstance(era5, xr.Dataset):
+        source = f"ERA5 ({Path(era5).name})"
+        era5 = read_fluxnet(era5)
+    elif era5 is not None:
+        source = f"ERA5 ({era5.attrs.get('source', 'given Dataset')})"
+    daily = to_daily(half_hourly, era5=era5,
+                     fallback="mask" if era5 is not None else "interpolate")
+    daily.attrs["cleaned_with"] = source
     complete = np.ones(daily.sizes["time"], bool)
     for name in HYBRID_INPUTS:
         if name in daily:
@@ -191,15 +238,52 @@ def capacity_bounds(train: xr.Dataset,
 
 
 def carried_run(model: Any, train: xr.Dataset, test: xr.Dataset, *, spinup: int = SPINUP,
-                outputs: Sequence[str] | None = None,
+                outputs: Sequence[str] | None = None, before: xr.Dataset | None = None,
                 ) -> tuple[xr.Dataset, xr.Dataset, xr.Dataset]:
     """``(train outputs, test outputs, test start state)`` of a model spun up on the
     training forcing (``spinup`` passes), run through the training period, and continued
     into the test period from the state it ended with. The test forcing plays no part in
-    the start state."""
-    fitted, state = train.h2cm.run(model, spinup=spinup, outputs=outputs, return_state=True)
+    the start state.
+
+    With ``before`` (long daily forcing of the site, e.g. the ONEFlux ERA5 weather from
+    1981, :func:`long_forcing`), the spin-up is instead one pass over its days before the
+    training period (after ``spinup`` passes over its first year), and the training run
+    starts from the state it ended with."""
+    init = None
+    if before is not None:
+        first = np.datetime64(pd.Timestamp(train.time.values[0]))
+        pre = before.sel(time=before.time.values < first)
+        if pre.sizes["time"] < 365:
+            raise ValueError(f"before= has {pre.sizes['time']} days before the training "
+                             f"start {str(first)[:10]}; give at least a year of forcing")
+        year = pre.isel(time=slice(0, 365))
+        _, init = year.h2cm.run(model, spinup=spinup, outputs=["sm"], return_state=True)
+        _, init = pre.h2cm.run(model, spinup=False, outputs=["sm"], initial_state=init,
+                               return_state=True)
+    fitted, state = train.h2cm.run(model, spinup=spinup if init is None else False,
+                                   outputs=outputs, return_state=True, initial_state=init)
     out = test.h2cm.run(model, spinup=False, outputs=outputs, initial_state=state)
     return fitted, out, state
+
+
+def long_forcing(folder: str | os.PathLike, co2: str | os.PathLike,
+                 like: xr.Dataset) -> xr.Dataset:
+    """A site's ONEFlux ERA5 daily weather (:func:`xh2cm.io.read_oneflux`: net radiation
+    derived, CO2 from the NOAA record ``co2``) as the model's forcing
+    (:data:`HYBRID_INPUTS`) on the dimensions and site of ``like``, for the spin-up of
+    :func:`carried_run`."""
+    from xh2cm.io import read_oneflux
+
+    daily = read_oneflux(folder, co2=co2).daily
+    site = str(np.atleast_1d(like["site"].values)[0])
+    if site not in daily.site.values.tolist():
+        raise ValueError(f"{folder}: the ONEFlux product is for {daily.site.values.tolist()}, "
+                         f"not {site}; pass that site's FLUXNET folder")
+    out = xr.Dataset({n: daily[n].broadcast_like(daily["rn"]).transpose(*like["rn"].dims)
+                      .assign_attrs(daily[n].attrs) for n in HYBRID_INPUTS},
+                     attrs={"title": f"{site} ERA5 daily forcing (spin-up)"})
+    return out.sel(site=[site]).drop_vars([c for c in out.coords
+                                            if c not in ("time", "site")])
 
 
 @dataclass
@@ -219,14 +303,20 @@ class SiteResult:
     capacity: dict[int, float] = field(default_factory=dict)
     #: the chosen weight's test-period outputs per seed (``irrigation``, ``sm_start``, ...).
     hybrid_test: list[xr.Dataset] = field(default_factory=list)
+    #: the chosen peak learning rate (where several were swept, else None).
+    learning_rate: float | None = None
+    #: training curves of every fit of the sweep: ``w_et``, ``learning_rate``, ``seed``,
+    #: ``epoch``, ``train_total``, ``val_total``, ``val_et``, ``val_nee``.
+    curves: pd.DataFrame = field(default_factory=pd.DataFrame)
 
 
 def _baselines(train: xr.Dataset, test: xr.Dataset, val: str, seeds: Sequence[int],
-               lstm_epochs: int, spinup: int, irrigation: float | None
+               lstm_epochs: int, spinup: int, irrigation: float | None,
+               before: xr.Dataset | None
                ) -> tuple[dict[str, xr.Dataset], dict[str, dict[int, xr.Dataset]]]:
     """Predictions of the fixed baselines and, per seed, of the plain LSTMs."""
     fixed = {"process model": process_model(train, test, spinup=spinup,
-                                            irrigation=irrigation)}
+                                            irrigation=irrigation, before=before)}
     for suffix, inputs in (("", None), (" (hybrid inputs)", HYBRID_INPUTS)):
         fixed[f"linear regression{suffix}"] = xr.Dataset(
             {v: linear_regression(train, v, test, inputs=inputs) for v in ("et", "nee")})
@@ -244,7 +334,9 @@ def site_workflow(train: xr.Dataset, test: xr.Dataset, *, validation_start: str,
                   seeds: Sequence[int] = (0, 1, 2), epochs: int = 150, patience: int = 40,
                   hidden: int = 16, lstm_epochs: int = 300, spinup: int = SPINUP,
                   fapar_weight: float = 0.5, bounded: bool = True,
-                  irrigation: float | None = None, **fit_kwargs: Any) -> SiteResult:
+                  irrigation: float | None = None, before: xr.Dataset | None = None,
+                  learning_rates: Sequence[float] | None = None,
+                  **fit_kwargs: Any) -> SiteResult:
     """Hybrid (weight chosen on validation) and every baseline, scored on ``test``.
 
     Parameters
@@ -272,6 +364,13 @@ def site_workflow(train: xr.Dataset, test: xr.Dataset, *, validation_start: str,
         Irrigate (an irrigated site): the fraction of capacity below which water is added
         (:data:`IRRIGATION_THRESHOLD` is the documented choice), to the hybrid and the
         process model alike; None: rain-fed.
+    before : xarray.Dataset, optional
+        Long daily forcing of the site before the training period (:func:`long_forcing`):
+        the process-based runs spin up on it instead of the training forcing
+        (:func:`carried_run`).
+    learning_rates : sequence of float, optional
+        Peak learning rates swept in the same batch, one chosen with the weight on the
+        validation errors (:func:`xh2cm.site.select`); default: ``learning_rate`` 3e-3.
 
     Returns
     -------
@@ -286,14 +385,18 @@ def site_workflow(train: xr.Dataset, test: xr.Dataset, *, validation_start: str,
                           "segment": None, "spinup_cycles": spinup,
                           "model_kwargs": model_kwargs, **fit_kwargs}
     extra = {"fapar": fapar_weight} if fapar_weight > 0 and "lai" in train else {}
-    kept: dict[tuple[float, int], xr.Dataset] = {}
-    models: dict[tuple[float, int], Any] = {}
+    kept: dict[tuple, xr.Dataset] = {}
+    models: dict[tuple, Any] = {}
+    hist: dict[tuple, xr.Dataset] = {}
     sweep = tradeoff(train, test, validation_start=validation_start, weights=weights,
                      seeds=seeds, predictions=kept, models=models, constraints=extra,
-                     spinup=spinup, **kw)
-    w = select(sweep, train)
+                     histories=hist,
+                     spinup=spinup, before=before, learning_rates=learning_rates, **kw)
+    choice = select(sweep, train)
+    w, lr = (choice, None) if learning_rates is None else choice
+    kept = {(k[0], k[-1]): v for k, v in kept.items() if learning_rates is None or k[1] == lr}
     fixed, seeded = _baselines(train, test, validation_start, seeds, lstm_epochs, spinup,
-                               irrigation)
+                               irrigation, before)
     seeded = {"hybrid": {s: kept[(w, s)] for s in seeds}, **seeded}
     parts = []
     for var in ("et", "nee"):
@@ -313,7 +416,22 @@ def site_workflow(train: xr.Dataset, test: xr.Dataset, *, validation_start: str,
     capacity = {s: float(np.asarray(kept[(w, s)]["sm_max"]).ravel()[0]) for s in seeds
                 if "sm_max" in kept[(w, s)]}
     return SiteResult(site, validation_start, w, pd.concat(parts, ignore_index=True), sweep,
-                      preds, capacity, [kept[(w, s)] for s in seeds])
+                      preds, capacity, [kept[(w, s)] for s in seeds], lr, _curves(hist))
+
+
+def _curves(histories: dict[tuple, xr.Dataset]) -> pd.DataFrame:
+    """The sweep's training curves, one row per fit and epoch (:attr:`SiteResult.curves`)."""
+    rows = []
+    for key, h in histories.items():
+        h = h.dropna("epoch", how="all", subset=["total"])
+        part = {"w_et": key[0], "learning_rate": key[1] if len(key) == 3 else None,
+                "seed": key[-1], "epoch": h.epoch.values}
+        for name in ("total", "et", "nee"):
+            if name in h:
+                part[f"train_{name}"] = h[name].sel(split="train").values
+                part[f"val_{name}"] = h[name].sel(split="validation").values
+        rows.append(pd.DataFrame(part))
+    return pd.concat(rows, ignore_index=True) if rows else pd.DataFrame()
 
 
 def water_budget(result: SiteResult, train: xr.Dataset, test: xr.Dataset) -> pd.DataFrame:
@@ -363,6 +481,7 @@ def predictions_dataset(result: SiteResult, test: xr.Dataset) -> xr.Dataset:
         ds[f"observed_{v}"] = test[v].squeeze(drop=True).assign_attrs(
             {**test[v].attrs, "long_name": f"observed {test[v].attrs.get('long_name', v)}"})
     ds.attrs = {"site": result.site, "weight_on_et": result.weight,
+                "learning_rate": str(result.learning_rate),
                 "validation_start": result.validation_start,
                 "sm_max_per_seed": str(result.capacity)}
     return ds

@@ -93,12 +93,16 @@ class Member:
     weights : LossWeights or mapping, optional
         Its weights of the active terms (default: the ``LossSpec``'s); a weight of 0
         switches a term off for this member only.
+    learning_rate : float, optional
+        Its peak learning rate (default: ``TrainConfig.learning_rate``; the schedule's
+        shape is the config's), e.g. for a learning-rate sweep in one batch.
     """
 
     train_cells: np.ndarray
     val_cells: np.ndarray | None = None
     seed: int | None = None
     weights: LossWeights | Mapping[str, float] | None = None
+    learning_rate: float | None = None
 
 
 @dataclass
@@ -255,6 +259,7 @@ class _Setup:
     config: TrainConfig
     spec: LossSpec
     data: TrainingData
+    val_data: TrainingData
     train: list[np.ndarray]
     val: list[np.ndarray | None]
     seeds: list[int]
@@ -268,6 +273,7 @@ class _Setup:
     segment: int | None
     identity: dict[str, str]
     fingerprint: str
+    select_on: tuple[str, ...] | None = None
 
     @property
     def k(self) -> int:
@@ -289,10 +295,16 @@ class _Run:
 
 
 def _set_up(data: TrainingData, members: Sequence[Member], spec: LossSpec,
-            config: TrainConfig, scales: Sequence[Mapping[str, float]] | None) -> _Setup:
+            config: TrainConfig, scales: Sequence[Mapping[str, float]] | None,
+            val_data: TrainingData | None = None,
+            select_on: Sequence[str] | None = None) -> _Setup:
     """Check the members; batch size, steps, schedules, scales, weights, identity."""
     if not members:
         raise ValueError("no members to train")
+    if val_data is not None and (val_data.n_cells, val_data.n_time) != (data.n_cells,
+                                                                        data.n_time):
+        raise ValueError("val_data must hold the same cells and days as data (only its "
+                         "observations differ, TrainingData.split_time)")
     if config.devices is not None:
         raise ValueError("devices= is not supported for a batch of models (each member's "
                          "cells run on one device); pass devices=None")
@@ -308,7 +320,9 @@ def _set_up(data: TrainingData, members: Sequence[Member], spec: LossSpec,
         raise ValueError(f"members {empty} have no training cells")
     bs = min(config.batch_size, max(t.size for t in train))
     steps = [math.ceil(t.size / min(bs, t.size)) for t in train]
-    schedules = [_build_optimizer(config, n)[1] for n in steps]
+    schedules = [_build_optimizer(config if m.learning_rate is None else
+                                  config.replace(learning_rate=float(m.learning_rate)), n)[1]
+                 for m, n in zip(members, steps, strict=True)]
     if scales is None:
         scales = [observation_scales(data.obs(t), spec) for t in train]
     weights = [LossWeights.from_any(spec.weights if m.weights is None else m.weights)
@@ -316,15 +330,28 @@ def _set_up(data: TrainingData, members: Sequence[Member], spec: LossSpec,
     seeds = [config.seed if m.seed is None else int(m.seed) for m in members]
     identity: dict[str, str] = {}
     for i, (t, v, w, seed) in enumerate(zip(train, val, weights, seeds, strict=True)):
-        one = _identity(config.replace(seed=seed),
+        lr = members[i].learning_rate
+        one = _identity(config.replace(seed=seed, learning_rate=config.learning_rate
+                                       if lr is None else float(lr)),
                         dataclasses.replace(spec, weights=w), t, v)
         identity.update({f"member {i} {k}": x for k, x in one.items()})
     return _Setup(
-        config, spec, data, train, val, seeds, bs, steps, unit_optimizer(config), schedules,
+        config, spec, data, val_data or data, train, val, seeds, bs, steps,
+        unit_optimizer(config), schedules,
         [dict(s) for s in scales],
         {n: jnp.asarray([s[n] for s in scales], jnp.float32) for n in scales[0]},
         {n: jnp.asarray([w[n] for w in weights], jnp.float32) for n in spec.names},
-        config.segment_for(data.n_time), identity, _fingerprint(identity))
+        config.segment_for(data.n_time), identity, _fingerprint(identity),
+        None if select_on is None else _selection_terms(select_on, spec))
+
+
+def _selection_terms(select_on: Sequence[str], spec: LossSpec) -> tuple[str, ...]:
+    """The terms of ``select_on`` the loss has (a ValueError names any it has not)."""
+    unknown = [t for t in select_on if t not in spec.names]
+    if unknown or not select_on:
+        raise ValueError(f"select_on={list(select_on)}: the loss has no terms {unknown}; "
+                         f"its terms are {list(spec.names)}")
+    return tuple(select_on)
 
 
 def _start(models: Sequence[H2CM], s: _Setup) -> _Run:
@@ -410,7 +437,7 @@ def _validate(run: _Run, s: _Setup) -> list[dict[str, float]]:
     for b in range(max(math.ceil(n / bs) for n in sizes)):
         cells = [v[b * bs:(b + 1) * bs] if v is not None and b * bs < v.size else t[:1]
                  for v, t in zip(s.val, s.train, strict=True)]
-        total, terms = ensemble_eval(run.models, *_batch(s, s.data, cells), s.jscales,
+        total, terms = ensemble_eval(run.models, *_batch(s, s.val_data, cells), s.jscales,
                                      s.jweights, s.spec, s.config.spinup_cycles)
         values = {**{k: np.asarray(v) for k, v in terms.items()}, "total": np.asarray(total)}
         for i in range(s.k):
@@ -425,9 +452,11 @@ def _validate(run: _Run, s: _Setup) -> list[dict[str, float]]:
             recs.append({})
             continue
         val = {k: v / sizes[i] for k, v in sums[i].items()}
-        if (not run.stopped[i] and math.isfinite(val["total"])
-                and val["total"] < run.best_val[i] - s.config.min_delta):
-            better[i], run.best_val[i], run.bad[i] = True, val["total"], 0
+        crit = val["total"] if s.select_on is None else sum(
+            float(s.jweights[n][i]) * val[n] for n in s.select_on)
+        if (not run.stopped[i] and math.isfinite(crit)
+                and crit < run.best_val[i] - s.config.min_delta):
+            better[i], run.best_val[i], run.bad[i] = True, crit, 0
             run.histories[i].best_epoch = run.epoch + 1
         elif not run.stopped[i]:
             run.bad[i] += 1
@@ -487,6 +516,8 @@ def train_ensemble(models: H2CM | Sequence[H2CM], data: TrainingData,
                    config: TrainConfig | None = None,
                    scales: Sequence[Mapping[str, float]] | None = None,
                    callback: Callable[[int, list[H2CM], list[History]], None] | None = None,
+                   val_data: TrainingData | None = None,
+                   select_on: Sequence[str] | None = None,
                    ) -> tuple[list[H2CM], list[History]]:
     """Train several models of one configuration as one batch (see the module docstring).
 
@@ -507,6 +538,13 @@ def train_ensemble(models: H2CM | Sequence[H2CM], data: TrainingData,
         Each member's observation scales; default: from its training cells.
     callback : callable, optional
         ``callback(epoch, models, histories)`` after each epoch.
+    val_data : TrainingData, optional
+        Observations the members validate on (same cells and days as ``data``, e.g. a
+        block in time: :meth:`~xh2cm.training.TrainingData.split_time`); default ``data``.
+    select_on : sequence of str, optional
+        Terms whose weighted validation sum chooses each member's best epoch and stops it
+        early (default: the whole validation total), e.g. the targets without a
+        constraint term whose validation error would dominate.
 
     Returns
     -------
@@ -537,7 +575,7 @@ def train_ensemble(models: H2CM | Sequence[H2CM], data: TrainingData,
     """
     config = config or TrainConfig()
     setup = _set_up(data, members, spec or LossSpec.for_observations(data.available),
-                    config, scales)
+                    config, scales, val_data, select_on)
     models = [models] * setup.k if isinstance(models, H2CM) else list(models)
     if len(models) != setup.k:
         raise ValueError(f"{len(models)} models for {setup.k} members")

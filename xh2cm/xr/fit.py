@@ -205,6 +205,8 @@ def fit_dataset(
     folds: int | None = None,
     fold_method: FoldMethod = "block",
     block_size: float = 10.0,
+    sweep: Sequence[tuple[Any, ...]] | None = None,
+    select_on: Sequence[str] | None = None,
     **train_kwargs: Any,
 ) -> tuple[H2CM | Ensemble, xr.Dataset]:
     """Train an H2CM model on a forcing Dataset against observations (DESIGN.md §5).
@@ -288,6 +290,17 @@ def fit_dataset(
         ``validation_start``.
     fold_method, block_size
         How cells are grouped into folds (:func:`xh2cm.training.cv.spatial_kfold`).
+    sweep : sequence of (int, mapping) or (int, mapping, float), optional
+        A seed, loss-weight (and learning-rate) sweep trained as one batch (one compile;
+        loss weights and learning rates are traced values): one member per
+        ``(model_seed, weights[, learning_rate])``, each a fresh model of that seed whose
+        term weights are ``weights`` on top of ``weights=``, all on the same cells and
+        validation; returns an :class:`~xh2cm.training.Ensemble` (members named
+        ``"seed<s> <term>=<w> ... [lr=<r>]"``). Each member is the fit it would be
+        alone (:mod:`xh2cm.training.ensemble`). Not with ``folds``.
+    select_on : sequence of str, optional
+        With ``sweep``: the terms whose weighted validation sum picks each member's best
+        epoch and early stopping (default: the validation total).
 
     Returns
     -------
@@ -348,6 +361,14 @@ def fit_dataset(
         train_pos = val_pos = np.arange(used.size)
     else:
         train_pos, val_pos = _split(prep, used, validation, cfg.seed)
+    if sweep is not None:
+        if folds is not None:
+            raise ValueError("sweep= and folds= are two ensembles: use one")
+        return _fit_sweep(prep, data, val_data, used, train_pos, val_pos, observations,
+                          cfg, callback, sweep=sweep, select_on=select_on,
+                          weights=weights, priors=priors, kinds=kinds, model_kwargs=model_kwargs,
+                          attrs={"validation_start": validation_start,
+                                 "test_start": test_start})
     spec = LossSpec.for_observations(data.available, weights, priors=priors, kinds=kinds)
     if folds is not None:
         return _fit_folds(prep, data, used, observations, spec, cfg, model, callback,
@@ -429,6 +450,52 @@ def _training_data(prep: Prepared, observations: Observations, used: np.ndarray,
         cue=None if observations.cue is None else observations.cue[used],
         area=None if lat is None else np.cos(np.deg2rad(lat[used])),
         daily={k: v[:, used] for k, v in observations.daily.items()})
+
+
+def _fit_sweep(prep: Prepared, data: TrainingData, val_data: TrainingData | None,
+               used: np.ndarray, train_pos: np.ndarray, val_pos: np.ndarray,
+               observations: Observations, cfg: TrainConfig,
+               callback: Callable[..., None] | None, *,
+               sweep: Sequence[tuple[Any, ...]], select_on: Sequence[str] | None,
+               weights: LossWeights | Mapping[str, float] | None, priors: bool,
+               kinds: Mapping[str, str], model_kwargs: Mapping[str, Any] | None,
+               attrs: Mapping[str, str | None]) -> tuple[Ensemble, xr.Dataset]:
+    """``fit_dataset(..., sweep=[(seed, weights), ...])``: one batch of models."""
+    from xh2cm.training import LossSpec, LossWeights
+    from xh2cm.training.ensemble import Ensemble, Member, train_ensemble
+
+    if not sweep:
+        raise ValueError("sweep= is empty: give (model_seed, weights) pairs")
+    base = LossWeights.from_any(weights)
+    own = [base.replace(**dict(m[1])) for m in sweep]
+    # the union of the members' terms: a term any member weights > 0 is in the loss
+    union = base.replace(**{f.name: max(w[f.name] for w in own) for f in fields(base)})
+    spec = LossSpec.for_observations(data.available, union, priors=priors, kinds=kinds)
+    val = val_pos if val_pos.size else None
+    rates = [float(m[2]) if len(m) > 2 else None for m in sweep]
+    members = [Member(train_pos, val, weights=w, learning_rate=r)
+               for w, r in zip(own, rates, strict=True)]
+    stats = random_subset(used[train_pos], None, 0)
+    models = [init_model_from_prepared(prep, stats, int(m[0]), **dict(model_kwargs or {}))
+              for m in sweep]
+    fitted, histories = train_ensemble(models, data, members, spec=spec, config=cfg,
+                                       callback=callback, val_data=val_data,
+                                       select_on=select_on)
+    names = tuple(" ".join([f"seed{m[0]}", *(f"{k}={v:g}" for k, v in dict(m[1]).items()),
+                            *([f"lr={r:g}"] if r is not None else [])])
+                  for m, r in zip(sweep, rates, strict=True))
+    role = np.zeros(prep.n_cells, np.int8)
+    role[used[val_pos]] = VALIDATION
+    role[used[train_pos]] = TRAIN
+    term_kinds = {t: spec.term(t).kind for t in spec.terms}
+    out = xr.concat([history_dataset(h, prep, role, observations, term_kinds)
+                     for h in histories], dim=pd.Index(list(names), name="member"),
+                    join="outer", combine_attrs="override")
+    out.attrs.update(best_epoch=json.dumps([h.best_epoch or -1 for h in histories]),
+                     stopped_early=json.dumps([int(h.stopped_early) for h in histories]),
+                     **{k: str(v) for k, v in attrs.items() if v is not None})
+    info = {"sweep": [[int(m[0]), dict(m[1]), r] for m, r in zip(sweep, rates, strict=True)]}
+    return Ensemble(fitted, names, None, None, info), out
 
 
 def _fit_folds(prep: Prepared, data: TrainingData, used: np.ndarray,
