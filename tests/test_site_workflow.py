@@ -17,7 +17,9 @@ import xarray as xr
 import xh2cm
 from xh2cm.core import Forcing, ModelConfig, init_model
 from xh2cm.site import carried_run, linear_regression, split
-from xh2cm.site.workflow import HYBRID_INPUTS, capacity_bounds, constraints, load_site
+from xh2cm.site.carry import HYBRID_INPUTS
+from xh2cm.site.constraints import constraints
+from xh2cm.site.workflow import capacity_bounds, load_site
 
 DATA = Path(__file__).resolve().parents[2] / "shared" / "data" / "fluxtower"
 FORCING = ("rn", "prec", "tair", "vpd", "co2")

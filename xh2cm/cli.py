@@ -172,8 +172,9 @@ def _demo(args: argparse.Namespace) -> int:
 
 
 def _site_parser(sub: Any) -> None:
+    from xh2cm.site.carry import SPINUP
     from xh2cm.site.tradeoff import WEIGHTS
-    from xh2cm.site.workflow import IRRIGATION_THRESHOLD, SPINUP
+    from xh2cm.site.workflow import IRRIGATION_THRESHOLD
 
     s = sub.add_parser(
         "site", help="hybrid vs baselines at one flux tower: scores.csv",
@@ -226,10 +227,10 @@ def _site_parser(sub: Any) -> None:
 
 
 def _site(args: argparse.Namespace) -> int:
+    from xh2cm.site.carry import long_forcing
     from xh2cm.site.workflow import (
         SCORES,
         load_site,
-        long_forcing,
         predictions_dataset,
         site_workflow,
         split,

@@ -13,15 +13,16 @@ from xh2cm.site.baselines import (
     process_model,
     score_table,
 )
+from xh2cm.site.carry import carried_run, long_forcing
+from xh2cm.site.constraints import constraints, fapar_from_lai
 from xh2cm.site.tradeoff import pareto, plot_tradeoff, select, tradeoff
 from xh2cm.site.workflow import (
-    carried_run,
-    fapar_from_lai,
     site_workflow,
     split,
     summarise,
 )
 
-__all__ = ["carried_run", "climatology", "fapar_from_lai", "features", "linear_regression",
-           "lstm", "pareto", "plot_tradeoff", "process_model", "score_table", "select",
-           "site_workflow", "split", "summarise", "tradeoff"]
+__all__ = ["carried_run", "climatology", "constraints", "fapar_from_lai", "features",
+           "linear_regression", "long_forcing", "lstm", "pareto", "plot_tradeoff",
+           "process_model", "score_table", "select", "site_workflow", "split", "summarise",
+           "tradeoff"]

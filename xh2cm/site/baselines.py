@@ -45,7 +45,7 @@ FEATURES: dict[str, tuple[str, ...]] = {
 def features(ds: xr.Dataset, inputs: Sequence[str] | None = None) -> pd.DataFrame:
     """The regression's design matrix (one row per day) from what ``ds`` has (of
     ``inputs`` only, if given: e.g. the hybrid's forcing,
-    :data:`xh2cm.site.workflow.HYBRID_INPUTS`)."""
+    :data:`xh2cm.site.carry.HYBRID_INPUTS`)."""
     cols = {}
     for name, parts in FEATURES.items():
         if all(p in ds and (inputs is None or p in inputs) for p in parts):
@@ -88,11 +88,11 @@ def process_model(train: xr.Dataset, test: xr.Dataset,
     """Outputs on ``test`` of the process model alone (input standardisation from ``train``,
     which the fixed parameters do not use), spun up on ``train``'s forcing and carried
     through the training period into the test period, as the hybrid is
-    (:func:`xh2cm.site.workflow.carried_run`), irrigated as the hybrid is where
+    (:func:`xh2cm.site.carry.carried_run`), irrigated as the hybrid is where
     ``irrigation`` is given (:attr:`xh2cm.core.ModelConfig.irrigation`), spun up on the
     long forcing ``before`` where given."""
     from xh2cm.core import process_only
-    from xh2cm.site.workflow import carried_run
+    from xh2cm.site.carry import carried_run
     from xh2cm.xr.model import init_model_from_dataset
 
     model = process_only(init_model_from_dataset(train, static=[], hidden_size=4,

@@ -61,14 +61,14 @@ def tradeoff(train: xr.Dataset, test: xr.Dataset, *, validation_start: str,
         Filled with each trained model, keyed ``(w, seed)``.
     constraints : mapping, optional
         Further observations of ``train`` with their fixed weights, e.g. ``{"fapar": 0.5}``
-        (:func:`xh2cm.site.workflow.constraints`).
+        (:func:`xh2cm.site.constraints.constraints`).
     spinup : int
         Spin-up passes over the training forcing; the test period continues from the state
-        at the end of the training period (:func:`xh2cm.site.workflow.carried_run`), never
+        at the end of the training period (:func:`xh2cm.site.carry.carried_run`), never
         from a spin-up on test forcing.
     before : xarray.Dataset, optional
         Long forcing before the training period to spin up on
-        (:func:`xh2cm.site.workflow.carried_run`).
+        (:func:`xh2cm.site.carry.carried_run`).
     learning_rates : sequence of float, optional
         Peak learning rates swept too (each weight and seed with each; chosen like the
         weight, on validation): then the keys of ``predictions``, ``models`` and
@@ -93,7 +93,7 @@ def tradeoff(train: xr.Dataset, test: xr.Dataset, *, validation_start: str,
         One row per weight and seed: ``w_et``, ``seed``, ``best_epoch``, the RMSE of ET
         and NEE on the validation block (``val_rmse_*``) and the test RMSE and NSE.
     """
-    from xh2cm.site.workflow import constraints as site_constraints
+    from xh2cm.site.constraints import constraints as site_constraints
 
     extra = dict(constraints or {})
     targets = site_constraints(train)[["et", "nee", *extra]]
@@ -138,7 +138,7 @@ def _scores(key: tuple, model: Any, best_epoch: int, train: xr.Dataset,
             models: MutableMapping[Any, Any] | None,
             before: xr.Dataset | None) -> dict[str, Any]:
     """One fit's carried run, validation and test errors (a row of :func:`tradeoff`)."""
-    from xh2cm.site.workflow import carried_run
+    from xh2cm.site.carry import carried_run
 
     late = train["time"].values >= np.datetime64(validation_start)
     fitted, out, state = carried_run(model, train, test, spinup=spinup, before=before,

@@ -38,17 +38,9 @@ import xarray as xr
 
 from xh2cm.io import measured_days
 from xh2cm.site.baselines import climatology, linear_regression, lstm, process_model, score_table
+from xh2cm.site.carry import HYBRID_INPUTS, SPINUP
 from xh2cm.site.tradeoff import WEIGHTS, select, tradeoff
 
-#: Light extinction coefficient of :func:`fapar_from_lai`: 0.5, the value for a spherical
-#: leaf-angle distribution with the sun at 60° (Monsi & Saeki 1953; Campbell & Norman
-#: 1998, *An Introduction to Environmental Biophysics*, ch. 15), as MODIS-driven light-use
-#: models take it (e.g. Sellers et al. 1992, Remote Sens. Environ. 42, 187-216).
-FAPAR_K = 0.5
-#: Forcing the hybrid model reads: the baselines' "(hybrid inputs)" rows read only these.
-HYBRID_INPUTS = ("rn", "prec", "tair", "vpd", "co2")
-#: Spin-up passes over the training forcing before the training period is run.
-SPINUP = 3
 #: Plausible effective rooting depth (m) of :func:`capacity_bounds`: 0.5 to 2 m covers the
 #: root zone of crops, grasses and shrubs (Canadell et al. 1996, Oecologia 108, 583-595:
 #: maximum rooting depth of crops 2.1 m; Schenk & Jackson 2002, J. Ecol. 90, 480-494: half
@@ -62,26 +54,6 @@ IRRIGATION_THRESHOLD = 0.5
 MEASURED = {"et": "le", "nee": "nee_umol"}
 #: Scores averaged over seeds by :func:`summarise`.
 SCORES = ["nse", "kge", "r", "rmse", "bias"]
-
-
-def fapar_from_lai(lai: xr.DataArray, k: float = FAPAR_K) -> xr.DataArray:
-    """fAPAR of a canopy of leaf area index ``lai`` (Beer's law, ``1 − exp(−k·LAI)``).
-
-    Examples
-    --------
-    >>> import xarray as xr
-    >>> f = fapar_from_lai(xr.DataArray([0.0, 2.0]))
-    >>> f.values.round(3).tolist(), f.attrs["units"]
-    ([0.0, 0.632], '1')
-    """
-    if not k > 0:
-        raise ValueError(f"the extinction coefficient k must be > 0, got {k}")
-    fapar = 1 - xr.apply_ufunc(np.exp, -k * lai)
-    return fapar.assign_attrs(
-        units="1", long_name="fraction of absorbed photosynthetically active radiation",
-        standard_name="fraction_of_surface_downwelling_photosynthetic_radiative_flux_"
-                      "absorbed_by_vegetation",
-        comment=f"1 - exp(-k LAI), k = {k:g} (Beer's law; xh2cm.site.workflow.FAPAR_K)")
 
 
 def find_era5(path: str | os.PathLike, site: str | None = None) -> Path | None:
@@ -207,15 +179,6 @@ def split(daily: xr.Dataset, test_start: str, *, validation_start: str | None = 
     return train, test, validation_start
 
 
-def constraints(train: xr.Dataset, k: float = FAPAR_K) -> xr.Dataset:
-    """The hybrid's observations of the training period: daily ``et`` and ``nee``, and
-    ``fapar`` from MODIS LAI (:func:`fapar_from_lai`) where the site has LAI."""
-    obs = train[["et", "nee"]]
-    if "lai" in train:
-        obs = obs.assign(fapar=fapar_from_lai(train["lai"], k))
-    return obs
-
-
 def capacity_bounds(train: xr.Dataset,
                     depth: tuple[float, float] = ROOTING_DEPTH) -> tuple[float, float] | None:
     """Site-plausible bounds (mm) of the soil capacity ``sm_max``: rooting depth (m) × the
@@ -235,55 +198,6 @@ def capacity_bounds(train: xr.Dataset,
     if not span > 0:
         return None
     return (round(depth[0] * span * 1000, 6), round(depth[1] * span * 1000, 6))
-
-
-def carried_run(model: Any, train: xr.Dataset, test: xr.Dataset, *, spinup: int = SPINUP,
-                outputs: Sequence[str] | None = None, before: xr.Dataset | None = None,
-                ) -> tuple[xr.Dataset, xr.Dataset, xr.Dataset]:
-    """``(train outputs, test outputs, test start state)`` of a model spun up on the
-    training forcing (``spinup`` passes), run through the training period, and continued
-    into the test period from the state it ended with. The test forcing plays no part in
-    the start state.
-
-    With ``before`` (long daily forcing of the site, e.g. the ONEFlux ERA5 weather from
-    1981, :func:`long_forcing`), the spin-up is instead one pass over its days before the
-    training period (after ``spinup`` passes over its first year), and the training run
-    starts from the state it ended with."""
-    init = None
-    if before is not None:
-        first = np.datetime64(pd.Timestamp(train.time.values[0]))
-        pre = before.sel(time=before.time.values < first)
-        if pre.sizes["time"] < 365:
-            raise ValueError(f"before= has {pre.sizes['time']} days before the training "
-                             f"start {str(first)[:10]}; give at least a year of forcing")
-        year = pre.isel(time=slice(0, 365))
-        _, init = year.h2cm.run(model, spinup=spinup, outputs=["sm"], return_state=True)
-        _, init = pre.h2cm.run(model, spinup=False, outputs=["sm"], initial_state=init,
-                               return_state=True)
-    fitted, state = train.h2cm.run(model, spinup=spinup if init is None else False,
-                                   outputs=outputs, return_state=True, initial_state=init)
-    out = test.h2cm.run(model, spinup=False, outputs=outputs, initial_state=state)
-    return fitted, out, state
-
-
-def long_forcing(folder: str | os.PathLike, co2: str | os.PathLike,
-                 like: xr.Dataset) -> xr.Dataset:
-    """A site's ONEFlux ERA5 daily weather (:func:`xh2cm.io.read_oneflux`: net radiation
-    derived, CO2 from the NOAA record ``co2``) as the model's forcing
-    (:data:`HYBRID_INPUTS`) on the dimensions and site of ``like``, for the spin-up of
-    :func:`carried_run`."""
-    from xh2cm.io import read_oneflux
-
-    daily = read_oneflux(folder, co2=co2).daily
-    site = str(np.atleast_1d(like["site"].values)[0])
-    if site not in daily.site.values.tolist():
-        raise ValueError(f"{folder}: the ONEFlux product is for {daily.site.values.tolist()}, "
-                         f"not {site}; pass that site's FLUXNET folder")
-    out = xr.Dataset({n: daily[n].broadcast_like(daily["rn"]).transpose(*like["rn"].dims)
-                      .assign_attrs(daily[n].attrs) for n in HYBRID_INPUTS},
-                     attrs={"title": f"{site} ERA5 daily forcing (spin-up)"})
-    return out.sel(site=[site]).drop_vars([c for c in out.coords
-                                            if c not in ("time", "site")])
 
 
 @dataclass
