@@ -47,7 +47,6 @@ from xh2cm.site import pareto, plot_tradeoff
 from xh2cm.site.tradeoff import WEIGHTS
 
 DATA = Path(__file__).resolve().parents[2] / "shared" / "data" / "fluxtower"
-CO2 = DATA.parent / "co2" / "co2-mm-gl.csv"
 FILES = {
     "US-Bi1": ("US-Bi1-fluxes.csv", "US-Bi1-fluxes-test.csv"),
     "US-Hn1": ("US-Hn1-fluxes-nonegle.csv", "US-Hn1-fluxes-nonegle-test.csv"),
@@ -108,8 +107,7 @@ def main(argv: list[str] | None = None) -> pd.DataFrame:
         if site in IRRIGATED:
             cmd += ["--irrigation", str(IRRIGATED[site])]
         if (data / "FLUXNET").is_dir():  # ONEFlux ERA5 weather from 1981: spin up on it
-            co2 = Path(args.data).parent / "co2" / CO2.name
-            cmd += ["--spinup-forcing", str(data / "FLUXNET"), "--co2", str(co2)]
+            cmd += ["--spinup-forcing", str(data / "FLUXNET")]
         xh2cm_main(cmd)
         tables.append(pd.read_csv(site_dir / "scores.csv"))
         stats = pareto(pd.read_csv(site_dir / "tradeoff.csv"))

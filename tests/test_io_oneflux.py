@@ -13,7 +13,7 @@ import pytest
 import xarray as xr
 
 import xh2cm  # noqa: F401
-from xh2cm.io.co2 import daily_co2, read_noaa_co2
+from xh2cm.co2 import on_days, read_noaa_monthly
 from xh2cm.io.oneflux import read_oneflux
 from xh2cm.io.radiation import SIGMA, albedo_climatology, net_radiation, net_radiation_array
 
@@ -122,15 +122,15 @@ def test_net_radiation_bounds_and_refusals():
 def test_noaa_co2_read_with_the_six_columns_of_its_rows(tmp_path):
     raw = CO2.read_text().splitlines()
     assert len(raw[0].split(",")) == 4 and len(raw[1].split(",")) == 6  # the known defect
-    monthly = read_noaa_co2(CO2)
-    assert monthly.index[0] == pd.Timestamp("1979-01-01")
+    monthly = read_noaa_monthly(CO2)
+    assert monthly.index[0] == pd.Timestamp("1979-01-16 12:00")
     assert monthly.iloc[0] == float(raw[1].split(",")[2]) == 336.56  # 'average', not 'trend'
-    t = xr.DataArray(pd.date_range("1981-01-01", "2021-12-31"), dims="time")
-    co2 = daily_co2(monthly, t)
-    assert 336 < float(co2.min()) < 342 and 414 < float(co2.max()) < 418  # with the season
-    with pytest.raises(ValueError, match=r"CO2 monthly means cover 1979-01-16"):
-        daily_co2(monthly, xr.DataArray(pd.date_range("1978-12-01", periods=3), dims="time"))
+    t = pd.date_range("1981-01-01", "2021-12-31")
+    co2 = on_days(t, series=monthly)
+    assert 336 < co2.min() < 342 and 414 < co2.max() < 418  # with the season
+    with pytest.raises(ValueError, match=r"the CO2 series given covers 1979-01"):
+        on_days(pd.date_range("1978-12-01", periods=3), series=monthly)
     bad = tmp_path / "co2.csv"
     bad.write_text("Date,Average\n1979-01,336.56\n")
     with pytest.raises(ValueError, match="rows have 2 columns"):
-        read_noaa_co2(bad)
+        read_noaa_monthly(bad)

@@ -215,10 +215,10 @@ def _site_parser(sub: Any) -> None:
                    "chosen on validation (default: 3e-3 alone)")
     s.add_argument("--spinup-forcing", type=Path, metavar="FOLDER",
                    help="the site's FLUXNET (ONEFlux) folder: spin up on its ERA5 daily "
-                   "weather before the training period (needs --co2) instead of cycling "
+                   "weather before the training period instead of cycling "
                    "the training forcing")
-    s.add_argument("--co2", type=Path, help="NOAA GML co2-mm-gl.csv, the CO2 of "
-                   "--spinup-forcing")
+    s.add_argument("--co2", default="global", help="CO2 of --spinup-forcing: 'global' (the "
+                   "shipped NOAA global mean, default) or a NOAA GML co2-mm-gl.csv")
     s.add_argument("--unbounded", action="store_true",
                    help="do not bound the soil capacity by rooting depth x observed soil "
                    "water range")
@@ -247,10 +247,7 @@ def _site(args: argparse.Namespace) -> int:
                              validation_months=args.validation_months)
     before = None
     if args.spinup_forcing is not None:
-        if args.co2 is None:
-            raise ValueError("--spinup-forcing needs --co2 (the NOAA GML co2-mm-gl.csv): the "
-                             "ERA5 weather has no CO2")
-        before = long_forcing(args.spinup_forcing, args.co2, train)
+        before = long_forcing(args.spinup_forcing, train, co2=args.co2)
         print(f"spin-up on {before.title}: {str(before.time.values[0])[:10]} .. "
               f"{str(train.time.values[0])[:10]}")
     result = site_workflow(train, test, validation_start=val, weights=args.weights,

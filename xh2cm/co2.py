@@ -15,6 +15,7 @@ rows have: the columns are named explicitly here).
 
 from __future__ import annotations
 
+import os
 from importlib.resources import files
 from pathlib import Path
 from typing import Literal
@@ -30,13 +31,47 @@ _MM_GL = ["date", "decimal_date", "average", "average_unc", "trend", "trend_unc"
 _MM_MLO = ["date", "decimal_date", "average", "deseasonalized", "ndays", "sdev", "unc"]
 
 
+def _read_rows(path: str | os.PathLike, names: list[str]) -> pd.DataFrame:
+    """A NOAA CSV read with explicit column ``names``: the files' headers name fewer
+    columns than their rows have (``co2-mm-gl.csv``: 4 names, 6 values a row), so pandas
+    would mislabel them; a file whose rows have another count is refused."""
+    raw = pd.read_csv(path, header=None, skiprows=1, comment="#")
+    if raw.shape[1] != len(names):
+        raise ValueError(f"{path}: rows have {raw.shape[1]} columns; a NOAA GML monthly file "
+                         f"of this kind has {len(names)}: {names}")
+    raw.columns = names
+    return raw
+
+
+def read_noaa_monthly(path: str | os.PathLike) -> pd.Series:
+    """A NOAA GML monthly CO2 file (``co2-mm-gl.csv``: the ``average`` column, ppm) as a
+    series on mid-month timestamps, as :func:`global_co2` gives it (for :func:`on_days`'s
+    ``series=``); -9.99 / -1 are missing.
+
+    Examples
+    --------
+    >>> import pathlib, tempfile
+    >>> p = pathlib.Path(tempfile.mkdtemp()) / "co2-mm-gl.csv"
+    >>> _ = p.write_text("Date,Decimal Date,Average,Trend\\n"  # 4 names, 6 values a row
+    ...                  "1979-01,1979.042,336.56,0.11,335.92,0.09\\n")
+    >>> s = read_noaa_monthly(p)
+    >>> str(s.index[0].date()), s.tolist()  # the average, not what the header calls 'Average'
+    ('1979-01-16', [336.56])
+    """
+    raw = _read_rows(path, _MM_GL)
+    start = pd.to_datetime(raw["date"], format="%Y-%m")
+    mid = start + (start + pd.offsets.MonthBegin(1) - start) / 2
+    values = raw["average"].where(raw["average"] > 0)
+    return pd.Series(values.to_numpy(float), index=pd.DatetimeIndex(mid), name="co2").dropna()
+
+
 def make(folder: str | Path) -> tuple[pd.DataFrame, pd.DataFrame, float]:
     """The monthly and annual series and the Mauna Loa offset, from NOAA's CSVs in
     ``folder`` (``co2-mm-gl.csv``, ``co2-mm-mlo.csv``, ``co2-annmean-gl.csv``,
     ``co2-annmean-mlo.csv``)."""
     folder = Path(folder)
-    gl = pd.read_csv(folder / "co2-mm-gl.csv", names=_MM_GL, header=0)
-    mlo = pd.read_csv(folder / "co2-mm-mlo.csv", names=_MM_MLO, header=0)
+    gl = _read_rows(folder / "co2-mm-gl.csv", _MM_GL)
+    mlo = _read_rows(folder / "co2-mm-mlo.csv", _MM_MLO)
     agl = pd.read_csv(folder / "co2-annmean-gl.csv").set_index("Year")["Mean"]
     amlo = pd.read_csv(folder / "co2-annmean-mlo.csv").set_index("Year")["Mean"]
     both = agl.index.intersection(amlo.index)
@@ -78,16 +113,21 @@ def global_co2(freq: Literal["monthly", "annual"] = "monthly") -> pd.Series:
                      name="co2")
 
 
-def on_days(time: object, freq: Literal["monthly", "annual"] = "monthly") -> np.ndarray:
+def on_days(time: object, freq: Literal["monthly", "annual"] = "monthly",
+            series: pd.Series | None = None) -> np.ndarray:
     """Global CO2 (ppm) interpolated linearly to the days ``time`` (a pandas or cftime index
-    or array, any calendar: positions are counted in months of that calendar).
+    or array, any calendar: positions are counted in months of that calendar); ``series``:
+    monthly means of another record on mid-month timestamps (:func:`read_noaa_monthly`)
+    instead of the shipped one.
 
     Raises
     ------
     ValueError
         If a day lies outside the series' span, naming ``co2=`` and the fix.
     """
-    series = global_co2(freq)
+    what = ("co2='global': the shipped global-mean CO2 series" if series is None
+            else "the CO2 series given")
+    series = global_co2(freq) if series is None else series
     t = pd.Series(np.asarray(time))
     parts = t.map(lambda d: (d.year, d.month, d.day, _days_in_month(d)))
     frac = np.array([y * 12 + (m - 1) + (day - 0.5) / n for y, m, day, n in parts])
@@ -99,7 +139,7 @@ def on_days(time: object, freq: Literal["monthly", "annual"] = "monthly") -> np.
     lo, hi = first.year * 12 + first.month - 1, last.year * 12 + last.month
     if frac.min() < lo or frac.max() > hi:
         raise ValueError(
-            f"co2='global': the shipped global-mean CO2 series covers {first:%Y-%m} … "
+            f"{what} covers {first:%Y-%m} … "
             f"{last:%Y-%m}, the forcing {t.iloc[0]} … {t.iloc[-1]}; give CO2 yourself "
             "(co2=<ppm> or a (time,) DataArray) or select the covered days")
     return np.interp(frac, pos, series.to_numpy(float))

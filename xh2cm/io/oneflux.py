@@ -10,9 +10,10 @@ each): ``*_FLUXNET_ERA5_DD_*.csv`` (required), ``*_FLUXNET_FULLSET_WW_*.csv`` an
   :func:`xh2cm.io.radiation.net_radiation` with the tower's albedo per calendar month
   (``SW_OUT / SW_IN`` of the monthly FULLSET, :func:`~xh2cm.io.radiation.albedo_climatology`)
   where it has both, else :data:`~xh2cm.io.radiation.DEFAULT_ALBEDO`.
-- ``co2``: ERA5 has none; the NOAA GML global monthly mean (``co2=`` path to
-  ``co2-mm-gl.csv``, :func:`xh2cm.io.co2.read_noaa_co2`) interpolated to days, or left out
-  (then pass ``co2=`` to ``check``/``run``).
+- ``co2``: ERA5 has none; the global mean shipped with xh2cm (``co2="global"``, the
+  default: :mod:`xh2cm.co2`), or another NOAA GML monthly file (``co2=`` path to
+  ``co2-mm-gl.csv``, :func:`xh2cm.co2.read_noaa_monthly`), interpolated to days; or left
+  out (``co2=None``; then pass ``co2=`` to ``check``/``run``).
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ from pathlib import Path
 
 import xarray as xr
 
-from xh2cm.io.co2 import daily_co2, read_noaa_co2
+from xh2cm.co2 import on_days, read_noaa_monthly
 from xh2cm.io.fluxnet import read_fluxnet
 from xh2cm.io.radiation import DEFAULT_ALBEDO, albedo_climatology, net_radiation
 
@@ -50,7 +51,7 @@ def _one(folder: Path, kind: str, required: bool) -> Path | None:
     return found[0] if found else None
 
 
-def read_oneflux(folder: str | os.PathLike, *, co2: str | os.PathLike | None = None,
+def read_oneflux(folder: str | os.PathLike, *, co2: str | os.PathLike | None = "global",
                  min_quality: float = 0.8) -> OneFluxSite:
     """Read a site's FLUXNET product folder (see the module docstring).
 
@@ -58,8 +59,9 @@ def read_oneflux(folder: str | os.PathLike, *, co2: str | os.PathLike | None = N
     ----------
     folder : path
         The folder with the ``AMF_<SITE>_FLUXNET_...csv`` files.
-    co2 : path, optional
-        NOAA GML ``co2-mm-gl.csv``, for the daily ``co2``.
+    co2 : "global", path or None
+        The daily ``co2``: ``"global"`` (the shipped NOAA global mean), a NOAA GML
+        monthly file (``co2-mm-gl.csv``), or None (no ``co2``).
     min_quality : float
         Passed to :func:`xh2cm.io.read_fluxnet` (weekly/monthly ``<name>_measured``).
 
@@ -85,7 +87,12 @@ def read_oneflux(folder: str | os.PathLike, *, co2: str | os.PathLike | None = N
         albedo = albedo_climatology(mm)
     daily["rn"] = net_radiation(daily, albedo)
     if co2 is not None:
-        daily["co2"] = daily_co2(read_noaa_co2(co2), daily.time).assign_attrs(
-            source=Path(co2).name)
+        series = None if str(co2) == "global" else read_noaa_monthly(co2)
+        daily["co2"] = xr.DataArray(on_days(daily.time.values, series=series), dims="time",
+                                    coords={"time": daily.time}, attrs={
+            "units": "ppm", "standard_name": "mole_fraction_of_carbon_dioxide_in_air",
+            "long_name": "global-mean CO2 mole fraction (NOAA GML monthly, interpolated to "
+                         "days)", "source": "xh2cm co2='global'" if series is None
+            else Path(co2).name})
     daily.attrs["title"] += " (forcing: rn derived" + (", co2 NOAA GML)" if co2 else ")")
     return OneFluxSite(daily=daily, weekly=ww, monthly=mm, albedo=albedo)

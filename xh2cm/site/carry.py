@@ -46,10 +46,11 @@ def carried_run(model: Any, train: xr.Dataset, test: xr.Dataset, *, spinup: int 
     return fitted, out, state
 
 
-def long_forcing(folder: str | os.PathLike, co2: str | os.PathLike,
-                 like: xr.Dataset) -> xr.Dataset:
+def long_forcing(folder: str | os.PathLike, like: xr.Dataset, *,
+                 co2: str | os.PathLike = "global") -> xr.Dataset:
     """A site's ONEFlux ERA5 daily weather (:func:`xh2cm.io.read_oneflux`: net radiation
-    derived, CO2 from the NOAA record ``co2``) as the model's forcing
+    derived; CO2 ``"global"``, the shipped NOAA global mean, or a NOAA monthly file) as
+    the model's forcing
     (:data:`HYBRID_INPUTS`) on the dimensions and site of ``like``, for the spin-up of
     :func:`carried_run`."""
     from xh2cm.io import read_oneflux
