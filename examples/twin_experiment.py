@@ -6,9 +6,9 @@
    synthetic observations: TWS anomaly (monthly), SWE, ET, Q, NEE (daily, 10 %
    of values missing at random, SWE only from the second year), fAPAR and GPP
    (monthly) and mean annual CUE (static).
-3. A fresh model (other weight seed and size, DESIGN's initial constants,
+3. A fresh model (other weight seed and size, the reference's initial constants,
    ``sm_max_scale=100`` so that its soil capacity can move from ~100 mm to the
-   truth's ~250 mm) is trained on them with ``fit_dataset`` and DESIGN.md §5's
+   truth's ~250 mm) is trained on them with ``fit_dataset`` and docs/model/training.md's
    loss terms (spatial folds: fold 0 = held-out test cells, fold 1 =
    validation/early stopping, the rest training).
 4. Report, on the held-out cells: NSE of every constrained variable (monthly
@@ -150,14 +150,14 @@ def main(argv: list[str] | None = None) -> dict:
     p.add_argument("--lr", type=float, default=3e-3)
     p.add_argument("--patience", type=int, default=100)
     p.add_argument("--sm-max-scale", type=float, default=100.0,
-                   help="ModelConfig.sm_max_scale of the fitted model (1: DESIGN's "
+                   help="ModelConfig.sm_max_scale of the fitted model (1: the reference's "
                         "parametrisation, whose sm_max barely moves from ~100 mm in the "
                         "few thousand steps of this experiment; the truth's is ~250 mm)")
     p.add_argument("--priors", action="store_true", help="use the beta_CO2 and Q10 priors")
     p.add_argument("--prior-weight", type=float, default=1.0,
                    help="weight of both prior terms with --priors (DESIGN: 1)")
     p.add_argument("--daily", default="",
-                   help="loss terms compared at daily resolution instead of DESIGN's "
+                   help="loss terms compared at daily resolution instead of the reference's "
                         "monthly / seasonal-cycle ones, e.g. 'q' (daily runoff; a control "
                         "in docs/results.md)")
     p.add_argument("--equilibrium-gradient", action=argparse.BooleanOptionalAction,

@@ -5,7 +5,7 @@ radiation), random network weights (random PRNG seeds), random global
 constants (:func:`set_global_constants`) and random head biases (small
 ``sm_max`` and large ``alpha_soil`` to force soil saturation) drive a small
 model over 45 days and a few cells; every day of every cell must satisfy
-DESIGN.md §3's invariants.
+docs/model.md's invariants.
 
 Tolerance of the water balance
 ------------------------------
@@ -176,7 +176,7 @@ def _previous(series, first):
 
 
 def check_invariants(out, init, forcing):
-    """Assert DESIGN §3 invariants for every day and cell of one run.
+    """Assert docs/model.md invariants for every day and cell of one run.
 
     Parameters
     ----------

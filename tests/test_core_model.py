@@ -152,7 +152,7 @@ def _np_linear(layer, x):
 
 
 def _np_mlp(net, x, slope):
-    """DESIGN §4 three-layer MLP in NumPy: ``(raw outputs, bottleneck)``."""
+    """docs/model/learned.md three-layer MLP in NumPy: ``(raw outputs, bottleneck)``."""
     leaky = lambda v: np.where(v >= 0, v, slope * v)  # noqa: E731
     e = leaky(_np_linear(net.layer2, leaky(_np_linear(net.layer1, x))))
     return _np_linear(net.head, e), e
@@ -170,7 +170,8 @@ def _np_lstm_head(net, x, h, c):
 
 
 def test_network_inputs_and_activations_follow_design(model, forcing, static):
-    """Day-0 parameters from a non-trivial initial state, recomputed in NumPy from DESIGN §4.
+    """Day-0 parameters from a non-trivial initial state, recomputed in NumPy from
+    docs/model/learned.md.
 
     Inputs: A (rn, prec, sm/sm_max, swe/100, gw/200, fapar_prev), B (rn, vpd,
     sm/sm_max), C (rn, tair, vpd, co2, sm/sm_max, fapar_prev, npp_prev), D (rn,
@@ -265,7 +266,7 @@ def test_spinup_changes_state_and_stops_gradient(model, forcing, static, outputs
 
 # ----------------------------------------------------------------------------- gradients
 def _standardised_loss(forcing, static, outputs, segment=None):
-    """A loss on standardised outputs, like the training constraints of DESIGN §5.
+    """A loss on standardised outputs, like the training constraints of docs/model/training.md.
 
     Parameters
     ----------
@@ -462,7 +463,7 @@ def test_model_config_round_trip():
     assert ModelConfig.from_dict(ModelConfig().to_dict()) == ModelConfig()
     with pytest.raises(KeyError, match="bogus"):
         ModelConfig.from_dict({**data, "bogus": 1})
-    # files written before sm_max_scale existed load with DESIGN's parametrisation
+    # files written before sm_max_scale existed load with the reference's parametrisation
     old = {k: v for k, v in data.items() if k != "sm_max_scale"}
     assert ModelConfig.from_dict(old).sm_max_scale == 1.0
     # ... and before matmul_dtype existed, with float32 products
@@ -475,7 +476,8 @@ def test_model_config_round_trip():
 
 
 def test_default_architecture_matches_design():
-    """Reference layout of DESIGN §4 (shapes only, via eval_shape: nothing is compiled)."""
+    """Reference layout of docs/model/learned.md (shapes only, via eval_shape: nothing is
+    compiled)."""
     names = tuple(f"s{i}" for i in range(30))
     cfg = ModelConfig(static_names=names)
     m = jax.eval_shape(lambda: H2CM(cfg, jax.random.PRNGKey(0)))
@@ -539,7 +541,7 @@ class _ScaledWUE(eqx.Module):
 
 
 def test_beta_co2_and_wue_are_one_degree_of_freedom(model, forcing, static, outputs):
-    """DESIGN's GPP = T·WUE·CO2·beta_CO2, with a WUE network that does not see CO2: scaling
+    """The reference's GPP = T·WUE·CO2·beta_CO2, with a WUE network that does not see CO2: scaling
     WUE by c and beta_CO2 by 1/c leaves every flux and state unchanged. No data can
     identify beta_CO2 on its own (the twin experiment's finding); its prior sets it."""
     from xh2cm.core import global_constants, set_global_constants
@@ -556,7 +558,7 @@ def test_beta_co2_and_wue_are_one_degree_of_freedom(model, forcing, static, outp
 
 
 def test_sm_max_scale_sets_how_fast_adam_moves_the_soil_capacity(arrays, make_static):
-    """DESIGN's sm_max = softplus(out + 100) + 1 moves ~1 mm per unit of raw output, i.e.
+    """The reference's sm_max = softplus(out + 100) + 1 moves ~1 mm per unit of raw output, i.e.
     about one learning rate per Adam step; sm_max_scale=100 moves it 100 times faster.
     set_head_bias and the activation agree for any scale."""
     import optax
@@ -588,7 +590,7 @@ def test_sm_max_scale_sets_how_fast_adam_moves_the_soil_capacity(arrays, make_st
             params = eqx.apply_updates(params, upd)
         end = float(jnp.mean(eqx.combine(params, rest).static_parameters(st, N_CELL)["sm_max"]))
         moved[scale] = end - start
-    # 50 steps: DESIGN's parametrisation gets ~20 mm of the 170 mm, the scaled one nearly all
+    # 50 steps: the reference's parametrisation gets ~20 mm of the 170 mm, the scaled one nearly all
     assert 0 < moved[1.0] < 40.0, moved
     assert moved[100.0] > 150.0, moved
 

@@ -1,4 +1,4 @@
-"""Physics of H2CM against an independent NumPy re-statement of DESIGN.md §3.
+"""Physics of H2CM against an independent NumPy re-statement of docs/model.md.
 
 The reference below is written from the DESIGN text only (float64 NumPy); it
 does not import anything from :mod:`xh2cm.core.physics` except the functions
@@ -38,7 +38,7 @@ from hypothesis import strategies as st
 from xh2cm.core import physics
 
 # ----------------------------------------------------------------------------- reference
-#: DESIGN.md §3 unit helper constants (W m-2 -> MJ m-2 d-1; MJ kg-1 latent heat).
+#: docs/model.md unit helper constants (W m-2 -> MJ m-2 d-1; MJ kg-1 latent heat).
 REF_W_TO_MJ = 0.0864
 REF_LAMBDA = 2.45
 #: The ε guarding the division by the water input: DESIGN gives no value, the reference
@@ -52,7 +52,7 @@ STEP_PARAM_NAMES = ("alpha_melt", "alpha_ei", "alpha_es", "alpha_t", "alpha_soil
 
 
 def ref_rn_mm(rn):
-    """Net radiation as evaporation equivalent, DESIGN §3 unit helper.
+    """Net radiation as evaporation equivalent, docs/model.md unit helper.
 
     Parameters
     ----------
@@ -68,7 +68,7 @@ def ref_rn_mm(rn):
 
 
 def ref_snow(prec, tc, swe_prev, alpha_melt, beta_snow):
-    """DESIGN §3 step 1 (snow).
+    """docs/model.md step 1 (snow).
 
     Returns
     -------
@@ -83,22 +83,22 @@ def ref_snow(prec, tc, swe_prev, alpha_melt, beta_snow):
 
 
 def ref_interception(rainfall, fapar, alpha_ei, rn_mm):
-    """DESIGN §3 step 2: ``Ei = min(rainfall, fapar·α_Ei, rn_mm)``."""
+    """docs/model.md step 2: ``Ei = min(rainfall, fapar·α_Ei, rn_mm)``."""
     return np.minimum(np.minimum(rainfall, fapar * alpha_ei), rn_mm)
 
 
 def ref_soil_evaporation(rn_mm, sm_prev, fapar, alpha_es):
-    """DESIGN §3 step 3: ``Es = (1 − fapar)·min(rn_mm, sm_prev)·α_Es``."""
+    """docs/model.md step 3: ``Es = (1 − fapar)·min(rn_mm, sm_prev)·α_Es``."""
     return (1.0 - fapar) * np.minimum(rn_mm, sm_prev) * alpha_es
 
 
 def ref_transpiration(rn_mm, sm, fapar, alpha_t):
-    """DESIGN §3 step 4: ``T = fapar·min(rn_mm, sm)·α_T``."""
+    """docs/model.md step 4: ``T = fapar·min(rn_mm, sm)·α_T``."""
     return fapar * np.minimum(rn_mm, sm) * alpha_t
 
 
 def ref_recharge(win, sm, sm_max, alpha_soil, alpha_gw, clip_low=True):
-    """DESIGN §3 steps 6–8 (fractions and recharge/runoff fluxes).
+    """docs/model.md steps 6–8 (fractions and recharge/runoff fluxes).
 
     Parameters
     ----------
@@ -107,7 +107,7 @@ def ref_recharge(win, sm, sm_max, alpha_soil, alpha_gw, clip_low=True):
         recharge scalings (-).
     clip_low : bool
         Apply ``max(·, 0)`` to the capacity ratio (what xh2cm does); False
-        gives DESIGN's literal ``min(1, ·)`` only.
+        gives the reference's literal ``min(1, ·)`` only.
 
     Returns
     -------
@@ -124,12 +124,12 @@ def ref_recharge(win, sm, sm_max, alpha_soil, alpha_gw, clip_low=True):
 
 
 def ref_baseflow(gw_prev, beta_base):
-    """DESIGN §3 step 8: ``q_base = β_base·gw_prev``."""
+    """docs/model.md step 8: ``q_base = β_base·gw_prev``."""
     return beta_base * gw_prev
 
 
 def ref_carbon(tr, wue, co2, beta_co2, cue, rb, q10, tc):
-    """DESIGN §3 step 9.
+    """docs/model.md step 9.
 
     Returns
     -------
@@ -145,7 +145,7 @@ def ref_carbon(tr, wue, co2, beta_co2, cue, rb, q10, tc):
 
 
 def ref_step(swe_prev, sm_prev, gw_prev, rn, prec, tc, co2, p):
-    """One full day of DESIGN §3 in its update order.
+    """One full day of docs/model.md in its update order.
 
     Parameters
     ----------
@@ -371,7 +371,7 @@ N = 4000
 
 
 def test_unit_helper_values():
-    """Spot values of the radiation conversion (DESIGN §3 unit helper)."""
+    """Spot values of the radiation conversion (docs/model.md unit helper)."""
     got = np.asarray(physics.radiation_to_mm(np.asarray([100.0, 0.0, -50.0, 245.0 / 0.864],
                                                          np.float32)))
     np.testing.assert_allclose(got, [100 * 0.0864 / 2.45, 0.0, 0.0, 10.0], rtol=1e-6, atol=0)
@@ -455,7 +455,7 @@ def test_recharge(seed):
 
 
 def test_recharge_above_capacity_is_clipped_not_negative():
-    """sm > sm_max: xh2cm clips f_soil at 0; DESIGN's literal min(1, ·) would go negative.
+    """sm > sm_max: xh2cm clips f_soil at 0; the reference's literal min(1, ·) would go negative.
 
     Both variants keep ``f_soil + f_gw + f_surf == 1`` (so mass balance), but a
     negative fraction would turn soil recharge into an unphysical soil drain

@@ -156,7 +156,7 @@ DYNAMIC_OUTPUTS: tuple[str, ...] = tuple(k for k, v in OUTPUTS.items() if v.kind
 STATIC_OUTPUTS: tuple[str, ...] = tuple(k for k, v in OUTPUTS.items() if v.kind == "static")
 GLOBAL_OUTPUTS: tuple[str, ...] = tuple(k for k, v in OUTPUTS.items() if v.kind == "global")
 
-#: Observation constraints of training (DESIGN.md §5) that are time series, compared as
+#: Observation constraints of training (docs/model/training.md) that are time series, compared as
 #: monthly (or daily) values; keys of observation data everywhere in xh2cm.
 MONTHLY_OBS: tuple[str, ...] = ("tws", "swe", "et", "q", "fapar", "gpp", "nee")
 #: Observation constraints that are static fields (mean annual CUE).

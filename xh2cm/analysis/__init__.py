@@ -1,4 +1,4 @@
-"""Diagnostics of runs and observations (DESIGN.md §6), on xarray objects, no JAX.
+"""Diagnostics of runs and observations (docs/analysis.md), on xarray objects, no JAX.
 
 - :mod:`~xh2cm.analysis.efficiency`: precipitation-, light- and water-use efficiency;
 - :mod:`~xh2cm.analysis.coupling`: water–carbon coupling of anomalies;

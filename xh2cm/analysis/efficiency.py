@@ -1,4 +1,4 @@
-"""Resource-use efficiencies per cell from period totals: PUE, LUE, WUE (DESIGN.md §6).
+"""Resource-use efficiencies per cell from period totals: PUE, LUE, WUE (docs/analysis.md).
 
 Each is a ratio of totals over complete periods (``freq``, annual by default)
 of daily (or monthly-mean) rates, per period and as a climatology (the ratio

@@ -1,4 +1,4 @@
-"""Find, convert and align observations for training (DESIGN.md §5), on the forcing grid.
+"""Find, convert and align observations for training (docs/model/training.md), on the forcing grid.
 
 Each constraint (``tws, swe, et, q, fapar, gpp, nee`` monthly and ``cue``
 static) is looked up in the observation Dataset by, in order: an explicit

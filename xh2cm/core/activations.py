@@ -1,4 +1,5 @@
-"""Activations mapping raw network outputs / logits to physical parameters (DESIGN.md §4)."""
+"""Activations mapping raw network outputs / logits to physical parameters
+(docs/model/learned.md)."""
 
 from __future__ import annotations
 

@@ -155,7 +155,7 @@ def process_only(model: H2CM, values: Mapping[str, float] | None = None) -> H2CM
 
     The output layer of each head gets zero weights and the bias that yields
     ``values[name]`` (default :data:`PROCESS_DEFAULTS`), so the networks no longer
-    matter; the global constants are the model's (DESIGN's initial values for a fresh
+    matter; the global constants are the model's (the reference's initial values for a fresh
     model). The honest "no machine learning" baseline of a hybrid model.
 
     Examples

@@ -14,7 +14,7 @@ MATMUL_DTYPES = ("float32", "bfloat16")
 class ModelConfig:
     """Architecture of an :class:`~xh2cm.core.model.H2CM` model.
 
-    Defaults reproduce the reference layout of DESIGN.md §4.
+    Defaults reproduce the reference layout of docs/model/learned.md.
 
     Parameters
     ----------
@@ -39,7 +39,7 @@ class ModelConfig:
     sm_max_scale : float
         Millimetres of soil moisture capacity per unit of the static head's
         ``sm_max`` output: ``sm_max = softplus(sm_max_scale·out + 100) + 1``.
-        1 is DESIGN.md §4. There ``sm_max`` moves about 1 mm per unit of raw
+        1 is docs/model/learned.md. There ``sm_max`` moves about 1 mm per unit of raw
         output, while Adam moves each weight by about one learning rate per
         step, so shifting ``sm_max`` by 100 mm takes tens of thousands of
         steps: a model trained on a region of a few hundred cells keeps its
@@ -54,7 +54,7 @@ class ModelConfig:
         Bounds ``(low, high)`` of the soil moisture capacity (mm): ``sm_max = low + (high -
         low)·sigmoid(out)`` (``sm_max_scale`` then plays no part), e.g. a site-plausible
         range from rooting depth × the observed soil-water range
-        (:func:`xh2cm.site.workflow.capacity_bounds`). None (default): DESIGN.md §4.
+        (:func:`xh2cm.site.workflow.capacity_bounds`). None (default): docs/model/learned.md.
     irrigation : float, optional
         Demand-driven irrigation (:func:`xh2cm.core.physics.irrigation`): water is added
         to the soil whenever its moisture falls below this fraction of ``sm_max``, and

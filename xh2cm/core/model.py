@@ -197,7 +197,7 @@ class GlobalConstants(eqx.Module):
 
     @classmethod
     def initial(cls) -> GlobalConstants:
-        """Reference initial logits (DESIGN.md §4)."""
+        """Reference initial logits (docs/model/learned.md)."""
         return cls(**{k: jnp.asarray(v, jnp.float32) for k, v in act.GLOBAL_INIT_RAW.items()})
 
     def values(self) -> dict[str, Array]:
@@ -210,7 +210,7 @@ def _activate(names: tuple[str, ...], raw: Array) -> dict[str, Array]:
 
 
 class H2CM(eqx.Module):
-    """Hybrid hydrological and carbon model (H2CM), DESIGN.md §3–4.
+    """Hybrid hydrological and carbon model (H2CM), docs/model.md.
 
     Parameters
     ----------
@@ -429,7 +429,7 @@ def spinup(model: H2CM, forcing: Forcing | Mapping[str, ArrayLike],
            static: StaticPredictors | None = None, *, cycles: int = 1,
            init: State | None = None, gradient: bool = False, segment: int | None = None
            ) -> State:
-    """Spin the model up (DESIGN.md §5).
+    """Spin the model up (docs/model/training.md).
 
     Runs the model ``cycles`` times over ``forcing`` from zero states (or
     ``init``), carrying the final state of each pass into the next, and
@@ -448,7 +448,7 @@ def spinup(model: H2CM, forcing: Forcing | Mapping[str, ArrayLike],
     init : State, optional
         Start state; zero state if None.
     gradient : bool
-        Keep the gradient through the spin-up (DESIGN.md §5 stops it).
+        Keep the gradient through the spin-up (docs/model/training.md stops it).
     segment : int, optional
         Gradient checkpointing of each pass, as in :meth:`H2CM.__call__`.
 
@@ -480,7 +480,7 @@ def spun_up(model: H2CM, forcing: Forcing | Mapping[str, ArrayLike],
 def reattach_groundwater(model: H2CM, state: State) -> State:
     """Give a spun-up state the groundwater gradient of a linear-reservoir equilibrium.
 
-    Spin-up runs without gradient (DESIGN.md §5), so the loss sees the initial
+    Spin-up runs without gradient (docs/model/training.md), so the loss sees the initial
     groundwater ``gw0`` as a constant. But ``gw0`` is (close to) the
     equilibrium of the reservoir ``dgw/dt = r_gw - beta_base * gw``, i.e.
     ``gw* = mean(r_gw) / beta_base``. Treating it as fixed makes ``beta_base``

@@ -1,4 +1,4 @@
-"""Equinox building blocks of H2CM's networks (DESIGN.md §4)."""
+"""Equinox building blocks of H2CM's networks (docs/model/learned.md)."""
 
 from __future__ import annotations
 

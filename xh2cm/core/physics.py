@@ -1,4 +1,4 @@
-"""Process equations of H2CM (DESIGN.md §3), as pure JAX functions.
+"""Process equations of H2CM (docs/model.md), as pure JAX functions.
 
 Every function works element-wise on arrays of any (broadcastable) shape, so
 the same code serves one cell or a batch of cells. Units:
@@ -157,7 +157,7 @@ def recharge(win: Values, sm: Values, sm_max: Values, alpha_soil: Values, alpha_
     ``f_soil = alpha_soil·clip((sm_max - sm)/max(win, eps), 0, 1)``,
     ``f_gw = (1 - f_soil)·alpha_gw``, ``f_surf = (1 - f_soil)(1 - alpha_gw)``.
     The lower clip at 0 only acts if ``sm > sm_max`` (e.g. a user-set initial
-    state); DESIGN.md's ``min(1, ·)`` is the upper clip.
+    state); the reference's ``min(1, ·)`` is the upper clip.
 
     Parameters
     ----------
@@ -295,7 +295,7 @@ def water_carbon_step(
     p: StepParams,
     irrigation_threshold: float | None = None,
 ) -> tuple[WaterState, dict[str, Values]]:
-    """One day of H2CM's process model (DESIGN.md §3, in its update order).
+    """One day of H2CM's process model (docs/model.md, in its update order).
 
     Parameters
     ----------

@@ -8,7 +8,7 @@ model alone, (d) a plain LSTM.
   temperature, VPD, soil water and LAI (those the data have), by least squares over the
   training days.
 - **Process model alone**: H2CM's equations with every learned parameter fixed at a
-  documented value (:data:`xh2cm.core.api.PROCESS_DEFAULTS`) and DESIGN's initial global
+  documented value (:data:`xh2cm.core.api.PROCESS_DEFAULTS`) and the reference's initial global
   constants: no networks, nothing fitted.
 - **Plain LSTM** (:mod:`xh2cm.training.lstm_baseline`): one LSTM from the day's forcing
   (radiation, precipitation, temperature, VPD, CO2, and soil water and LAI where present)

@@ -1,4 +1,5 @@
-"""Training of H2CM models on plain arrays (DESIGN.md §5): losses, trainer, checkpoints, CV."""
+"""Training of H2CM models on plain arrays (docs/model/training.md): losses, trainer,
+checkpoints, CV."""
 
 from xh2cm.training.checkpoint import latest_checkpoint, load_checkpoint, save_checkpoint
 from xh2cm.training.cv import fold_split, spatial_kfold

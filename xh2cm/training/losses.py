@@ -1,7 +1,7 @@
-"""Loss terms of H2CM's multi-constraint training (DESIGN.md §5), on plain JAX arrays.
+"""Loss terms of H2CM's multi-constraint training (docs/model/training.md), on plain JAX arrays.
 
 Each data term compares the model with one observation at monthly means,
-in the representation DESIGN.md §5 prescribes (:data:`TERMS`): monthly
+in the representation docs/model/training.md prescribes (:data:`TERMS`): monthly
 values, monthly anomalies from the time mean (TWS), mean seasonal cycle
 (ET, Q, GPP), interannual variability of the area-weighted batch mean (NEE
 IAV) or a static per-cell value (mean annual CUE). The monthly and
@@ -64,7 +64,7 @@ class Term:
     kind: TermKind
 
 
-#: The data constraints of DESIGN.md §5, in a stable order.
+#: The data constraints of docs/model/training.md, in a stable order.
 TERMS: dict[str, Term] = {
     t.name: t
     for t in [
@@ -152,10 +152,10 @@ class LossSpec:
         Active prior terms (keys of :data:`PRIOR_TERMS`).
     weights : LossWeights
     beta_co2_prior, q10_prior : Prior
-        DESIGN.md §5: beta_CO2 ~ N(0.0015, 0.0005²), Q10 ~ N(1.5, 0.3²).
+        docs/model/training.md: beta_CO2 ~ N(0.0015, 0.0005²), Q10 ~ N(1.5, 0.3²).
     kinds : tuple of (str, str)
         Representation overrides ``(term, kind)`` (see :func:`term_kinds`);
-        empty: DESIGN.md §5's representations.
+        empty: docs/model/training.md's representations.
     """
 
     terms: tuple[str, ...]
@@ -397,7 +397,7 @@ def total_loss(terms: Mapping[str, Array], spec: LossSpec) -> Array:
 def observation_scales(obs: ObsBatch, spec: LossSpec) -> dict[str, float]:
     """Standard deviation of each active term's observation over the given cells.
 
-    Call it with the training cells: it is the standardisation of DESIGN.md §5
+    Call it with the training cells: it is the standardisation of docs/model/training.md
     ("each term standardised by the observation's mean/std"; the mean cancels
     in a squared difference). A zero or undefined spread becomes 1.
     """

@@ -4,7 +4,7 @@ cell batches, validation, early stopping, checkpoints and exact resume.
 Design choices
 --------------
 - **One compiled step.** :func:`train_step` is a single ``eqx.filter_jit``
-  function: spin-up without gradient (DESIGN.md §5), the forward run with
+  function: spin-up without gradient (docs/model/training.md), the forward run with
   gradient, every loss term, ``value_and_grad``, the non-finite check and the
   optax update. A last, smaller batch is padded with zero-weight cells so the
   shape (and the compiled program) never changes.
@@ -123,7 +123,7 @@ class TrainConfig:
         Differentiate through the spin-up as well (the exact gradient of the
         spun-up loss; ``equilibrium_gradient`` is then not needed). Costs
         about twice the compute of a step; memory stays bounded by
-        ``segment``. Off by default (DESIGN.md §5: spin-up without gradient).
+        ``segment``. Off by default (docs/model/training.md: spin-up without gradient).
     segment : int, "auto" or None
         Gradient-checkpoint segment length in days (see module docstring);
         None stores every step (fastest, O(time) memory).
@@ -735,7 +735,7 @@ def train(model: H2CM, data: TrainingData, train_cells: np.ndarray,
           callback: Callable[[int, H2CM, History], None] | None = None,
           val_data: TrainingData | None = None,
           ) -> tuple[H2CM, History]:
-    """Train ``model`` on ``data`` (DESIGN.md §5).
+    """Train ``model`` on ``data`` (docs/model/training.md).
 
     Parameters
     ----------

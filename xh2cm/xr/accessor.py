@@ -155,7 +155,7 @@ class H2CMAccessor:
 
     def fit(self, obs: xr.Dataset | None = None, model: H2CM | None = None,
             **kwargs: Any) -> tuple[Any, xr.Dataset]:
-        """Train a model on this forcing against observations (DESIGN.md §5;
+        """Train a model on this forcing against observations (docs/model/training.md;
         :func:`xh2cm.xr.fit.fit_dataset`, which documents the keyword arguments:
         ``epochs=``, ``batch_size=``, ``weights=``, ``validation=``, ``cells=``,
         ``checkpoint_dir=``, ``resume=``, ``folds=`` (k-fold cross-validation), ...).

@@ -209,7 +209,7 @@ def fit_dataset(
     select_on: Sequence[str] | None = None,
     **train_kwargs: Any,
 ) -> tuple[H2CM | Ensemble, xr.Dataset]:
-    """Train an H2CM model on a forcing Dataset against observations (DESIGN.md §5).
+    """Train an H2CM model on a forcing Dataset against observations (docs/model/training.md).
 
     Parameters
     ----------
@@ -230,7 +230,7 @@ def fit_dataset(
     weights : LossWeights or mapping, optional
         Per-term weights (``{"nee_iav": 0.5, "prior_q10": 0}``), default 1.
     kinds : mapping, optional
-        Compare some terms in another representation than DESIGN.md §5's,
+        Compare some terms in another representation than docs/model/training.md's,
         e.g. ``{"q": "daily"}`` for daily runoff (the observation must then be
         daily or finer); see :func:`xh2cm.training.losses.term_kinds`.
     priors : bool
