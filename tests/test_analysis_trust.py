@@ -237,6 +237,37 @@ def test_every_analysis_function_on_every_calendar(case, calendar):
         assert int(res.matched_values.sel(variable="gpp")) == n_days * 12  # daily pairs
 
 
+FORCING_CASES = {
+    "pue": lambda ds, f: pue(ds, forcing=f),
+    "wue": lambda ds, f: wue(ds, forcing=f, kinds=["iwue"]),
+    "lue": lambda ds, f: lue(ds, forcing=f),
+    "coupling": lambda ds, f: water_carbon_coupling(ds, ["gpp"], ["prec"], forcing=f, lags=(0,)),
+    "rain_pulse": lambda ds, f: rain_pulse(ds, forcing=f),
+}
+
+
+@pytest.mark.parametrize("case", list(FORCING_CASES))
+def test_results_paired_with_forcing_say_what_was_matched(case):
+    both = _on_calendar("standard")
+    ds, forcing = both.drop_vars(["prec", "vpd", "rsds"]), _east(both[["prec", "vpd", "rsds"]])
+    f = FORCING_CASES[case]
+    res, same = f(ds, forcing), f(both, None)
+    assert {k: res.attrs[k] for k in ("matched_cells", "grid_cells", "matched_values")} == {
+        "matched_cells": 12, "grid_cells": 12, "matched_values": 730 * 12}
+    assert "matched_cells" not in same.attrs  # nothing paired with forcing=
+    xr.testing.assert_allclose(res, same)
+    # a forcing without the cells at lon -120 (240 east): counted less, NaN there
+    part = f(ds, forcing.drop_sel(lon=240.0))
+    assert (part.attrs["matched_cells"], part.attrs["matched_values"]) == (9, 730 * 9)
+    xr.testing.assert_allclose(part.sel(lon=slice(-50, None)), same.sel(lon=slice(-50, None)))
+    first = next(v for v in part.data_vars if v != "n_events")
+    assert part[first].sel(lon=-120.0).isnull().all()
+    # lazy input stays lazy: cells counted by coordinates, values not counted
+    lazy = f(ds.chunk({"lat": 1}), forcing.chunk({"lat": 1}))
+    assert lazy.attrs["matched_cells"] == 12 and "matched_values" not in lazy.attrs
+    assert any(lazy[v].chunks is not None for v in lazy.data_vars)
+
+
 @pytest.mark.slow
 @pytest.mark.parametrize("calendar", CALENDARS)
 def test_report_on_every_calendar(calendar, tmp_path):

@@ -44,6 +44,19 @@ def test_linear_regression_recovers_a_planted_linear_target():
     assert table.nse.iloc[0] == pytest.approx(1.0) and table.n.iloc[0] == 100
 
 
+def test_score_table_kge_is_nan_for_a_near_zero_mean_as_in_evaluate():
+    rng = np.random.default_rng(3)
+    t = pd.date_range("2001-01-01", periods=365, freq="D")
+    nee = xr.DataArray(rng.normal(0.0, 1.0, t.size), dims="time", coords={"time": t})
+    assert abs(float(nee.mean())) < 0.5 * float(nee.std())  # NEE about 0 on average
+    sim = 1.2 * nee + 0.2 * rng.normal(0.0, 1.0, t.size)
+    table = score_table({"hybrid": sim}, nee)
+    assert np.isnan(table.kge.iloc[0]) and np.isfinite(table[["nse", "r", "rmse"]].to_numpy()).all()
+    assert "|mean(obs)| < 0.5 std(obs)" in table.attrs["kge"]
+    pos = score_table({"hybrid": sim + 5.0}, nee + 5.0)  # a positive flux keeps its KGE
+    assert 0 < pos.kge.iloc[0] < 1
+
+
 @pytest.mark.skipif(not DATA.is_dir(), reason=f"no real data at {DATA}")
 def test_baselines_on_the_real_us_bi1_split():
     from xh2cm.io import measured_days, read_fluxnet, read_site, to_daily

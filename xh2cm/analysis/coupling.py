@@ -20,7 +20,13 @@ import xarray as xr
 
 from xh2cm.analysis import np_scores
 from xh2cm.analysis.regions import RegionsArg, regional_means
-from xh2cm.analysis.variables import ANALYSIS_VARIABLES, get, merge_attrs, time_step
+from xh2cm.analysis.variables import (
+    ANALYSIS_VARIABLES,
+    forcing_matches,
+    get,
+    merge_attrs,
+    time_step,
+)
 
 CARBON = ("gpp", "nee", "ter")
 WATER = ("sm", "tws", "et", "prec")
@@ -103,7 +109,9 @@ def water_carbon_coupling(
     xarray.Dataset
         ``r``, ``slope``, ``pvalue``, ``n`` on ``(carbon, water, lag, ...)``; the
         slope's units per pair are in the ``slope_units`` coordinate
-        ``(carbon, water)`` (carbon units per water unit).
+        ``(carbon, water)`` (carbon units per water unit); with a variable from
+        ``forcing=``, the attributes say what was matched
+        (:func:`~xh2cm.analysis.variables.forcing_matches`).
 
     Raises
     ------
@@ -162,5 +170,6 @@ def water_carbon_coupling(
         "n": merge_attrs(res.isel(stat=3), "1", "number of paired anomalies"),
     }).assign_coords(slope_units=(("carbon", "water"), np.array(units)))
     out["lag"].attrs = {"long_name": f"lag of carbon behind water ({freq} steps)"}
-    out.attrs = {"title": "xh2cm water-carbon coupling", "method": method, "freq": freq}
+    out.attrs = {"title": "xh2cm water-carbon coupling", "method": method, "freq": freq,
+                 **forcing_matches(ds, [*cvars.values(), *wvars.values()])}
     return out

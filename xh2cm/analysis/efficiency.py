@@ -6,7 +6,9 @@ of the mean totals over all complete periods, which weights wet and dry years
 by their totals rather than averaging ratios). Cells whose denominator is too
 small to give a meaningful ratio are masked (NaN); each function documents its
 thresholds. Inputs are found by :func:`xh2cm.analysis.variables.get`, so model
-output and observation products work alike; lazy (dask) input stays lazy.
+output and observation products work alike; lazy (dask) input stays lazy. A result
+that reads a variable from ``forcing=`` says how it was matched in its attributes
+(:func:`xh2cm.analysis.variables.forcing_matches`).
 """
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ from collections.abc import Mapping, Sequence
 
 import xarray as xr
 
-from xh2cm.analysis.variables import get, merge_attrs, period_totals
+from xh2cm.analysis.variables import forcing_matches, get, merge_attrs, period_totals
 from xh2cm.constants import SECONDS_PER_DAY
 
 #: MJ m-2 d-1 per W m-2 (daily mean).
@@ -67,7 +69,8 @@ def pue(ds: xr.Dataset, *, forcing: xr.Dataset | None = None, freq: str = "YS",
     -------
     xarray.Dataset
         ``pue`` (time, ...) per period and ``pue_climatology`` (...), in
-        gC m-2 mm-1.
+        gC m-2 mm-1; with precipitation from ``forcing=``, the attributes say what was
+        matched (:func:`~xh2cm.analysis.variables.forcing_matches`).
 
     Raises
     ------
@@ -86,11 +89,11 @@ def pue(ds: xr.Dataset, *, forcing: xr.Dataset | None = None, freq: str = "YS",
     >>> round(float(pue(ds).pue_climatology), 6)
     0.8
     """
-    gpp = period_totals(get(ds, "gpp", forcing=forcing, names=names, needed_by="pue()"), freq)
-    prec = period_totals(get(ds, "prec", forcing=forcing, names=names, needed_by="pue()"),
-                         freq)
-    return _ratio(gpp, prec, (prec >= min_prec) & (gpp >= min_gpp), "pue", "g m-2 mm-1",
-                  "precipitation-use efficiency (GPP / precipitation)", freq)
+    used = [get(ds, n, forcing=forcing, names=names, needed_by="pue()") for n in ("gpp", "prec")]
+    gpp, prec = (period_totals(v, freq) for v in used)
+    out = _ratio(gpp, prec, (prec >= min_prec) & (gpp >= min_gpp), "pue", "g m-2 mm-1",
+                 "precipitation-use efficiency (GPP / precipitation)", freq)
+    return out.assign_attrs(forcing_matches(ds, used))
 
 
 def lue(ds: xr.Dataset, *, forcing: xr.Dataset | None = None, par: xr.DataArray | None = None,
@@ -137,6 +140,7 @@ def lue(ds: xr.Dataset, *, forcing: xr.Dataset | None = None, par: xr.DataArray 
     """
     gpp_d = get(ds, "gpp", forcing=forcing, names=names, needed_by="lue()")
     fapar = get(ds, "fapar", forcing=forcing, names=names, needed_by="lue()")
+    used = [gpp_d, fapar]
     if par is None:
         try:
             sw = get(ds, "sw", forcing=forcing, names=names, needed_by="lue()")
@@ -148,12 +152,14 @@ def lue(ds: xr.Dataset, *, forcing: xr.Dataset | None = None, par: xr.DataArray 
                 "or pass par=<DataArray in W m-2>. PAR is never derived from net radiation. "
                 f"({err.args[0]})") from None
         par = par_fraction * sw
+        used.append(sw)
     apar_d = fapar * par * W_M2_TO_MJ_M2_D
     apar_d.name = "apar"
     gpp = period_totals(gpp_d, freq)
     apar = period_totals(apar_d, freq)
     out = _ratio(gpp, apar, (apar >= min_apar) & (gpp >= min_gpp), "lue", "g MJ-1",
                  "light-use efficiency (GPP / absorbed PAR)", freq)
+    out.attrs.update(forcing_matches(ds, used))
     out["apar"] = merge_attrs(apar, "MJ m-2", f"absorbed PAR per {freq} period",
                               f"time: sum over {freq} periods")
     return out
@@ -241,4 +247,5 @@ def wue(ds: xr.Dataset, *, forcing: xr.Dataset | None = None,
             part = _ratio(period_totals(gv, freq), water, (water >= min_et) & (gpp > 0), kind,
                           "g hPa kg-1", "inherent water-use efficiency (GPP * VPD / ET)", freq)
         out = out.merge(part)
-    return out
+    return out.assign_attrs(forcing_matches(ds, [found[n] for n in found
+                                                 if any(n in need[k] for k in chosen)]))

@@ -68,10 +68,26 @@ _SCORE_ATTRS = {
 }
 
 
-def _scores(s: np.ndarray, o: np.ndarray, anomaly: bool = False) -> np.ndarray:
+def kge_scores(s: np.ndarray, o: np.ndarray, anomaly: bool = False
+               ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """``(kge, r, alpha, beta)`` of :func:`xh2cm.analysis.np_scores.kge` (time last), KGE
+    and β NaN for anomalies and where the observed mean is near zero
+    (:data:`KGE_NAN_WHERE`); also site mode's rule (:func:`xh2cm.site.score_table`).
+
+    Examples
+    --------
+    >>> o = np.array([1.0, -1.0, 1.0, -1.2])
+    >>> k, r, a, b = kge_scores(o * 1.1, o)
+    >>> bool(np.isnan(k)), round(float(r), 6)
+    (True, 1.0)
+    """
     k, r, a, b = np_scores.kge(s, o)
     near_zero = anomaly | ~(np_scores.relative_mean(s, o) >= KGE_MIN_MEAN)
-    k, b = np.where(near_zero, np.nan, k), np.where(near_zero, np.nan, b)
+    return np.where(near_zero, np.nan, k), r, a, np.where(near_zero, np.nan, b)
+
+
+def _scores(s: np.ndarray, o: np.ndarray, anomaly: bool = False) -> np.ndarray:
+    k, r, a, b = kge_scores(s, o, anomaly)
     return np.stack([np_scores.nse(s, o), k, r, a, b, np_scores.rmse(s, o),
                      np_scores.bias(s, o), np_scores.count(s, o).astype(float)], -1)
 

@@ -17,7 +17,7 @@ import numpy as np
 import xarray as xr
 
 from xh2cm.analysis.np_pulse import rain_pulse_composite
-from xh2cm.analysis.variables import get, merge_attrs, require_daily
+from xh2cm.analysis.variables import forcing_matches, get, merge_attrs, require_daily
 from xh2cm.constants import LATENT_HEAT_MJ_KG, SECONDS_PER_DAY
 
 
@@ -77,7 +77,8 @@ def rain_pulse(
         ``f_peak`` (largest composite value from day 0), ``f_extra`` (composite
         integrated from day 0 to the window's end, gC m-2: the extra efflux) and
         ``f_ratio`` (``(baseline + peak) / baseline``). NaN where a cell has no
-        event or is excluded.
+        event or is excluded. With a variable from ``forcing=``, the attributes say what
+        was matched (:func:`~xh2cm.analysis.variables.forcing_matches`).
 
     Raises
     ------
@@ -99,9 +100,11 @@ def rain_pulse(
         found = {n: get(ds, n, forcing=forcing, names=names, needed_by="rain_pulse()")
                  for n in fluxes}
     keep = xr.ones_like(prec.isel(time=0, drop=True), dtype=bool)
+    used = [prec, *found.values()]
     if max_aridity is not None:
         rn = get(ds, "rn", forcing=forcing, names=names, needed_by="rain_pulse(max_aridity=)")
         keep = keep & (aridity_index(prec, rn) <= max_aridity)
+        used.append(rn)
     if max_annual_prec is not None:
         keep = keep & (prec.mean("time") * 365.25 <= max_annual_prec)
     lags = np.arange(window[0], window[1] + 1)
@@ -147,5 +150,5 @@ def rain_pulse(
                                            f"peak {long} after rain / pre-event baseline")
     out["lag"].attrs = {"units": "d", "long_name": "days since the first wet day"}
     out.attrs = {"title": "xh2cm rain-pulse composite (Birch effect)",
-                 **{k: str(v) for k, v in kw.items()}}
+                 **{k: str(v) for k, v in kw.items()}, **forcing_matches(ds, used)}
     return out

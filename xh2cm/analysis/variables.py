@@ -14,7 +14,9 @@ step of a series (daily or monthly) and totals over complete periods.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import functools
+import operator
+from collections.abc import Iterable, Mapping
 from typing import Literal
 
 import numpy as np
@@ -113,6 +115,9 @@ def get(ds: xr.Dataset, name: str, *, forcing: xr.Dataset | None = None,
             if source is forcing:  # the one grid rule (xh2cm.cf.grid), e.g. 0..360 forcing
                 out = to_grid(out, ds, label=f"{_describe(name)} of forcing=", dims=[
                     d for d in out.dims if d != "time" and d in ds.dims], count=False)
+            else:  # matched_cells marks a variable of forcing= (forcing_matches)
+                out = out.copy(deep=False)
+                out.attrs = {k: v for k, v in out.attrs.items() if not k.startswith("matched_")}
             return out.assign_attrs(units=units, long_name=long_name).rename(name)
     where = "the dataset" + ("" if forcing is None else " or forcing=")
     hint = ("; model output has no forcing: pass forcing=<the run's forcing Dataset>"
@@ -122,6 +127,30 @@ def get(ds: xr.Dataset, name: str, *, forcing: xr.Dataset | None = None,
         f"named one of {list(aliases)} or with standard_name in {list(stds)} "
         f"(data variables: {[str(v) for v in ds.data_vars]}). Add it, rename yours, or "
         f"pass names={{{name!r}: '<variable>'}}{hint}")
+
+
+def forcing_matches(ds: xr.Dataset, used: Iterable[xr.DataArray]) -> dict[str, int]:
+    """What a diagnostic's result says about its pairing of ``ds`` with ``forcing=``.
+
+    Of the variables ``used`` (read by :func:`get`), those of ``forcing=`` carry the cells
+    matched by the grid rule (:mod:`xh2cm.cf.grid`, by coordinates). Returns ``{}`` where
+    none came from ``forcing=``, else ``matched_cells`` (cells of ``ds``'s grid that the
+    forcing's coordinates match: the fewest over its variables used), ``grid_cells`` (the
+    cells of ``ds``'s grid) and, for in-memory data, ``matched_values`` (values, time
+    steps × cells, where every variable used is finite, at their shared time steps); dask
+    input keeps its laziness and goes without ``matched_values``.
+    """
+    used = list(used)
+    from_forcing = [a for a in used if "matched_cells" in a.attrs]
+    if not from_forcing:
+        return {}
+    space = [d for d in from_forcing[0].dims if d != "time" and d in ds.dims]
+    out = {"matched_cells": min(int(a.attrs["matched_cells"]) for a in from_forcing),
+           "grid_cells": int(np.prod([ds.sizes[d] for d in space]))}
+    if all(a.chunks is None for a in used):
+        both = functools.reduce(operator.and_, [a.notnull() for a in used])
+        out["matched_values"] = int(both.sum())
+    return out
 
 
 def time_dim(da: xr.DataArray | xr.Dataset) -> str:

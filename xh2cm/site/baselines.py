@@ -28,6 +28,7 @@ import pandas as pd
 import xarray as xr
 
 from xh2cm.analysis import np_scores
+from xh2cm.analysis.evaluate import KGE_NAN_WHERE, kge_scores
 from xh2cm.site.np_baselines import (
     climatology_fit,
     climatology_predict,
@@ -137,8 +138,9 @@ def score_table(predictions: Mapping[str, xr.DataArray], obs: xr.DataArray,
     """NSE, KGE, r, RMSE, bias and count of each prediction against ``obs`` (daily), on all
     days and (with ``measured``) on measured days only.
 
-    KGE's bias ratio β = mean(sim) / mean(obs) explodes for a series whose mean is near
-    zero, as NEE's often is: read KGE of NEE with NSE, RMSE and bias beside it.
+    KGE follows :func:`xh2cm.analysis.evaluate` (:func:`~xh2cm.analysis.evaluate.kge_scores`):
+    NaN where ``|mean(obs)| < 0.5 std(obs)``, as for NEE near zero mean, whose β =
+    mean(sim) / mean(obs) would explode; the reason is in the table's ``attrs["kge"]``.
     """
     o = np.asarray(obs.squeeze(drop=True).values, float)
     subsets = {"all days": np.ones(o.size, bool)}
@@ -149,9 +151,11 @@ def score_table(predictions: Mapping[str, xr.DataArray], obs: xr.DataArray,
         p = np.asarray(pred.squeeze(drop=True).values, float)
         for label, keep in subsets.items():
             s, t = np.where(keep, p, np.nan), np.where(keep, o, np.nan)
-            k, r, _, _ = np_scores.kge(s, t)
+            k, r, _, _ = kge_scores(s, t)
             rows.append({"model": name, "days": label, "nse": float(np_scores.nse(s, t)),
                          "kge": float(k), "r": float(r), "rmse": float(np_scores.rmse(s, t)),
                          "bias": float(np_scores.bias(s, t)),
                          "n": int(np_scores.count(s, t))})
-    return pd.DataFrame(rows)
+    table = pd.DataFrame(rows)
+    table.attrs["kge"] = KGE_NAN_WHERE
+    return table
