@@ -112,7 +112,7 @@ GUIDE_ASSUMES = ("ds", "obs", "daily")
 
 
 def _guide_namespace() -> dict:
-    ds = synthetic_forcing(n_lat=2, n_lon=2, years=1, seed=1)
+    ds = synthetic_forcing(n_lat=2, n_lon=4, years=1, seed=1)  # 5 land cells: folds=5
     obs = ds.h2cm.run(xh2cm.datasets.truth_model(ds, hidden_size=8))[["gpp", "et", "nee"]]
     grid = synthetic_forcing(n_lat=2, n_lon=3, years=2, start="2019-01-01", seed=1)
     lat, lon = np.argwhere(grid.land_mask.values == 1)[0]

@@ -177,3 +177,20 @@ def test_ensemble_run_continues_from_its_state(case):
     np.testing.assert_array_equal(first.sm.values, whole.sm.isel(time=slice(0, 181)).values)
     with pytest.raises(ValueError, match="members"):
         rest.h2cm.run(ens[0], initial_state=state, **kw)
+
+
+@pytest.fixture(scope="module")
+def every_output(case):
+    ds, _, ens, _ = case
+    return ds.h2cm.run(ens, tile=8)
+
+
+@pytest.mark.parametrize("method", ["pue", "wue", "water_carbon_coupling", "rain_pulse"])
+def test_diagnostics_keep_the_member_dimension(case, every_output, method):
+    ds, _, ens, _ = case
+    out = every_output
+    res = getattr(out.h2cm, method)(forcing=ds)
+    name = next(n for n in res.data_vars if "member" in res[n].dims)
+    one = getattr(out.isel(member=1).h2cm, method)(forcing=ds)
+    np.testing.assert_allclose(res[name].isel(member=1).values, one[name].values, rtol=1e-6,
+                               equal_nan=True)

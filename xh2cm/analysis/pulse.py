@@ -112,6 +112,7 @@ def rain_pulse(
           "event_days": event_days, "window": tuple(window), "baseline": tuple(baseline)}
 
     def kernel(p: np.ndarray, f: np.ndarray) -> np.ndarray:
+        p, f = np.broadcast_arrays(p, f)  # e.g. one precipitation for every ensemble member
         r = rain_pulse_composite(p, f, dry_days=dry_days, dry_threshold=dry_threshold,
                                  event_total=event_total, event_days=event_days,
                                  window=window, baseline=baseline)

@@ -286,7 +286,10 @@ MIN_DAYS_FOR_PEAK = 30
 #: driest deserts get less, the land as a whole ~800: mm h-1 labelled mm d-1 reads 24 times
 #: too small), and where a cell's mean air temperature is above :data:`WARM_TAIR` degC its
 #: VPD exceeds :data:`MIN_WARM_VPD_PEAK` hPa on some day (kPa labelled hPa: 10 times too small).
+#: The precipitation rule needs :data:`MIN_CELLS_FOR_PREC` land cells: a site or a few cells
+#: may be hyper-arid (the Atacama gets a few mm yr-1), the land as a whole is not.
 MIN_MEAN_ANNUAL_PREC = 50.0
+MIN_CELLS_FOR_PREC = 10
 WARM_TAIR = 10.0
 MIN_WARM_VPD_PEAK = 4.0
 MIN_DAYS_FOR_YEAR = 360
@@ -302,11 +305,13 @@ def dataset_slip(mean_prec: float, warm_vpd_peak: float | None, n_cells: int, n_
     "'prec': mean annual precipitation over "
     >>> dataset_slip(1.6, 12.0, 10, 5, 365, {}) is None  # mean daily rates, mm d-1
     True
+    >>> dataset_slip(0.05, 12.0, 1, 1, 365, {}) is None  # one hyper-arid site may be real
+    True
     """
     if n_time < MIN_DAYS_FOR_YEAR:
         return None
     annual = mean_prec * 365.25
-    if annual < MIN_MEAN_ANNUAL_PREC:
+    if annual < MIN_MEAN_ANNUAL_PREC and n_cells >= MIN_CELLS_FOR_PREC:
         return (f"{labels['prec']}: mean annual precipitation over all {n_cells} land cell(s) "
                 f"is {annual:.3g} mm yr-1, implausible for land as a whole (< "
                 f"{MIN_MEAN_ANNUAL_PREC:g}); looks like a unit slip: mm h-1 labelled mm d-1 "
