@@ -194,3 +194,14 @@ def held() -> Any:
             self.peak = max(self.peak, _nbytes(state["cache"]))
 
     return Held
+
+
+@pytest.fixture(autouse=True)
+def _compiled_code_released() -> Any:
+    """Clear JAX's caches between tests once half of ``vm.max_map_count`` is in use: the
+    suite compiles thousands of programs in one process, and past the cap XLA aborts
+    the interpreter (xh2cm/core/compiled.py)."""
+    from xh2cm.core.compiled import release_compiled_code
+
+    release_compiled_code()
+    yield

@@ -43,6 +43,7 @@ import jax.numpy as jnp
 import numpy as np
 import optax
 
+from xh2cm.core.compiled import release_compiled_code
 from xh2cm.core.model import H2CM, Forcing, trainable_filter
 from xh2cm.core.serialization import load_ensemble, save_ensemble
 from xh2cm.core.types import StaticPredictors
@@ -573,6 +574,7 @@ def train_ensemble(models: H2CM | Sequence[H2CM], data: TrainingData,
     >>> len(fitted), [len(h.records) for h in histories]
     (2, [2, 2])
     """
+    release_compiled_code()  # a long session must not run out of memory mappings
     config = config or TrainConfig()
     setup = _set_up(data, members, spec or LossSpec.for_observations(data.available),
                     config, scales, val_data, select_on)

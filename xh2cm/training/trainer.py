@@ -58,6 +58,7 @@ import jax.numpy as jnp
 import numpy as np
 import optax
 
+from xh2cm.core.compiled import release_compiled_code
 from xh2cm.core.model import (
     H2CM,
     Forcing,
@@ -768,6 +769,7 @@ def train(model: H2CM, data: TrainingData, train_cells: np.ndarray,
         Trained model (the best validation epoch if ``restore_best``).
     history : History
     """
+    release_compiled_code()  # a long session must not run out of memory mappings
     config = config or TrainConfig()
     setup = _set_up(data, train_cells, val_cells, spec or LossSpec.for_observations(
         data.available), config, optimizer, scales, val_data)
